@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"tandem/internal/bench"
+)
+
+func benchCmd(g *globals) *cobra.Command {
+	opt := bench.Options{}
+	var server string
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "measure changes per second and latency end to end into a real PostgreSQL",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			out := cmd.OutOrStdout()
+			if opt.Target == "postgres" && opt.DSN == "" {
+				dsn, drop, err := bench.TempDatabase(ctx, server)
+				if err != nil {
+					return err
+				}
+				defer drop()
+				opt.DSN = dsn
+			}
+			opt.Log = g.logger()
+			opt.Progress = os.Stderr
+			fmt.Fprintf(out, "tandem bench: %d changes over %d records, batch %d, embedded store -> %s\n",
+				opt.Changes, opt.Records, opt.Batch, opt.Target)
+			r, err := bench.Run(ctx, opt)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(out, r)
+			return nil
+		},
+	}
+	c.Flags().IntVar(&opt.Changes, "changes", 200_000, "changes to push through")
+	c.Flags().IntVar(&opt.Records, "records", 100_000, "distinct records (creates first, then updates)")
+	c.Flags().IntVar(&opt.Batch, "batch", 1000, "capture and delivery batch size")
+	c.Flags().StringVar(&opt.Target, "target", "postgres", "destination: postgres or memory")
+	c.Flags().StringVar(&opt.DSN, "dsn", "", "destination database (default: a temporary database on --server)")
+	c.Flags().StringVar(&server, "server", envOr("TANDEM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+		"PostgreSQL server for the temporary database")
+	return c
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}

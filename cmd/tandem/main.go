@@ -1,0 +1,67 @@
+// Command tandem is the record synchronization hub: it keeps records in
+// step across databases, APIs and queues. Each sub-command lives in its
+// own file and only parses flags and calls the library.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"tandem/internal/config"
+	"tandem/internal/store"
+)
+
+type globals struct {
+	config   string
+	logLevel string
+}
+
+func main() {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:           "tandem",
+		Short:         "tandem keeps records in step across your systems",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVarP(&g.config, "config", "c", "tandem.yaml", "configuration file")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(runCmd(g), checkCmd(g), setupCmd(g), statusCmd(g), dlqCmd(g), linksCmd(g), demoCmd(g), benchCmd(g))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := root.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tandem:", err)
+		os.Exit(1)
+	}
+}
+
+func (g *globals) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+// load reads and validates the configuration.
+func (g *globals) load() (*config.Config, error) {
+	return config.Load(g.config)
+}
+
+// openStore opens the store named by the configuration, for commands
+// that only read or administer it.
+func (g *globals) openStore(ctx context.Context) (*config.Config, store.Store, error) {
+	cfg, err := g.load()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.OpenSQLite(ctx, cfg.Store.Dir)
+	return cfg, st, err
+}

@@ -1,0 +1,93 @@
+package connector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"tandem/internal/record"
+)
+
+// Table is how one entity is stored in one system, as far as a connector
+// needs to know: where, under which key, and which columns tandem reads and writes.
+type Table struct {
+	Entity string
+	Name   string // table name (may be schema-qualified where the database allows)
+	Key    string // key column
+	// KeyGenerated is true when the system assigns keys itself (serial,
+	// auto-increment); otherwise tandem supplies the key of a create
+	// (the record's global id).
+	KeyGenerated bool
+	Columns      []string // every column tandem reads or writes, key excluded
+}
+
+// Batch is a set of captured changes and the opaque token to acknowledge them.
+type Batch struct {
+	Changes []record.Change
+	// Ack identifies what Ack must release; only the source understands it.
+	Ack any
+}
+
+// Source captures changes from a system.
+//
+// Invariant: the hub calls Ack only after every change of the batch is
+// committed to its store. A source therefore never releases (deletes,
+// acks, advances past) a change before Ack, so a crash at any point
+// re-reads rather than loses.
+type Source interface {
+	// Snapshot reads existing rows of one entity in key order, starting
+	// after the opaque cursor (empty: from the start), up to max rows.
+	// It returns the rows as upserts and the cursor after the last one;
+	// an empty result means the snapshot of that entity is complete.
+	Snapshot(ctx context.Context, entity string, after string, max int) ([]record.Change, string, error)
+	// Changes returns up to max captured changes not yet acknowledged, in
+	// the order they happened. It returns an empty batch when there are none.
+	Changes(ctx context.Context, max int) (Batch, error)
+	// Ack releases a batch returned by Changes.
+	Ack(ctx context.Context, b Batch) error
+	// Fetch reads the current state of records by key (for re-reading a
+	// record an operator asked to retry, and for reconciliation). Missing
+	// keys come back as deletes.
+	Fetch(ctx context.Context, entity string, keys []string) ([]record.Change, error)
+	Close(ctx context.Context) error
+}
+
+// Destination applies writes to a system.
+type Destination interface {
+	// Apply writes records of one entity. Results are index-aligned with
+	// writes. A non-nil error means the whole call failed and nothing may
+	// be assumed applied; per-record failures go in Result.Err.
+	// Apply must be idempotent: the same write applied twice has the
+	// effect of one, and a create retried after a lost answer must find
+	// the record it made (by its global id) instead of making another.
+	Apply(ctx context.Context, entity string, writes []record.Write) ([]record.Result, error)
+	Close(ctx context.Context) error
+}
+
+// Installer prepares a system for capture (outbox tables, triggers).
+type Installer interface {
+	Setup(ctx context.Context) error
+}
+
+// Permanent marks an error that retrying cannot fix (a constraint
+// violation, a 400). Delivery dead-letters it without using up retries.
+type Permanent struct {
+	Err error
+	// Field names the offending field when known.
+	Field string
+}
+
+func (p *Permanent) Error() string {
+	if p.Field != "" {
+		return fmt.Sprintf("field %q: %v", p.Field, p.Err)
+	}
+	return p.Err.Error()
+}
+
+func (p *Permanent) Unwrap() error { return p.Err }
+
+// IsPermanent reports whether err is marked permanent.
+func IsPermanent(err error) bool {
+	var p *Permanent
+	return errors.As(err, &p)
+}

@@ -1,0 +1,130 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"tandem/internal/connector"
+	"tandem/internal/mapping"
+	"tandem/internal/record"
+	"tandem/internal/store"
+)
+
+// mapLocal maps the translated canonical fields to this system's columns.
+func (w *Worker) mapLocal(it *item, m *mapping.Map, canon record.Fields) error {
+	local, err := m.ToLocal(canon)
+	if err != nil {
+		var fe *mapping.FieldError
+		if errors.As(err, &fe) {
+			it.field = fe.Field
+		}
+		it.fail = &connector.Permanent{Err: err, Field: it.field}
+		return nil
+	}
+	it.w.Fields = local
+	return nil
+}
+
+// resolveWait fills in parents created earlier in this round. It reports
+// whether the item is now ready to write.
+func (w *Worker) resolveWait(it *item, newKeys map[string]string) bool {
+	for f, v := range it.canon {
+		ph, ok := v.(refPlaceholder)
+		if !ok {
+			continue
+		}
+		k, ok := newKeys[ph.entity+"\x00"+ph.gid]
+		if !ok {
+			return false
+		}
+		it.canon[f] = k
+	}
+	it.wait = ""
+	_ = w.mapLocal(it, w.Maps[it.o.Entity], it.canon)
+	return it.fail == nil
+}
+
+// record writes the outcome of a round in one store transaction: links of
+// created records, finished deliveries, retries, waits and dead letters.
+func (w *Worker) record(ctx context.Context, items []*item) error {
+	now := w.Now()
+	counts := map[string]*store.Count{}
+	count := func(ent string) *store.Count {
+		c := counts[ent]
+		if c == nil {
+			c = &store.Count{System: w.System, Entity: ent}
+			counts[ent] = c
+		}
+		return c
+	}
+	return w.Store.Update(ctx, func(tx store.Tx) error {
+		for _, it := range items {
+			o := it.o
+			switch {
+			case it.skip:
+				if err := tx.Done(o); err != nil {
+					return err
+				}
+			case it.wait != "":
+				o.Wait, o.NextAt = it.wait, now.Add(w.WaitRetry)
+				if err := tx.Defer(o); err != nil {
+					return err
+				}
+			case it.fail != nil:
+				o.Attempts++
+				o.Error = it.fail.Error()
+				if connector.IsPermanent(it.fail) || o.Attempts >= w.Policy.Attempts {
+					if err := w.dead(tx, it, o, now); err != nil {
+						return err
+					}
+					count(o.Entity).Dead++
+					continue
+				}
+				o.Wait, o.NextAt = "", now.Add(w.Policy.delay(o.Attempts))
+				w.Log.Debug("delivery failed; will retry", "system", w.System, "entity", o.Entity,
+					"gid", o.GID, "attempt", o.Attempts, "err", it.fail)
+				if err := tx.Defer(o); err != nil {
+					return err
+				}
+			default:
+				if it.w.Op == record.Upsert && it.key != "" {
+					if err := tx.PutLink(o.Entity, w.System, it.key, o.GID); err != nil {
+						return err
+					}
+				}
+				if err := tx.Done(o); err != nil {
+					return err
+				}
+				if w.hasDead || o.Attempts > 0 {
+					if err := tx.ResolveDead(store.StageDeliver, w.System, o.Entity, o.GID); err != nil {
+						return err
+					}
+				}
+				c := count(o.Entity)
+				c.Delivered++
+				c.LastDelivery = now
+			}
+		}
+		for _, c := range counts {
+			if err := tx.AddCount(*c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (w *Worker) dead(tx store.Tx, it *item, o store.Outbound, now time.Time) error {
+	w.hasDead = true
+	msg := fmt.Sprintf("deliver %s %s to %s (key %q): %v", o.Entity, o.GID, w.System, it.key, it.fail)
+	w.Log.Warn("delivery dead-lettered", "system", w.System, "entity", o.Entity, "gid", o.GID,
+		"key", it.key, "field", it.field, "err", it.fail)
+	d := &store.DeadLetter{Stage: store.StageDeliver, System: w.System, Entity: o.Entity, Key: it.key,
+		GID: o.GID, Op: it.w.Op, Fields: it.w.Fields, Field: it.field, Error: msg, Attempts: o.Attempts, At: now}
+	if err := tx.AddDead(d); err != nil {
+		return err
+	}
+	return tx.Drop(o)
+}

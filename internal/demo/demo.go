@@ -1,0 +1,260 @@
+package demo
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the demo systems are SQLite files
+
+	"tandem/internal/admin"
+	"tandem/internal/config"
+	"tandem/internal/hub"
+	"tandem/internal/verify"
+)
+
+// Options of a demo run.
+type Options struct {
+	Dir      string        // where the systems and the store live; a temp dir when empty
+	Duration time.Duration // how long the generator edits
+	Rate     float64       // edits a second in each system
+	Seed     uint64
+	Out      io.Writer
+	Log      *slog.Logger
+	// Drain bounds the wait for the hub to catch up once edits stop.
+	Drain time.Duration
+}
+
+// ErrDisagree is returned when the systems do not agree at the end.
+var ErrDisagree = errors.New("the systems do not agree")
+
+// Run runs the demo and returns nil only if all three systems agree.
+func Run(ctx context.Context, opt Options) error {
+	if opt.Rate <= 0 {
+		opt.Rate = 20
+	}
+	if opt.Drain <= 0 {
+		opt.Drain = 2 * time.Minute
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	out := opt.Out
+	if opt.Dir == "" {
+		d, err := os.MkdirTemp("", "tandem-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		opt.Dir = d
+	}
+	files := map[string]string{}
+	dbs := map[string]*sql.DB{}
+	defer func() {
+		for _, db := range dbs {
+			db.Close()
+		}
+	}()
+	for name, ddl := range map[string]string{"catalogue": catalogueDDL, "crm": crmDDL, "accounting": accountingDDL} {
+		files[name] = filepath.Join(opt.Dir, name+".db")
+		db, err := openApp(ctx, files[name], ddl)
+		if err != nil {
+			return fmt.Errorf("create demo system %s: %w", name, err)
+		}
+		dbs[name] = db
+	}
+	if err := seed(ctx, dbs); err != nil {
+		return fmt.Errorf("seed demo data: %w", err)
+	}
+	cfgPath := filepath.Join(opt.Dir, "tandem.yaml")
+	y := fmt.Sprintf(configYAML, filepath.Join(opt.Dir, "store"), files["catalogue"], files["crm"], files["accounting"])
+	if err := os.WriteFile(cfgPath, []byte(y), 0o644); err != nil {
+		return err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "tandem demo in %s\n  systems: catalogue, crm, accounting (SQLite, each with its own tables and IDs)\n  config:  %s\n", opt.Dir, cfgPath)
+	h, err := hub.Open(ctx, cfg, opt.Log, hub.Options{})
+	if err != nil {
+		return err
+	}
+	defer h.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing at the end
+	if err := h.Setup(ctx); err != nil {
+		return err
+	}
+	runCtx, stopHub := context.WithCancel(ctx)
+	defer stopHub()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = h.Run(runCtx)
+	}()
+	select {
+	case <-h.Ready():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	fmt.Fprintf(out, "initial sync done; editing all three systems for %s at %.0f edits/s each\n", opt.Duration, opt.Rate)
+
+	apps := []*app{catalogueApp(dbs["catalogue"], opt.Seed), crmApp(dbs["crm"], opt.Seed), accountingApp(dbs["accounting"], opt.Seed)}
+	genCtx, stopGen := context.WithTimeout(ctx, opt.Duration)
+	var gw sync.WaitGroup
+	for _, a := range apps {
+		gw.Add(1)
+		go func() {
+			defer gw.Done()
+			a.run(genCtx, opt.Rate)
+		}()
+	}
+	start := time.Now()
+	tick := time.NewTicker(time.Second)
+	for genCtx.Err() == nil {
+		select {
+		case <-genCtx.Done():
+		case <-tick.C:
+			progress(ctx, out, h, apps, time.Since(start))
+		}
+	}
+	tick.Stop()
+	stopGen()
+	gw.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fmt.Fprintln(out, "edits stopped; waiting for tandem to drain")
+	if err := drain(ctx, h, opt.Drain); err != nil {
+		return err
+	}
+	progress(ctx, out, h, apps, time.Since(start))
+	stopHub()
+	wg.Wait()
+	return compare(ctx, out, cfg, h)
+}
+
+func openApp(ctx context.Context, path, ddl string) (*sql.DB, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1)
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// seed puts records in place before tandem starts, including one account
+// present in two systems already (same email), which tandem must match
+// rather than copy twice.
+func seed(ctx context.Context, dbs map[string]*sql.DB) error {
+	stmts := map[string][]string{
+		"catalogue": {
+			`INSERT INTO accounts (name, email, country) VALUES ('Acme Ltd', 'billing@acme.example', 'GB'), ('Globex Inc', 'ap@globex.example', 'US')`,
+			`INSERT INTO contacts (name, email, account_id) VALUES ('Ada Lovelace', 'ada@acme.example', 1), ('Hank Scorpio', 'hank@globex.example', 2)`,
+			`INSERT INTO products (sku, title, price) VALUES ('CAB-0001', 'Oak cabinet', 499.00), ('LMP-0042', 'Desk lamp', 39.95)`,
+		},
+		"accounting": {
+			`INSERT INTO customers (cust_name, mail, country) VALUES ('ACME Limited', 'billing@acme.example', 'GB')`,
+		},
+		"crm": {
+			`INSERT INTO Account (Id, Name, Email__c, BillingCountry) VALUES ('001A000000seed1', 'Initech', 'info@initech.example', 'United States')`,
+			`INSERT INTO Contact (Id, LastName, Email, AccountId) VALUES ('003A000000seed1', 'Peter Gibbons', 'peter@initech.example', '001A000000seed1')`,
+		},
+	}
+	for name, qs := range stmts {
+		for _, q := range qs {
+			if _, err := dbs[name].ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+func totals(ctx context.Context, h *hub.Hub) (captured, delivered, pending, dead int64, err error) {
+	rows, err := admin.Status(ctx, h.Store(), time.Now())
+	for _, r := range rows {
+		captured += r.Captured
+		delivered += r.Delivered
+		pending += r.Pending
+		dead += r.Dead
+	}
+	return captured, delivered, pending, dead, err
+}
+
+func progress(ctx context.Context, out io.Writer, h *hub.Hub, apps []*app, since time.Duration) {
+	c, d, p, dead, err := totals(ctx, h)
+	if err != nil {
+		return
+	}
+	var edits int64
+	for _, a := range apps {
+		edits += a.edits.Load()
+	}
+	fmt.Fprintf(out, "  %5.1fs  edits %6d  captured %6d  delivered %6d  pending %5d  dead %d\n",
+		since.Seconds(), edits, c, d, p, dead)
+}
+
+// drain waits until nothing is pending, held or newly captured for a while.
+func drain(ctx context.Context, h *hub.Hub, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var last int64 = -1
+	quiet := 0
+	for quiet < 6 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("tandem did not drain within %s", limit)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+		c, _, p, _, err := totals(ctx, h)
+		if err != nil {
+			return err
+		}
+		if p == 0 && c == last && len(h.Held()) == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		last = c
+	}
+	return nil
+}
+
+func compare(ctx context.Context, out io.Writer, cfg *config.Config, h *hub.Hub) error {
+	diffs, err := verify.Compare(ctx, cfg, h.Model().Maps, h.Store(), h.Sources())
+	if err != nil {
+		return err
+	}
+	dead, err := admin.DeadLetters(ctx, h.Store(), "open", 20)
+	if err != nil {
+		return err
+	}
+	if len(dead) > 0 {
+		fmt.Fprintf(out, "%d dead letters:\n", len(dead))
+		_ = admin.WriteDeadLetters(out, dead)
+	}
+	if len(diffs) > 0 {
+		fmt.Fprintf(out, "DISAGREE: %d differences\n%s", len(diffs), verify.Summary(diffs, 40))
+		return ErrDisagree
+	}
+	counts, err := verify.Count(ctx, cfg, h.Model().Maps, h.Sources())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "AGREE: all three systems hold the same records, field by field: %s\n", counts)
+	return nil
+}

@@ -1,0 +1,158 @@
+package hub
+
+import (
+	"context"
+	"time"
+
+	"tandem/internal/record"
+	"tandem/internal/store"
+)
+
+const snapshotDone = "\x00done"
+
+// capture runs the initial snapshot of a system, calls snapDone, then
+// follows its changes until ctx ends. Failures are logged and retried
+// with backoff; capture never gives up on a system.
+func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
+	log := h.log.With("system", system)
+	src := h.systems[system]
+	sys := h.cfg.Systems[system]
+	entities := h.capturedEntities(system)
+	captured := map[string]bool{}
+	for _, e := range entities {
+		captured[e] = true
+	}
+	retry := func(what string, err error, n int) {
+		d := time.Duration(1<<min(n, 6)) * 100 * time.Millisecond
+		log.Error(what+" failed; retrying", "err", err, "in", d)
+		sleep(ctx, d)
+	}
+	if sys.Snapshot == nil || *sys.Snapshot {
+		for _, ent := range entities {
+			for n := 0; ctx.Err() == nil; {
+				done, err := h.snapshotStep(ctx, system, ent, sys.Batch)
+				if err != nil {
+					n++
+					retry("snapshot of "+ent, err, n)
+					continue
+				}
+				n = 0
+				if done {
+					break
+				}
+			}
+		}
+	}
+	snapDone()
+	for n := 0; ctx.Err() == nil; {
+		b, err := src.Changes(ctx, sys.Batch)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n++
+			retry("reading changes", err, n)
+			continue
+		}
+		if len(b.Changes) == 0 {
+			n = 0
+			sleep(ctx, sys.Poll.D())
+			continue
+		}
+		keep := b.Changes[:0:0]
+		for _, c := range b.Changes {
+			if captured[c.Entity] {
+				keep = append(keep, c)
+			}
+		}
+		if err := h.ingest(ctx, keep, nil); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n++
+			retry("storing changes", err, n)
+			continue
+		}
+		// The batch is committed in the store: only now may the source release it.
+		if err := src.Ack(ctx, b); err != nil && ctx.Err() == nil {
+			n++
+			retry("acknowledging changes", err, n)
+			continue
+		}
+		n = 0
+	}
+}
+
+// snapshotStep copies one page of existing rows and moves the snapshot
+// cursor in the same transaction. It reports whether the entity is done.
+func (h *Hub) snapshotStep(ctx context.Context, system, entity string, batch int) (bool, error) {
+	name := "snapshot/" + entity
+	var after string
+	err := h.store.View(ctx, func(tx store.Tx) error {
+		v, _, err := tx.Cursor(system, name)
+		after = v
+		return err
+	})
+	if err != nil || after == snapshotDone {
+		return after == snapshotDone, err
+	}
+	rows, next, err := h.systems[system].Snapshot(ctx, entity, after, batch)
+	if err != nil {
+		return false, err
+	}
+	if len(rows) == 0 {
+		next = snapshotDone
+	}
+	return next == snapshotDone, h.ingest(ctx, rows, func(tx store.Tx) error {
+		return tx.PutCursor(system, name, next)
+	})
+}
+
+// ingest resolves captured changes in one store transaction, together
+// with extra (a cursor move), then wakes the delivery workers.
+func (h *Hub) ingest(ctx context.Context, changes []record.Change, extra func(store.Tx) error) error {
+	err := h.store.Update(ctx, func(tx store.Tx) error {
+		if len(changes) > 0 {
+			st, err := h.resolver.Resolve(tx, changes)
+			if err != nil {
+				return err
+			}
+			for _, c := range st {
+				if err := tx.AddCount(*c); err != nil {
+					return err
+				}
+			}
+			// New links may release held children at once.
+			if st, err = h.resolver.RetryHeld(tx, 1000); err != nil {
+				return err
+			}
+			for _, c := range st {
+				if err := tx.AddCount(*c); err != nil {
+					return err
+				}
+			}
+		}
+		if extra != nil {
+			return extra(tx)
+		}
+		return nil
+	})
+	if err != nil {
+		// The transaction rolled back: reload what the resolver holds.
+		_ = h.store.View(ctx, func(tx store.Tx) error { return h.resolver.LoadHeld(tx) })
+		return err
+	}
+	if len(changes) > 0 {
+		h.wakeAll()
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}

@@ -1,0 +1,202 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/registry"
+	"tandem/internal/deliver"
+	"tandem/internal/resolve"
+	"tandem/internal/store"
+)
+
+// Hub is one running tandem hub.
+type Hub struct {
+	cfg      *config.Config
+	model    *Model
+	store    store.Store
+	systems  map[string]registry.System
+	resolver *resolve.Resolver
+	workers  map[string]*deliver.Worker
+	wake     map[string]chan struct{}
+	log      *slog.Logger
+
+	mu      sync.Mutex // guards ready
+	ready   bool       // initial snapshots are done
+	readyCh chan struct{}
+}
+
+// Options adjust a hub; the zero value is fine.
+type Options struct {
+	// Store replaces the embedded store opened from cfg.Store.Dir.
+	Store store.Store
+	// Systems replaces connectors opened from the registry, by name (tests, bench).
+	Systems map[string]registry.System
+}
+
+// Open compiles cfg, opens the store and connects to every system.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options) (*Hub, error) {
+	model, err := Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h := &Hub{cfg: cfg, model: model, systems: map[string]registry.System{}, log: log,
+		workers: map[string]*deliver.Worker{}, wake: map[string]chan struct{}{}, readyCh: make(chan struct{})}
+	h.store = opt.Store
+	if h.store == nil {
+		if h.store, err = store.OpenSQLite(ctx, cfg.Store.Dir); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range cfg.SystemNames() {
+		if s, ok := opt.Systems[name]; ok {
+			h.systems[name] = s
+			continue
+		}
+		s, err := registry.Open(ctx, name, cfg.Systems[name], model.Tables(name), log.With("system", name))
+		if err != nil {
+			_ = h.Close(ctx)
+			return nil, fmt.Errorf("connect to system %q: %w", name, err)
+		}
+		h.systems[name] = s
+	}
+	h.resolver = resolve.New(cfg, model.Maps, model.Schemas, log)
+	for _, name := range cfg.SystemNames() {
+		sys := cfg.Systems[name]
+		d := cfg.Delivery
+		if sys.Delivery != nil {
+			d = *sys.Delivery
+		}
+		maps := model.Maps[name]
+		if len(maps) == 0 {
+			continue
+		}
+		h.workers[name] = &deliver.Worker{System: name, Dst: h.systems[name], Store: h.store, Maps: maps,
+			Order: cfg.EntityOrder(), Batch: sys.Batch, Log: log.With("system", name), Now: time.Now,
+			WaitRetry: 500 * time.Millisecond,
+			Policy:    deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
+		h.wake[name] = make(chan struct{}, 1)
+	}
+	return h, nil
+}
+
+// Store is the hub's store.
+func (h *Hub) Store() store.Store { return h.store }
+
+// Setup installs capture in every system (idempotent).
+func (h *Hub) Setup(ctx context.Context) error {
+	var errs []error
+	for _, name := range h.cfg.SystemNames() {
+		if err := h.systems[name].Setup(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("set up system %q: %w", name, err))
+			continue
+		}
+		h.log.Info("capture installed", "system", name)
+	}
+	return errors.Join(errs...)
+}
+
+// Ready is closed once the initial snapshots are done and delivery runs.
+func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
+
+// Run captures, resolves and delivers until ctx ends. Delivery starts
+// only once every system's initial snapshot is in, so records that
+// already exist on both sides are matched, not copied twice.
+func (h *Hub) Run(ctx context.Context) error {
+	if err := h.store.Update(ctx, func(tx store.Tx) error { return h.resolver.LoadHeld(tx) }); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var snap sync.WaitGroup
+	for _, name := range h.cfg.SystemNames() {
+		if len(h.capturedEntities(name)) == 0 {
+			continue
+		}
+		snap.Add(1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h.capture(ctx, name, snap.Done)
+		}()
+	}
+	snap.Wait()
+	if ctx.Err() == nil {
+		h.log.Info("initial snapshots done; delivering")
+		close(h.readyCh)
+	}
+	for name, w := range h.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = w.Run(ctx, h.wake[name], h.cfg.Systems[name].Poll.D())
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		h.maintain(ctx)
+	}()
+	wg.Wait()
+	return nil
+}
+
+// Close disconnects from every system and closes the store.
+func (h *Hub) Close(ctx context.Context) error {
+	var errs []error
+	for name, s := range h.systems {
+		if err := s.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("close system %q: %w", name, err))
+		}
+	}
+	if h.store != nil {
+		errs = append(errs, h.store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (h *Hub) wakeAll() {
+	for _, ch := range h.wake {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// capturedEntities lists the entities whose changes are captured from system, parents first.
+func (h *Hub) capturedEntities(system string) []string {
+	var out []string
+	for _, ent := range h.cfg.EntityOrder() {
+		if h.model.Maps[system][ent] == nil {
+			continue
+		}
+		for _, s := range h.cfg.Captures(ent) {
+			if s == system {
+				out = append(out, ent)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Sources returns the hub's systems as sources, by name (for verification).
+func (h *Hub) Sources() map[string]connector.Source {
+	out := make(map[string]connector.Source, len(h.systems))
+	for n, s := range h.systems {
+		out[n] = s
+	}
+	return out
+}
+
+// Model is the compiled configuration.
+func (h *Hub) Model() *Model { return h.model }
+
+// Held lists records with changes waiting for a parent (system entity key).
+func (h *Hub) Held() []string { return h.resolver.Held() }

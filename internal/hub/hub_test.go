@@ -1,0 +1,374 @@
+package hub_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"tandem/internal/admin"
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/memory"
+	"tandem/internal/connector/registry"
+	"tandem/internal/hub"
+	"tandem/internal/record"
+	"tandem/internal/store"
+	"tandem/internal/verify"
+)
+
+const testYAML = `version: 1
+store: {dir: STORE}
+systems:
+  a: {type: sqlite, dsn: unused, poll: 10ms, batch: 50}
+  b: {type: sqlite, dsn: unused, poll: 10ms, batch: 50, delivery: {attempts: 3, backoff: 5ms, max_backoff: 20ms}}
+  c: {type: sqlite, dsn: unused, poll: 10ms, batch: 50}
+delivery: {attempts: 4, backoff: 5ms, max_backoff: 20ms}
+entities:
+  account:
+    match: [email]
+    schema:
+      type: object
+      properties:
+        name: {type: string, minLength: 1}
+        email: {type: string}
+        tier: {enum: [gold, silver]}
+      required: [name]
+  contact:
+    refs: {account: account}
+    schema:
+      type: object
+      properties:
+        name: {type: string}
+        account: {type: string}
+      required: [name]
+mappings:
+  a:
+    account: {table: accounts, fields: {name: name, email: email, tier: tier}}
+    contact: {table: contacts, fields: {name: name, account: account_id}}
+  b:
+    account:
+      table: Account
+      key_generated: true
+      fields:
+        name: AccountName
+        email: Mail
+        tier: {column: Level, values: {G: gold, S: silver}}
+    contact: {table: Contact, key_generated: true, fields: {name: LastName, account: AccountId}}
+  c:
+    account: {table: customers, fields: {name: cust_name, email: mail}}
+    contact: {table: people, fields: {name: full_name, account: cust}}
+routes:
+  - {entity: account, between: [a, b, c]}
+  - {entity: contact, between: [a, b, c]}
+`
+
+type fixture struct {
+	t       *testing.T
+	cfg     *config.Config
+	h       *hub.Hub
+	sys     map[string]*memory.System
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	running bool
+}
+
+func newFixture(t *testing.T, prepare func(map[string]*memory.System)) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tandem.yaml")
+	if err := os.WriteFile(path, []byte(strings.Replace(testYAML, "STORE", filepath.Join(dir, "data"), 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := hub.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, cfg: cfg, sys: map[string]*memory.System{}}
+	systems := map[string]registry.System{}
+	for _, n := range []string{"a", "b", "c"} {
+		f.sys[n] = memory.New(n, model.Tables(n))
+		systems[n] = f.sys[n]
+	}
+	if prepare != nil {
+		prepare(f.sys)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	f.h, err = hub.Open(context.Background(), cfg, log, hub.Options{Systems: systems})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f.cancel = cancel
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		_ = f.h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		f.wg.Wait()
+		_ = f.h.Close(context.Background())
+	})
+	return f
+}
+
+// drain waits until nothing is captured, pending or held.
+func (f *fixture) drain() {
+	f.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	quiet := 0
+	for quiet < 5 {
+		if time.Now().After(deadline) {
+			rows, _ := admin.Status(context.Background(), f.h.Store(), time.Now())
+			f.t.Fatalf("hub did not drain: %+v held=%v", rows, f.h.Held())
+		}
+		time.Sleep(20 * time.Millisecond)
+		busy := len(f.h.Held()) > 0
+		for _, s := range f.sys {
+			busy = busy || s.Backlog() > 0
+		}
+		rows, err := admin.Status(context.Background(), f.h.Store(), time.Now())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, r := range rows {
+			busy = busy || r.Pending > 0
+		}
+		if busy {
+			quiet = 0
+		} else {
+			quiet++
+		}
+	}
+}
+
+func (f *fixture) agree() {
+	f.t.Helper()
+	sources := map[string]connector.Source{}
+	for n, s := range f.sys {
+		sources[n] = s
+	}
+	diffs, err := verify.Compare(context.Background(), f.cfg, f.h.Model().Maps, f.h.Store(), sources)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if len(diffs) > 0 {
+		f.t.Fatalf("systems disagree:\n%s", verify.Summary(diffs, 20))
+	}
+}
+
+func (f *fixture) dead() []store.DeadLetter {
+	f.t.Helper()
+	ds, err := admin.DeadLetters(context.Background(), f.h.Store(), store.DeadOpen, 100)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return ds
+}
+
+func only(t *testing.T, rows map[string]record.Fields) (string, record.Fields) {
+	t.Helper()
+	if len(rows) != 1 {
+		t.Fatalf("want exactly one row, have %d: %v", len(rows), rows)
+	}
+	for k, v := range rows {
+		return k, v
+	}
+	return "", nil
+}
+
+func TestCreateUpdateDeleteReachEverySystem(t *testing.T) {
+	f := newFixture(t, nil)
+	<-f.h.Ready()
+	f.sys["a"].Put("account", "A1", record.Fields{"name": "Acme", "email": "x@acme.test", "tier": "gold"})
+	f.drain()
+	bk, brow := only(t, f.sys["b"].Rows("account"))
+	if brow["AccountName"] != "Acme" || brow["Level"] != "G" || brow["Mail"] != "x@acme.test" {
+		t.Fatalf("b holds %v", brow)
+	}
+	ck, crow := only(t, f.sys["c"].Rows("account"))
+	if crow["cust_name"] != "Acme" {
+		t.Fatalf("c holds %v", crow)
+	}
+	if bk == "A1" || ck == "A1" || bk == ck {
+		t.Fatalf("each system should have its own key: a=A1 b=%s c=%s", bk, ck)
+	}
+	// A contact made in b pointing at b's account reaches a and c pointing at theirs.
+	f.sys["b"].Put("contact", "900", record.Fields{"LastName": "Ada", "AccountId": bk})
+	f.drain()
+	if _, row := only(t, f.sys["a"].Rows("contact")); row["account_id"] != "A1" {
+		t.Fatalf("a's contact points at %v, want A1", row["account_id"])
+	}
+	if _, row := only(t, f.sys["c"].Rows("contact")); row["cust"] != ck {
+		t.Fatalf("c's contact points at %v, want %s", row["cust"], ck)
+	}
+	f.sys["c"].Put("account", ck, record.Fields{"cust_name": "Acme Ltd", "mail": "x@acme.test"})
+	f.drain()
+	if _, row := only(t, f.sys["a"].Rows("account")); row["name"] != "Acme Ltd" || row["tier"] != "gold" {
+		t.Fatalf("a's account after update in c: %v", row)
+	}
+	f.agree()
+	ck2, _ := only(t, f.sys["c"].Rows("contact"))
+	f.sys["c"].Delete("contact", ck2)
+	f.drain()
+	for _, s := range []string{"a", "b", "c"} {
+		if n := len(f.sys[s].Rows("contact")); n != 0 {
+			t.Fatalf("%s still has %d contacts after delete", s, n)
+		}
+	}
+	f.agree()
+	// No echo: once drained, nothing moves.
+	before, _ := admin.Status(context.Background(), f.h.Store(), time.Now())
+	time.Sleep(100 * time.Millisecond)
+	after, _ := admin.Status(context.Background(), f.h.Store(), time.Now())
+	for i := range before {
+		if before[i].Captured != after[i].Captured || before[i].Delivered != after[i].Delivered {
+			t.Fatalf("counters move after drain (echo loop?): %+v then %+v", before[i], after[i])
+		}
+	}
+}
+
+func TestExistingRecordsMatchedByNaturalKey(t *testing.T) {
+	f := newFixture(t, func(s map[string]*memory.System) {
+		// The same customer already exists in a and c before tandem starts.
+		s["a"].Put("account", "A7", record.Fields{"name": "Globex", "email": "AP@globex.test"})
+		s["c"].Put("account", "C9", record.Fields{"cust_name": "Globex Corp", "mail": "ap@globex.test"})
+	})
+	<-f.h.Ready()
+	f.drain()
+	for _, s := range []string{"a", "b", "c"} {
+		if n := len(f.sys[s].Rows("account")); n != 1 {
+			t.Fatalf("%s has %d accounts, want 1 (matched by email, not duplicated)", s, n)
+		}
+	}
+	f.agree()
+}
+
+func TestInvalidRecordIsDeadLetteredAndRetried(t *testing.T) {
+	f := newFixture(t, nil)
+	<-f.h.Ready()
+	f.sys["a"].Put("account", "A1", record.Fields{"name": "Good", "email": "g@x.test"})
+	f.sys["a"].Put("account", "A2", record.Fields{"name": "Bad", "email": "b@x.test", "tier": "platinum"})
+	f.drain()
+	ds := f.dead()
+	if len(ds) != 1 {
+		t.Fatalf("want one dead letter, have %+v", ds)
+	}
+	d := ds[0]
+	if d.System != "a" || d.Entity != "account" || d.Key != "A2" || d.Field != "tier" || !strings.Contains(d.Error, "tier") {
+		t.Fatalf("dead letter should name system a, entity account, key A2, field tier: %+v", d)
+	}
+	if n := len(f.sys["b"].Rows("account")); n != 1 {
+		t.Fatalf("the good record should flow on; b has %d accounts", n)
+	}
+	// Fix the record at the source without a new change reaching tandem,
+	// then retry the dead letter: tandem re-reads it.
+	f.sys["a"].Overwrite("account", "A2", record.Fields{"name": "Bad", "email": "b@x.test", "tier": "silver"})
+	if err := admin.SetDead(context.Background(), f.h.Store(), []int64{d.ID}, store.DeadRetry); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.sys["b"].Rows("account")) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("retried record never reached b: %v", f.sys["b"].Rows("account"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.drain()
+	if ds := f.dead(); len(ds) != 0 {
+		t.Fatalf("dead letter should be resolved, open: %+v", ds)
+	}
+	f.agree()
+}
+
+func TestPoisonRecordIsIsolatedAndTheRestFlows(t *testing.T) {
+	f := newFixture(t, func(s map[string]*memory.System) {
+		s["b"].Fail = func(_ string, ws []record.Write) error {
+			for _, w := range ws {
+				if w.Fields["AccountName"] == "poison" {
+					return &connector.Permanent{Err: errors.New("value too long"), Field: "AccountName"}
+				}
+			}
+			return nil
+		}
+	})
+	<-f.h.Ready()
+	for i := range 20 {
+		name := "ok"
+		if i == 13 {
+			name = "poison"
+		}
+		f.sys["a"].Put("account", string(rune('a'+i)), record.Fields{"name": name})
+	}
+	f.drain()
+	if n := len(f.sys["b"].Rows("account")); n != 19 {
+		t.Fatalf("b should have the 19 good accounts, has %d", n)
+	}
+	if n := len(f.sys["c"].Rows("account")); n != 20 {
+		t.Fatalf("c should have all 20 accounts, has %d", n)
+	}
+	ds := f.dead()
+	if len(ds) != 1 || ds[0].System != "b" || ds[0].Field != "AccountName" || ds[0].Stage != store.StageDeliver {
+		t.Fatalf("want one delivery dead letter for b naming AccountName: %+v", ds)
+	}
+}
+
+func TestTransientFailuresAreRetriedAndChildrenWaitForParents(t *testing.T) {
+	var mu sync.Mutex
+	fails := 2 // b allows 3 attempts
+	f := newFixture(t, func(s map[string]*memory.System) {
+		s["b"].Fail = func(entity string, _ []record.Write) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if entity == "account" && fails > 0 {
+				fails--
+				return errors.New("connection reset")
+			}
+			return nil
+		}
+	})
+	<-f.h.Ready()
+	f.sys["a"].Put("account", "P", record.Fields{"name": "Parent"})
+	f.sys["a"].Put("contact", "K", record.Fields{"name": "Kid", "account_id": "P"})
+	f.drain()
+	bk, _ := only(t, f.sys["b"].Rows("account"))
+	if _, row := only(t, f.sys["b"].Rows("contact")); row["AccountId"] != bk {
+		t.Fatalf("b's contact should point at b's account %s: %v", bk, row)
+	}
+	if ds := f.dead(); len(ds) != 0 {
+		t.Fatalf("transient failures must not dead-letter: %+v", ds)
+	}
+	f.agree()
+}
+
+func TestChildCapturedBeforeItsParentIsHeld(t *testing.T) {
+	f := newFixture(t, nil)
+	<-f.h.Ready()
+	// The contact arrives referencing an account tandem has not seen yet.
+	f.sys["a"].Put("contact", "K", record.Fields{"name": "Early", "account_id": "LATE"})
+	time.Sleep(50 * time.Millisecond)
+	if n := len(f.sys["b"].Rows("contact")); n != 0 {
+		t.Fatalf("an orphan contact reached b")
+	}
+	f.sys["a"].Put("account", "LATE", record.Fields{"name": "Late parent"})
+	f.drain()
+	bk, _ := only(t, f.sys["b"].Rows("account"))
+	if _, row := only(t, f.sys["b"].Rows("contact")); row["AccountId"] != bk {
+		t.Fatalf("b's contact should point at %s: %v", bk, row)
+	}
+	f.agree()
+}

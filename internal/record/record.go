@@ -1,0 +1,77 @@
+package record
+
+import (
+	"fmt"
+	"time"
+)
+
+// Op is what happened to a record.
+type Op uint8
+
+const (
+	// Upsert means the record exists with the given fields (create or update).
+	Upsert Op = 1
+	// Delete means the record no longer exists.
+	Delete Op = 2
+)
+
+func (o Op) String() string {
+	switch o {
+	case Upsert:
+		return "upsert"
+	case Delete:
+		return "delete"
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// ParseOp is the inverse of Op.String.
+func ParseOp(s string) (Op, error) {
+	switch s {
+	case "upsert":
+		return Upsert, nil
+	case "delete":
+		return Delete, nil
+	}
+	return 0, fmt.Errorf("unknown op %q", s)
+}
+
+// Fields is one record's values by field (column) name. Values are
+// normalised to string, int64, float64, bool or nil (see Normalize).
+type Fields map[string]any
+
+// Change is one captured change of one record in one system, in that
+// system's own key and column names.
+type Change struct {
+	System string
+	Entity string
+	Key    string // the record's key in System, as text
+	Op     Op
+	Fields Fields // local columns; nil for deletes
+	// GID is set when the source knows the global id tandem gave this
+	// record (a row tandem created itself); empty otherwise.
+	GID string
+	// Version orders changes of one record within its system
+	// (an outbox sequence, a version column, an updated-at in nanoseconds).
+	Version int64
+	At      time.Time // when the source saw the change; zero if unknown
+}
+
+// Write is one record to apply to a destination, in its own column names.
+type Write struct {
+	Op  Op
+	GID string // tandem's global id of the record
+	// Key is the record's key in the destination, or "" when the
+	// destination has never had it (a create).
+	Key    string
+	Fields Fields
+}
+
+// Result is the outcome of one Write, index-aligned with the input.
+type Result struct {
+	// Key is the record's key in the destination after the write:
+	// the new key of a create, or the key that was written.
+	Key string
+	// Err is the per-record failure, nil on success.
+	Err error
+}

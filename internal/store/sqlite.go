@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver
+)
+
+// SQLite is the embedded store: one file in the data directory.
+// One hub process writes it; CLI commands may read it and make small
+// writes (dead-letter retries) at the same time, serialised by SQLite.
+type SQLite struct {
+	w *sql.DB // one connection: SQLite has a single writer anyway
+	r *sql.DB // readers, for View
+	// mu serialises Update within the process so prepared statements on
+	// the single writer connection are never shared across transactions.
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// FileName is the store file inside the data directory.
+const FileName = "tandem.db"
+
+// OpenSQLite opens (creating if needed) the store in dir.
+func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_txlock=immediate"
+	w, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if _, err := w.ExecContext(ctx, schema); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("create store schema in %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(15000)&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(4)
+	return &SQLite{w: w, r: r, stmts: map[string]*sql.Stmt{}}, nil
+}
+
+// Update implements Store.
+func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin store transaction: %w", err)
+	}
+	t := &sqlTx{ctx: ctx, tx: tx, s: s, write: true}
+	// Statements first used in this transaction are prepared on the
+	// connection once it is free again, for the next transactions.
+	defer s.prepare(ctx, t.unprepared)
+	if err := fn(t); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit store transaction: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLite) prepare(ctx context.Context, qs []string) {
+	for _, q := range qs {
+		if _, ok := s.stmts[q]; ok {
+			continue
+		}
+		if st, err := s.w.PrepareContext(ctx, q); err == nil {
+			s.stmts[q] = st
+		}
+	}
+}
+
+// View implements Store.
+func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("begin store read: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(&sqlTx{ctx: ctx, tx: tx, s: s})
+}
+
+// Close implements Store.
+func (s *SQLite) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// stmt returns a prepared statement bound to tx. Write transactions use
+// statements prepared once on the single writer connection.
+func (t *sqlTx) stmt(q string) (*sql.Stmt, error) {
+	if !t.write {
+		return t.tx.PrepareContext(t.ctx, q)
+	}
+	st, ok := t.s.stmts[q]
+	if !ok {
+		// The single connection is busy with this transaction: prepare on it.
+		t.unprepared = append(t.unprepared, q)
+		return t.tx.PrepareContext(t.ctx, q)
+	}
+	return t.tx.StmtContext(t.ctx, st), nil
+}
+
+func (t *sqlTx) exec(q string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(t.ctx, args...)
+}
+
+func (t *sqlTx) queryRow(q string, args ...any) (*sql.Row, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryRowContext(t.ctx, args...), nil
+}
+
+func (t *sqlTx) query(q string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(t.ctx, args...)
+}
+
+type sqlTx struct {
+	ctx   context.Context //nolint:containedctx // lives only for one transaction
+	tx    *sql.Tx
+	s     *SQLite
+	write bool
+	// unprepared lists statements this transaction had to prepare itself.
+	unprepared []string
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS changes (
+  seq INTEGER PRIMARY KEY,
+  system TEXT NOT NULL, entity TEXT NOT NULL, key TEXT NOT NULL,
+  op INTEGER NOT NULL, fields BLOB, gid TEXT NOT NULL DEFAULT '',
+  version INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL DEFAULT 0,
+  state INTEGER NOT NULL, note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS changes_gid ON changes(entity, gid);
+CREATE INDEX IF NOT EXISTS changes_held ON changes(state) WHERE state = 1;
+CREATE TABLE IF NOT EXISTS links (
+  entity TEXT NOT NULL, system TEXT NOT NULL, key TEXT NOT NULL, gid TEXT NOT NULL,
+  PRIMARY KEY (entity, system, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS links_gid ON links(entity, gid, system);
+CREATE TABLE IF NOT EXISTS golden (
+  entity TEXT NOT NULL, gid TEXT NOT NULL, fields BLOB, sources BLOB,
+  deleted INTEGER NOT NULL DEFAULT 0, ver INTEGER NOT NULL, updated INTEGER NOT NULL,
+  PRIMARY KEY (entity, gid)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS natural (
+  entity TEXT NOT NULL, value TEXT NOT NULL, gid TEXT NOT NULL,
+  PRIMARY KEY (entity, value)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbound (
+  seq INTEGER PRIMARY KEY,
+  system TEXT NOT NULL, entity TEXT NOT NULL, gid TEXT NOT NULL,
+  ver INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_at INTEGER NOT NULL DEFAULT 0, wait TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,
+  UNIQUE (system, entity, gid)
+);
+CREATE INDEX IF NOT EXISTS outbound_due ON outbound(system, seq);
+CREATE TABLE IF NOT EXISTS dead (
+  id INTEGER PRIMARY KEY,
+  stage TEXT NOT NULL, system TEXT NOT NULL, entity TEXT NOT NULL,
+  key TEXT NOT NULL DEFAULT '', gid TEXT NOT NULL DEFAULT '', op INTEGER NOT NULL,
+  fields BLOB, field TEXT NOT NULL DEFAULT '', error TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL, state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dead_state ON dead(state, id);
+CREATE INDEX IF NOT EXISTS dead_record ON dead(system, entity, key);
+CREATE TABLE IF NOT EXISTS cursors (
+  system TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (system, name)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (
+  system TEXT NOT NULL, entity TEXT NOT NULL,
+  captured INTEGER NOT NULL DEFAULT 0, dropped INTEGER NOT NULL DEFAULT 0,
+  delivered INTEGER NOT NULL DEFAULT 0, dead INTEGER NOT NULL DEFAULT 0,
+  last_capture INTEGER NOT NULL DEFAULT 0, last_delivery INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (system, entity)
+) WITHOUT ROWID;
+`

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+	"time"
+
+)
+
+func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) error {
+	_, err := t.exec(`INSERT INTO outbound(system, entity, gid, ver, created) VALUES(?,?,?,?,?)
+		ON CONFLICT(system, entity, gid) DO UPDATE SET ver=excluded.ver, attempts=0, next_at=0, wait='', error=''`,
+		system, entity, gid, ver, now.UnixNano())
+	if err != nil {
+		return fmt.Errorf("enqueue %s %s for %s: %w", entity, gid, system, err)
+	}
+	return nil
+}
+
+func (t *sqlTx) Due(system string, now time.Time, max int) ([]Outbound, error) {
+	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created FROM outbound
+		WHERE system=? AND next_at<=? ORDER BY seq LIMIT ?`, system, now.UnixNano(), max)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Outbound
+	for rows.Next() {
+		o := Outbound{System: system}
+		var next, created int64
+		if err := rows.Scan(&o.Seq, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created); err != nil {
+			return nil, err
+		}
+		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) Done(o Outbound) error {
+	_, err := t.exec(`DELETE FROM outbound WHERE seq=? AND ver=?`, o.Seq, o.Ver)
+	return err
+}
+
+func (t *sqlTx) Defer(o Outbound) error {
+	_, err := t.exec(`UPDATE outbound SET attempts=?, next_at=?, wait=?, error=? WHERE seq=? AND ver=?`,
+		o.Attempts, nanos(o.NextAt), o.Wait, o.Error, o.Seq, o.Ver)
+	return err
+}
+
+func (t *sqlTx) Drop(o Outbound) error {
+	_, err := t.exec(`DELETE FROM outbound WHERE seq=?`, o.Seq)
+	return err
+}
+
+func (t *sqlTx) Backlog() ([]Pending, error) {
+	rows, err := t.query(`SELECT system, entity, COUNT(*), MIN(created), SUM(CASE WHEN next_at>0 THEN 1 ELSE 0 END)
+		FROM outbound GROUP BY system, entity ORDER BY system, entity`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Pending
+	for rows.Next() {
+		var p Pending
+		var oldest int64
+		if err := rows.Scan(&p.System, &p.Entity, &p.N, &oldest, &p.Waiting); err != nil {
+			return nil, err
+		}
+		p.Oldest = fromNanos(oldest)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) AddDead(d *DeadLetter) error {
+	f, err := encode(d.Fields)
+	if err != nil {
+		return err
+	}
+	if d.State == "" {
+		d.State = DeadOpen
+	}
+	res, err := t.exec(`INSERT INTO dead(stage, system, entity, key, gid, op, fields, field, error, attempts, at, state)
+		VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`, d.Stage, d.System, d.Entity, d.Key, d.GID, d.Op, f, d.Field, d.Error,
+		d.Attempts, nanos(d.At), d.State)
+	if err != nil {
+		return fmt.Errorf("add dead letter: %w", err)
+	}
+	d.ID, err = res.LastInsertId()
+	return err
+}
+
+const deadCols = `id, stage, system, entity, key, gid, op, fields, field, error, attempts, at, state`
+
+func scanDead(rows *sql.Rows) (DeadLetter, error) {
+	var d DeadLetter
+	var f []byte
+	var at int64
+	if err := rows.Scan(&d.ID, &d.Stage, &d.System, &d.Entity, &d.Key, &d.GID, &d.Op, &f, &d.Field, &d.Error, &d.Attempts, &at, &d.State); err != nil {
+		return d, err
+	}
+	d.At = fromNanos(at)
+	var err error
+	d.Fields, err = decodeFields(f)
+	return d, err
+}
+
+func (t *sqlTx) DeadLetters(state DeadState, limit int) ([]DeadLetter, error) {
+	q := `SELECT ` + deadCols + ` FROM dead WHERE state=? ORDER BY id LIMIT ?`
+	args := []any{state, limit}
+	if state == "" {
+		q = `SELECT ` + deadCols + ` FROM dead ORDER BY id LIMIT ?`
+		args = []any{limit}
+	}
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []DeadLetter
+	for rows.Next() {
+		d, err := scanDead(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) DeadLetter(id int64) (*DeadLetter, error) {
+	rows, err := t.query(`SELECT `+deadCols+` FROM dead WHERE id=?`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("no dead letter %d", id)
+	}
+	d, err := scanDead(rows)
+	return &d, err
+}
+
+func (t *sqlTx) SetDeadState(id int64, s DeadState) error {
+	_, err := t.exec(`UPDATE dead SET state=? WHERE id=?`, s, id)
+	return err
+}
+
+func (t *sqlTx) ResolveDead(stage Stage, system, entity, keyOrGID string) error {
+	col := "key"
+	if stage == StageDeliver {
+		col = "gid"
+	}
+	_, err := t.exec(`UPDATE dead SET state='resolved' WHERE stage=? AND system=? AND entity=? AND `+col+`=? AND state IN ('open','retried')`,
+		stage, system, entity, keyOrGID)
+	return err
+}
+
+func (t *sqlTx) Cursor(system, name string) (string, bool, error) {
+	var v string
+	row, err := t.queryRow(`SELECT value FROM cursors WHERE system=? AND name=?`, system, name)
+	ok, err := one(row, err, &v)
+	return v, ok, err
+}
+
+func (t *sqlTx) PutCursor(system, name, value string) error {
+	_, err := t.exec(`INSERT INTO cursors(system, name, value) VALUES(?,?,?)
+		ON CONFLICT(system, name) DO UPDATE SET value=excluded.value`, system, name, value)
+	return err
+}
+
+func (t *sqlTx) AddCount(c Count) error {
+	_, err := t.exec(`INSERT INTO counters(system, entity, captured, dropped, delivered, dead, last_capture, last_delivery)
+		VALUES(?,?,?,?,?,?,?,?) ON CONFLICT(system, entity) DO UPDATE SET
+		captured=captured+excluded.captured, dropped=dropped+excluded.dropped,
+		delivered=delivered+excluded.delivered, dead=dead+excluded.dead,
+		last_capture=MAX(last_capture, excluded.last_capture), last_delivery=MAX(last_delivery, excluded.last_delivery)`,
+		c.System, c.Entity, c.Captured, c.Dropped, c.Delivered, c.Dead, nanos(c.LastCapture), nanos(c.LastDelivery))
+	return err
+}
+
+func (t *sqlTx) Counts() ([]Count, error) {
+	rows, err := t.query(`SELECT system, entity, captured, dropped, delivered, dead, last_capture, last_delivery
+		FROM counters ORDER BY system, entity`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Count
+	for rows.Next() {
+		var c Count
+		var lc, ld int64
+		if err := rows.Scan(&c.System, &c.Entity, &c.Captured, &c.Dropped, &c.Delivered, &c.Dead, &lc, &ld); err != nil {
+			return nil, err
+		}
+		c.LastCapture, c.LastDelivery = fromNanos(lc), fromNanos(ld)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+

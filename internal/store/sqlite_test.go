@@ -1,0 +1,137 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"tandem/internal/record"
+)
+
+func open(t *testing.T) *SQLite {
+	t.Helper()
+	s, err := OpenSQLite(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func update(t *testing.T, s Store, fn func(Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLinksAndGolden(t *testing.T) {
+	s := open(t)
+	update(t, s, func(tx Tx) error {
+		if err := tx.PutLink("account", "crm", "001", "G1"); err != nil {
+			return err
+		}
+		if err := tx.PutLink("account", "erp", "7", "G1"); err != nil {
+			return err
+		}
+		// A new key for the same record in the same system replaces the old one.
+		if err := tx.PutLink("account", "erp", "8", "G1"); err != nil {
+			return err
+		}
+		return tx.PutGolden(&Golden{Entity: "account", GID: "G1", Fields: record.Fields{"name": "Acme", "n": int64(3), "x": 1.5, "ok": true, "nil": nil},
+			Sources: map[string]string{"name": "crm"}, Ver: 9, Updated: time.Unix(5, 0)})
+	})
+	err := s.View(context.Background(), func(tx Tx) error {
+		links, err := tx.Links("account", "G1")
+		if err != nil {
+			return err
+		}
+		if d := cmp.Diff(map[string]string{"crm": "001", "erp": "8"}, links); d != "" {
+			t.Error(d)
+		}
+		if _, ok, _ := tx.GID("account", "erp", "7"); ok {
+			t.Error("stale key 7 still linked")
+		}
+		g, err := tx.Golden("account", "G1")
+		if err != nil {
+			return err
+		}
+		if d := cmp.Diff(record.Fields{"name": "Acme", "n": int64(3), "x": 1.5, "ok": true, "nil": nil}, g.Fields); d != "" {
+			t.Error(d)
+		}
+		if g.Ver != 9 || g.Sources["name"] != "crm" {
+			t.Errorf("golden %+v", g)
+		}
+		missing, err := tx.Golden("account", "nope")
+		if missing != nil || err != nil {
+			t.Errorf("unknown golden: %v %v", missing, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOutboundKeepsPositionAndVersion(t *testing.T) {
+	s := open(t)
+	now := time.Now()
+	update(t, s, func(tx Tx) error {
+		for _, g := range []string{"A", "B"} {
+			if err := tx.Enqueue("crm", "account", g, 1, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var due []Outbound
+	update(t, s, func(tx Tx) (err error) {
+		due, err = tx.Due("crm", now, 10)
+		return err
+	})
+	if len(due) != 2 || due[0].GID != "A" {
+		t.Fatalf("due %+v", due)
+	}
+	// A newer change to A arrives while A is being delivered.
+	update(t, s, func(tx Tx) error { return tx.Enqueue("crm", "account", "A", 2, now) })
+	update(t, s, func(tx Tx) error {
+		if err := tx.Done(due[0]); err != nil { // version 1: must not remove version 2
+			return err
+		}
+		return tx.Done(due[1])
+	})
+	update(t, s, func(tx Tx) (err error) {
+		due, err = tx.Due("crm", now, 10)
+		return err
+	})
+	if len(due) != 1 || due[0].GID != "A" || due[0].Ver != 2 {
+		t.Fatalf("want A at version 2 still queued, have %+v", due)
+	}
+	due[0].Attempts, due[0].NextAt = 1, now.Add(time.Hour)
+	update(t, s, func(tx Tx) error { return tx.Defer(due[0]) })
+	update(t, s, func(tx Tx) (err error) {
+		due, err = tx.Due("crm", now, 10)
+		return err
+	})
+	if len(due) != 0 {
+		t.Fatalf("deferred item is due: %+v", due)
+	}
+}
+
+func TestDeadLetters(t *testing.T) {
+	s := open(t)
+	d := &DeadLetter{Stage: StageCapture, System: "crm", Entity: "contact", Key: "003", Op: record.Upsert,
+		Fields: record.Fields{"Email": "bad"}, Field: "email", Error: "crm contact 003: field \"email\": bad", At: time.Now()}
+	update(t, s, func(tx Tx) error { return tx.AddDead(d) })
+	update(t, s, func(tx Tx) error { return tx.ResolveDead(StageCapture, "crm", "contact", "003") })
+	var got *DeadLetter
+	update(t, s, func(tx Tx) (err error) {
+		got, err = tx.DeadLetter(d.ID)
+		return err
+	})
+	if got.State != DeadResolved || got.Field != "email" || got.Fields["Email"] != "bad" {
+		t.Fatalf("dead letter %+v", got)
+	}
+}

@@ -1,0 +1,247 @@
+package store
+
+import (
+	"bytes"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	json "github.com/goccy/go-json"
+
+	"tandem/internal/record"
+)
+
+func encode(v any) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return json.Marshal(v)
+}
+
+func decodeFields(b []byte) (record.Fields, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var f record.Fields
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if err := d.Decode(&f); err != nil {
+		return nil, fmt.Errorf("decode stored fields: %w", err)
+	}
+	return record.NormalizeFields(f), nil
+}
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func one[T any](row *sql.Row, err error, dst *T) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	if err := row.Scan(dst); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, err
+	}
+	return true, nil
+}
+
+func (t *sqlTx) GID(entity, system, key string) (string, bool, error) {
+	var gid string
+	row, err := t.queryRow(`SELECT gid FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key)
+	ok, err := one(row, err, &gid)
+	return gid, ok, err
+}
+
+func (t *sqlTx) Key(entity, gid, system string) (string, bool, error) {
+	var key string
+	row, err := t.queryRow(`SELECT key FROM links WHERE entity=? AND gid=? AND system=?`, entity, gid, system)
+	ok, err := one(row, err, &key)
+	return key, ok, err
+}
+
+func (t *sqlTx) Links(entity, gid string) (map[string]string, error) {
+	rows, err := t.query(`SELECT system, key FROM links WHERE entity=? AND gid=?`, entity, gid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var s, k string
+		if err := rows.Scan(&s, &k); err != nil {
+			return nil, err
+		}
+		out[s] = k
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) PutLink(entity, system, key, gid string) error {
+	// A record has one key per system: drop a stale key of the same gid first.
+	if _, err := t.exec(`DELETE FROM links WHERE entity=? AND gid=? AND system=? AND key<>?`, entity, gid, system, key); err != nil {
+		return fmt.Errorf("put link: %w", err)
+	}
+	_, err := t.exec(`INSERT INTO links(entity, system, key, gid) VALUES(?,?,?,?)
+		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid`, entity, system, key, gid)
+	if err != nil {
+		return fmt.Errorf("put link: %w", err)
+	}
+	return nil
+}
+
+func (t *sqlTx) Natural(entity, value string) (string, bool, error) {
+	var gid string
+	row, err := t.queryRow(`SELECT gid FROM natural WHERE entity=? AND value=?`, entity, value)
+	ok, err := one(row, err, &gid)
+	return gid, ok, err
+}
+
+func (t *sqlTx) PutNatural(entity, value, gid string) error {
+	_, err := t.exec(`INSERT INTO natural(entity, value, gid) VALUES(?,?,?)
+		ON CONFLICT(entity, value) DO UPDATE SET gid=excluded.gid`, entity, value, gid)
+	return err
+}
+
+func (t *sqlTx) DeleteNatural(entity, value string) error {
+	_, err := t.exec(`DELETE FROM natural WHERE entity=? AND value=?`, entity, value)
+	return err
+}
+
+func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
+	row, err := t.queryRow(`SELECT fields, sources, deleted, ver, updated FROM golden WHERE entity=? AND gid=?`, entity, gid)
+	if err != nil {
+		return nil, err
+	}
+	var fields, sources []byte
+	var deleted bool
+	var ver, updated int64
+	if err := row.Scan(&fields, &sources, &deleted, &ver, &updated); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read golden %s %s: %w", entity, gid, err)
+	}
+	g := &Golden{Entity: entity, GID: gid, Deleted: deleted, Ver: ver, Updated: fromNanos(updated)}
+	if g.Fields, err = decodeFields(fields); err != nil {
+		return nil, err
+	}
+	if len(sources) > 0 {
+		if err := json.Unmarshal(sources, &g.Sources); err != nil {
+			return nil, fmt.Errorf("decode golden sources: %w", err)
+		}
+	}
+	return g, nil
+}
+
+func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
+	rows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated FROM golden
+		WHERE entity=? AND gid>? ORDER BY gid LIMIT ?`, entity, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Golden
+	for rows.Next() {
+		g := Golden{Entity: entity}
+		var fields, sources []byte
+		var updated int64
+		if err := rows.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated); err != nil {
+			return nil, err
+		}
+		g.Updated = fromNanos(updated)
+		if g.Fields, err = decodeFields(fields); err != nil {
+			return nil, err
+		}
+		if len(sources) > 0 {
+			if err := json.Unmarshal(sources, &g.Sources); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) PutGolden(g *Golden) error {
+	f, err := encode(g.Fields)
+	if err != nil {
+		return fmt.Errorf("encode golden %s %s: %w", g.Entity, g.GID, err)
+	}
+	s, err := encode(g.Sources)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec(`INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated) VALUES(?,?,?,?,?,?,?)
+		ON CONFLICT(entity, gid) DO UPDATE SET fields=excluded.fields, sources=excluded.sources,
+		deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated`,
+		g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated))
+	if err != nil {
+		return fmt.Errorf("write golden %s %s: %w", g.Entity, g.GID, err)
+	}
+	return nil
+}
+
+func (t *sqlTx) Append(c *Change) error {
+	f, err := encode(c.Fields)
+	if err != nil {
+		return fmt.Errorf("encode change: %w", err)
+	}
+	res, err := t.exec(`INSERT INTO changes(system, entity, key, op, fields, gid, version, at, state, note)
+		VALUES(?,?,?,?,?,?,?,?,?,?)`, c.System, c.Entity, c.Key, c.Op, f, c.GID, c.Version, nanos(c.At), c.State, c.Note)
+	if err != nil {
+		return fmt.Errorf("append change: %w", err)
+	}
+	c.Seq, err = res.LastInsertId()
+	return err
+}
+
+func (t *sqlTx) SetState(seq int64, s State, note string) error {
+	_, err := t.exec(`UPDATE changes SET state=?, note=? WHERE seq=?`, s, note, seq)
+	return err
+}
+
+const changeCols = `seq, system, entity, key, op, fields, gid, version, at, state, note`
+
+func scanChanges(rows *sql.Rows, err error) ([]Change, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Change
+	for rows.Next() {
+		var c Change
+		var f []byte
+		var at int64
+		if err := rows.Scan(&c.Seq, &c.System, &c.Entity, &c.Key, &c.Op, &f, &c.GID, &c.Version, &at, &c.State, &c.Note); err != nil {
+			return nil, err
+		}
+		c.At = fromNanos(at)
+		if c.Fields, err = decodeFields(f); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) HeldChanges(limit int) ([]Change, error) {
+	return scanChanges(t.query(`SELECT `+changeCols+` FROM changes WHERE state=1 ORDER BY seq LIMIT ?`, limit))
+}
+
+func (t *sqlTx) History(entity, gid string) ([]Change, error) {
+	return scanChanges(t.query(`SELECT `+changeCols+` FROM changes WHERE entity=? AND gid=? ORDER BY seq`, entity, gid))
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"tandem/internal/record"
+)
+
+// Store is the hub's durable state.
+type Store interface {
+	// Update runs fn in one write transaction; an error from fn rolls it back.
+	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn in a read-only transaction.
+	View(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// State is where a logged change stands.
+type State uint8
+
+const (
+	Resolved State = iota // applied to the golden record and routed
+	Held                  // waiting for a referenced record to be known
+	Dead                  // rejected; a dead letter says why
+	Dropped               // no effect: an echo, a no-op or superseded
+)
+
+func (s State) String() string {
+	return [...]string{"resolved", "held", "dead", "dropped"}[s]
+}
+
+// Change is a captured change as kept in the change log.
+type Change struct {
+	Seq int64
+	record.Change
+	State State
+	Note  string
+}
+
+// Golden is tandem's last agreed state of one record.
+type Golden struct {
+	Entity, GID string
+	Fields      record.Fields
+	// Sources says, per field, which system set its current value.
+	Sources map[string]string
+	Deleted bool
+	// Ver is the change-log sequence of the last change applied.
+	Ver     int64
+	Updated time.Time
+}
+
+// Outbound is one pending delivery: bring system up to the golden record
+// gid of entity. One exists at most per (system, entity, gid); a newer
+// change replaces Ver and keeps the queue position Seq.
+type Outbound struct {
+	Seq                 int64
+	System, Entity, GID string
+	Ver                 int64
+	Attempts            int
+	NextAt              time.Time
+	Wait                string // why it is waiting (a missing parent), if it is
+	Error               string // last failure
+	Created             time.Time
+}
+
+// Stage says where a dead letter failed.
+type Stage string
+
+const (
+	StageCapture Stage = "capture" // rejected while resolving a captured change
+	StageDeliver Stage = "deliver" // failed for good while writing to a destination
+)
+
+// DeadState is where a dead letter stands.
+type DeadState string
+
+const (
+	DeadOpen      DeadState = "open"
+	DeadRetry     DeadState = "retry"     // an operator asked for a retry; the hub will act
+	DeadRetried   DeadState = "retried"   // the hub has retried it
+	DeadDiscarded DeadState = "discarded" // an operator gave up on it
+	DeadResolved  DeadState = "resolved"  // a later change went through
+)
+
+// DeadLetter is a change or delivery that failed for good.
+type DeadLetter struct {
+	ID       int64
+	Stage    Stage
+	System   string // the source (capture) or destination (deliver)
+	Entity   string
+	Key      string // the record's key in System, when known
+	GID      string
+	Op       record.Op
+	Fields   record.Fields // what was captured or would have been written
+	Field    string        // the offending field, when known
+	Error    string
+	Attempts int
+	At       time.Time
+	State    DeadState
+}
+
+// Count is a set of counters of one system and entity.
+type Count struct {
+	System, Entity string
+	Captured       int64 // changes captured from the system
+	Dropped        int64 // captured changes with no effect (echoes, no-ops)
+	Delivered      int64 // writes applied to the system
+	Dead           int64 // dead letters
+	LastCapture    time.Time
+	LastDelivery   time.Time
+}
+
+// Pending is the outbound backlog of one system and entity.
+type Pending struct {
+	System, Entity string
+	N              int64
+	Oldest         time.Time
+	Waiting        int64 // of which waiting for a parent or a retry
+}
+
+// Tx is what a transaction can do. Reads see the transaction's own writes.
+type Tx interface {
+	// Links.
+	GID(entity, system, key string) (gid string, ok bool, err error)
+	Key(entity, gid, system string) (key string, ok bool, err error)
+	Links(entity, gid string) (map[string]string, error) // system → key
+	PutLink(entity, system, key, gid string) error
+
+	// Natural keys: entity + match value → gid.
+	Natural(entity, value string) (gid string, ok bool, err error)
+	PutNatural(entity, value, gid string) error
+	DeleteNatural(entity, value string) error
+
+	// Golden records; Golden returns nil when the record is unknown.
+	Golden(entity, gid string) (*Golden, error)
+	PutGolden(g *Golden) error
+	// GoldenPage lists golden records of entity with gid > after, in gid order.
+	GoldenPage(entity, after string, limit int) ([]Golden, error)
+
+	// Change log.
+	Append(c *Change) error // sets c.Seq
+	SetState(seq int64, s State, note string) error
+	HeldChanges(limit int) ([]Change, error)
+	History(entity, gid string) ([]Change, error)
+
+	// Outbound queues.
+	Enqueue(system, entity, gid string, ver int64, now time.Time) error
+	Due(system string, now time.Time, max int) ([]Outbound, error)
+	// Done removes o if it was not replaced meanwhile (same Ver).
+	Done(o Outbound) error
+	// Defer postpones o (a retry or a wait) unless it was replaced meanwhile.
+	Defer(o Outbound) error
+	// Drop removes o whatever its version (it is being dead-lettered).
+	Drop(o Outbound) error
+	Backlog() ([]Pending, error)
+
+	// Dead letters.
+	AddDead(d *DeadLetter) error // sets d.ID
+	DeadLetters(state DeadState, limit int) ([]DeadLetter, error)
+	DeadLetter(id int64) (*DeadLetter, error)
+	SetDeadState(id int64, s DeadState) error
+	// ResolveDead marks open dead letters of a record resolved: for
+	// StageCapture match on system+entity+key, for StageDeliver on system+entity+gid.
+	ResolveDead(stage Stage, system, entity, keyOrGID string) error
+
+	// Cursors of sources (snapshot progress and the like).
+	Cursor(system, name string) (string, bool, error)
+	PutCursor(system, name, value string) error
+
+	// Counters.
+	AddCount(c Count) error
+	Counts() ([]Count, error)
+}
