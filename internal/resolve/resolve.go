@@ -379,6 +379,11 @@ func (r *Resolver) dropNatural(tx store.Tx, g *store.Golden) error {
 // route enqueues the record for every destination of the change. With
 // changed set, a destination that maps none of the changed fields is skipped.
 func (r *Resolver) route(tx store.Tx, c *store.Change, g *store.Golden, changed []string) error {
+	// A delivery to the source itself may be in flight with an older
+	// state; make it count for nothing so the source gets the new one.
+	if err := tx.Touch(c.System, c.Entity, g.GID, g.Ver); err != nil {
+		return err
+	}
 	for _, dst := range r.cfg.Targets(c.Entity, c.System) {
 		if r.maps[dst][c.Entity] == nil {
 			continue

@@ -17,6 +17,12 @@ func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) er
 	return nil
 }
 
+func (t *sqlTx) Touch(system, entity, gid string, ver int64) error {
+	_, err := t.exec(`UPDATE outbound SET ver=?, attempts=0, next_at=0, wait='', error=''
+		WHERE system=? AND entity=? AND gid=?`, ver, system, entity, gid)
+	return err
+}
+
 func (t *sqlTx) Due(system string, now time.Time, max int) ([]Outbound, error) {
 	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created FROM outbound
 		WHERE system=? AND next_at<=? ORDER BY seq LIMIT ?`, system, now.UnixNano(), max)

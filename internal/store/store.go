@@ -146,6 +146,10 @@ type Tx interface {
 
 	// Outbound queues.
 	Enqueue(system, entity, gid string, ver int64, now time.Time) error
+	// Touch moves the version of an existing entry of (system, entity,
+	// gid) to ver, so a delivery of an older golden state in flight will
+	// not count as done. It does nothing when there is no such entry.
+	Touch(system, entity, gid string, ver int64) error
 	Due(system string, now time.Time, max int) ([]Outbound, error)
 	// Done removes o if it was not replaced meanwhile (same Ver).
 	Done(o Outbound) error
