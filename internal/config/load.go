@@ -1,0 +1,130 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Load reads the config file at path: it expands ${ENV_VAR}, decodes the
+// YAML strictly, applies defaults, reads schema files relative to the
+// file's directory and validates the result. Every mistake found is
+// returned together as Problems.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return read(path, data, os.LookupEnv, os.ReadFile)
+}
+
+// read is Load of data, the contents of file, with the environment and
+// the file system passed in.
+func read(file string, data []byte, lookup func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, Problems{syntaxProblem(file, err)}
+	}
+	d := newDecoder(file, lookup)
+	c := &Config{File: file}
+	d.document(f, c)
+	c.bookkeep(d.at)
+	base := filepath.Dir(file)
+	c.applyDefaults(base)
+	for _, p := range c.readSchemas(d.at, base, readFile) {
+		d.shadow[p.Path] = true
+		d.probs = append(d.probs, p)
+	}
+
+	var later Problems
+	if !errors.As(c.Validate(), &later) {
+		later = nil
+	}
+	for _, p := range later {
+		if d.shadowed(p.Path) {
+			continue
+		}
+		p.Line, p.Column = d.locate(p.Path, p.Line)
+		d.probs = append(d.probs, p)
+	}
+	if len(d.probs) > 0 {
+		return nil, d.probs.sorted()
+	}
+	return c, nil
+}
+
+// shadowed reports whether a decode problem already explains problems at
+// path: one was found there or above it.
+func (d *decoder) shadowed(path string) bool {
+	for p := path; ; p = parent(p) {
+		if d.shadow[p] {
+			return true
+		}
+		if p == "" {
+			return false
+		}
+	}
+}
+
+// locate is the position of the nearest key at or above path, or line
+// when none was seen.
+func (d *decoder) locate(path string, line int) (int, int) {
+	for p := path; ; p = parent(p) {
+		if at, ok := d.at[p]; ok {
+			return at.line, at.col
+		}
+		if p == "" {
+			return line, 0
+		}
+	}
+}
+
+// syntaxProblem turns a YAML parse error into a Problem with its position.
+func syntaxProblem(file string, err error) Problem {
+	p := Problem{File: file, Msg: err.Error(), Hint: "fix the YAML syntax"}
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		p.Msg = ye.GetMessage()
+		if tk := ye.GetToken(); tk != nil && tk.Position != nil {
+			p.Line, p.Column = tk.Position.Line, tk.Position.Column
+		}
+	}
+	return p
+}
+
+// bookkeep fills the fields that say where each part came from.
+func (c *Config) bookkeep(at map[string]pos) {
+	for name, s := range c.Systems {
+		if s != nil {
+			s.Name, s.Line = name, at[child("systems", name)].line
+		}
+	}
+	for name, e := range c.Entities {
+		if e != nil {
+			e.Name, e.Line = name, at[child("entities", name)].line
+		}
+	}
+	for sys, ents := range c.Mappings {
+		for ent, m := range ents {
+			if m == nil {
+				continue
+			}
+			mp := child(child("mappings", sys), ent)
+			m.System, m.Entity, m.Line = sys, ent, at[mp].line
+			for name, f := range m.Fields {
+				if f != nil {
+					f.Line = at[child(child(mp, "fields"), name)].line
+				}
+			}
+		}
+	}
+	for i, r := range c.Routes {
+		if r != nil {
+			r.Line = at[item("routes", i)].line
+		}
+	}
+}
