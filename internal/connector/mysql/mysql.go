@@ -1,0 +1,67 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/sqldb"
+)
+
+// System is a MySQL or MariaDB database as a tandem source and destination.
+type System struct {
+	*sqldb.Engine
+}
+
+// New connects to sys.DSN (user:password@tcp(host:3306)/database), checks
+// that the server answers and learns the columns of tables. The DSN must
+// name a database; tandem's own tables live there.
+func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
+	cfg, err := mysql.ParseDSN(sys.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("mysql system %q: dsn: %w", name, err)
+	}
+	if cfg.DBName == "" {
+		return nil, fmt.Errorf("mysql system %q: the dsn names no database; write it like user:password@tcp(host:3306)/database", name)
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	cfg.InterpolateParams = true
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	if _, ok := cfg.Params["time_zone"]; !ok {
+		cfg.Params["time_zone"] = "'+00:00'"
+	}
+	if _, ok := cfg.Params["sql_mode"]; !ok {
+		cfg.Params["sql_mode"] = "CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')"
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mysql system %q: %w", name, err)
+	}
+	db := sql.OpenDB(conn)
+	d := &dialect{schema: cfg.DBName}
+	e, err := sqldb.New(ctx, sqldb.Options{System: name, DB: db, Dialect: d, Tables: tables, Log: log,
+		Where: cfg.Addr + "/" + cfg.DBName})
+	if err != nil {
+		return nil, err
+	}
+	var mode, step int64
+	if err := db.QueryRowContext(ctx, "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment").Scan(&mode, &step); err != nil {
+		_ = e.Close(ctx)
+		return nil, fmt.Errorf("mysql system %q: read auto-increment settings: %w", name, err)
+	}
+	// Lock modes 0 and 1 give the rows of one multi-row INSERT
+	// consecutive keys, so their keys follow from the first.
+	if mode <= 1 && step > 0 {
+		d.idStep = step
+	}
+	return &System{Engine: e}, nil
+}

@@ -1,0 +1,68 @@
+package mysql
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"testing"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/sqldb"
+	"tandem/internal/testenv"
+)
+
+// Setup on an installed database must find its triggers unchanged and
+// leave them alone: MySQL cannot replace a trigger without a moment in
+// which the table has none.
+func TestSetupKeepsTriggers(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.MySQL(t)
+	app, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.ExecContext(ctx, "CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, "my", &config.System{DSN: dsn}, []connector.Table{{Entity: "tag", Name: "tags", Key: "code"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if err := s.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := app.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	d := &dialect{schema: dbName(t, app)}
+	got, err := d.triggers(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := d.capture(sqldbCapture("tags", "code"))
+	if len(got) != len(want) {
+		t.Fatalf("%d tandem triggers installed, want %d", len(got), len(want))
+	}
+	for _, tr := range want {
+		if body := got[d.Quote(d.schema+"."+tr.name)]; body != tr.body {
+			t.Errorf("trigger %s is stored as\n%s\nnot as written\n%s\nso every Setup would replace it", tr.name, body, tr.body)
+		}
+	}
+}
+
+func dbName(t *testing.T, db *sql.DB) string {
+	var name string
+	if err := db.QueryRow("SELECT DATABASE()").Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func sqldbCapture(table, key string) sqldb.Capture {
+	return sqldb.Capture{Table: table, Key: sqldb.Column{Name: key}}
+}

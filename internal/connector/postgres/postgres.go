@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/sqldb"
+)
+
+// System is a PostgreSQL database as a tandem source and destination.
+type System struct {
+	*sqldb.Engine
+}
+
+// New connects to sys.DSN (a postgres:// URL or libpq key=value string),
+// checks that the server answers and learns the columns of tables.
+// tandem's own tables live in the connection's current schema.
+func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
+	cfg, err := pgx.ParseConfig(sys.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("postgres system %q: dsn: %w", name, err)
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "tandem"
+	}
+	// Statements stay prepared, but are planned for each execution: a
+	// generic plan made while tandem_ids or a table was small would keep
+	// scanning it whole as it grows.
+	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+	}
+	where := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))) + "/" + cfg.Database
+	db := stdlib.OpenDB(*cfg)
+	d := &dialect{}
+	e, err := sqldb.New(ctx, sqldb.Options{System: name, DB: db, Dialect: d, Tables: tables, Log: log, Where: where})
+	if err != nil {
+		return nil, err
+	}
+	var schema sql.NullString
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil || !schema.Valid {
+		_ = e.Close(ctx)
+		if err == nil {
+			err = fmt.Errorf("no schema of the search_path exists")
+		}
+		return nil, fmt.Errorf("postgres system %q: find the schema for tandem's tables: %w", name, err)
+	}
+	d.schema = schema.String
+	return &System{Engine: e}, nil
+}

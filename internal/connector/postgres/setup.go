@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"tandem/internal/connector/sqldb"
+)
+
+// Setup creates tandem's tables and, per table, a capture function and
+// an AFTER row trigger calling it, in one transaction. The functions are
+// SECURITY DEFINER, so the application's roles need no rights on the
+// outbox.
+func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	stmts := []string{
+		`SELECT pg_advisory_xact_lock(hashtext('tandem setup'))`,
+		`CREATE TABLE IF NOT EXISTS ` + d.Outbox() + ` (
+			seq bigserial PRIMARY KEY,
+			tbl text NOT NULL,
+			k   text NOT NULL,
+			op  char(1) NOT NULL,
+			at  timestamptz NOT NULL DEFAULT now())`,
+		`CREATE TABLE IF NOT EXISTS ` + d.IDs() + ` (
+			entity text NOT NULL,
+			gid    text NOT NULL,
+			k      text NOT NULL,
+			PRIMARY KEY (entity, gid))`,
+		`CREATE INDEX IF NOT EXISTS tandem_ids_k ON ` + d.IDs() + ` (entity, k)`,
+	}
+	for _, c := range caps {
+		stmts = append(stmts, d.trigger(c)...)
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%w; statement: %s", err, s)
+		}
+	}
+	return tx.Commit()
+}
+
+func (d *dialect) trigger(c sqldb.Capture) []string {
+	fn := sqldb.QuoteIdent(d.schema+"."+sqldb.TriggerName(c.Table), `"`)
+	tbl := sqldb.QuoteString(c.Table)
+	key := d.Quote(c.Key.Name)
+	ins := func(row, op string) string {
+		return `INSERT INTO ` + d.Outbox() + ` (tbl, k, op) VALUES (` + tbl + `, ` + d.KeyText(row+"."+key) + `, '` + op + `');`
+	}
+	body := `
+BEGIN
+	IF current_setting('tandem.origin', true) = 'tandem' THEN
+		RETURN NULL;
+	END IF;
+	IF TG_OP = 'INSERT' THEN
+		` + ins("NEW", "I") + `
+	ELSIF TG_OP = 'UPDATE' THEN
+		IF OLD.` + key + ` IS DISTINCT FROM NEW.` + key + ` THEN
+			` + ins("OLD", "D") + `
+		END IF;
+		` + ins("NEW", "U") + `
+	ELSE
+		` + ins("OLD", "D") + `
+	END IF;
+	RETURN NULL;
+END`
+	return []string{
+		`CREATE OR REPLACE FUNCTION ` + fn + `() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+			SET search_path = pg_catalog, pg_temp AS $tandem$` + body + `$tandem$`,
+		`DROP TRIGGER IF EXISTS tandem_capture ON ` + d.Quote(c.Table),
+		`CREATE TRIGGER tandem_capture AFTER INSERT OR UPDATE OR DELETE ON ` + d.Quote(c.Table) +
+			` FOR EACH ROW EXECUTE FUNCTION ` + fn + `()`,
+	}
+}

@@ -1,0 +1,64 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/mysql"
+	"tandem/internal/connector/postgres"
+	"tandem/internal/connector/sqlite"
+)
+
+// System is what every connector type gives the hub.
+type System interface {
+	connector.Source
+	connector.Destination
+	connector.Installer
+}
+
+// Factory opens one system of a connector type with the tables mapped to it.
+type Factory func(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (System, error)
+
+var factories = map[string]Factory{
+	"postgres": adapt(postgres.New),
+	"mysql":    adapt(mysql.New),
+	"sqlite":   adapt(sqlite.New),
+}
+
+// adapt turns a connector's New, which returns its concrete type, into a Factory.
+func adapt[T System](open func(context.Context, string, *config.System, []connector.Table, *slog.Logger) (T, error)) Factory {
+	return func(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (System, error) {
+		s, err := open(ctx, name, sys, tables, log)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+// Open opens the system name of the type sys.Type.
+func Open(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (System, error) {
+	f, ok := factories[sys.Type]
+	if !ok {
+		return nil, fmt.Errorf("system %q: unknown type %q; use one of %s", name, sys.Type, strings.Join(Types(), ", "))
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return f(ctx, name, sys, tables, log)
+}
+
+// Types lists the known connector types, sorted.
+func Types() []string {
+	out := make([]string, 0, len(factories))
+	for t := range factories {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,58 @@
+// Package sqldb is the engine shared by the SQL connectors (postgres,
+// mysql, sqlite): capture through triggers and an outbox table, snapshots,
+// fetches and batched writes. What differs between databases — quoting,
+// placeholders, trigger DDL, upsert syntax, the echo marker, error codes —
+// sits behind the small Dialect interface that each connector package
+// implements; the Engine does the rest. Only connector packages import it.
+//
+// # Capture
+//
+// Setup creates two tables in the database, tandem_outbox (seq, tbl, k,
+// op, at) and tandem_ids (entity, gid, k), and triggers on every mapped
+// table that insert one outbox row — table name and key as text — per
+// inserted, updated or deleted row. The outbox holds keys, not values:
+// Changes reads up to max outbox rows in seq order, then reads the
+// current rows of those keys (one query per table) and returns one change
+// per key, an upsert with the configured columns or a delete when the row
+// is gone. Several outbox rows of one key in a batch become one change,
+// whose Version is the highest seq; changes are ordered by Version. A
+// change of a row tandem created carries its global id (GID), joined from
+// tandem_ids.
+//
+// An outbox row moves through three states: written by the application's
+// transaction (invisible until it commits), read by Changes (as often as
+// Changes is called), and deleted by Ack. Ack deletes exactly the seqs its
+// batch read, never a range: sequence numbers are taken when a row is
+// written but become visible when its transaction commits, so a lower seq
+// can appear after a higher one was read, and a range delete would lose
+// it. The hub calls Ack only once the batch is committed in its store;
+// until then a crash re-reads the same rows, and since Changes reads
+// current values, re-reading is harmless.
+//
+// # Echo
+//
+// Rows tandem writes must not come back as changes. Each dialect runs
+// Apply's transaction with a marker its triggers test (a transaction-local
+// setting in PostgreSQL, a session variable in MySQL, a control row in
+// SQLite), so tandem's writes leave no outbox rows.
+//
+// # Apply
+//
+// Apply checks and converts every value first (a value that cannot fit its
+// column is a *connector.Permanent error naming the field, before any
+// I/O), then plans statements in one transaction: upserts of runs of
+// writes that share their columns become one multi-row statement, as do
+// deletes; a key seen twice starts a new statement so that writes of one
+// key keep their order. Writes without a key are creates: their global
+// ids are looked up in tandem_ids first (a create retried after a lost
+// answer finds its row and updates it), the others insert — with the
+// global id as key, or letting the database make the key and reading it
+// back — and record (entity, gid, key) in tandem_ids in the same
+// transaction. Constraint and data errors come back as
+// *connector.Permanent so that delivery can split the batch and park the
+// one bad record; anything else is a whole-call error to retry.
+//
+// Values are converted by the kind of their column, learned from the
+// catalog when the Engine is made (see Kind, Encode, Decode), so that a
+// record copied between any two SQL systems keeps its values.
+package sqldb
