@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +12,7 @@ import (
 
 func benchCmd(g *globals) *cobra.Command {
 	opt := bench.Options{}
-	var server string
+	var server, cpuprofile string
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "measure changes per second and latency end to end into a real PostgreSQL",
@@ -25,6 +26,17 @@ func benchCmd(g *globals) *cobra.Command {
 				}
 				defer drop()
 				opt.DSN = dsn
+			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			opt.Log = g.logger()
 			opt.Progress = os.Stderr
@@ -45,6 +57,7 @@ func benchCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&opt.DSN, "dsn", "", "destination database (default: a temporary database on --server)")
 	c.Flags().StringVar(&server, "server", envOr("TANDEM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server for the temporary database")
+	c.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (read it with go tool pprof)")
 	return c
 }
 

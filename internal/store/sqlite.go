@@ -22,6 +22,10 @@ type SQLite struct {
 	// the single writer connection are never shared across transactions.
 	mu    sync.Mutex
 	stmts map[string]*sql.Stmt
+	// rstmts are statements on the reader pool; database/sql prepares
+	// each on a reader connection the first time it runs there.
+	rmu    sync.Mutex
+	rstmts map[string]*sql.Stmt
 }
 
 // FileName is the store file inside the data directory.
@@ -51,7 +55,7 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, stmts: map[string]*sql.Stmt{}}, nil
+	return &SQLite{w: w, r: r, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}, nil
 }
 
 // Update implements Store.
@@ -65,7 +69,7 @@ func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
 	t := &sqlTx{ctx: ctx, tx: tx, s: s, write: true}
 	// Statements first used in this transaction are prepared on the
 	// connection once it is free again, for the next transactions.
-	defer s.prepare(ctx, t.unprepared)
+	defer func() { s.prepare(ctx, t.unprepared) }()
 	if err := fn(t); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -87,6 +91,20 @@ func (s *SQLite) prepare(ctx context.Context, qs []string) {
 	}
 }
 
+func (s *SQLite) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if st, ok := s.rstmts[q]; ok {
+		return st, nil
+	}
+	st, err := s.r.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.rstmts[q] = st
+	return st, nil
+}
+
 // View implements Store.
 func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
@@ -104,6 +122,11 @@ func (s *SQLite) Close() error {
 	for _, st := range s.stmts {
 		st.Close()
 	}
+	s.rmu.Lock()
+	for _, st := range s.rstmts {
+		st.Close()
+	}
+	s.rmu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -111,7 +134,11 @@ func (s *SQLite) Close() error {
 // statements prepared once on the single writer connection.
 func (t *sqlTx) stmt(q string) (*sql.Stmt, error) {
 	if !t.write {
-		return t.tx.PrepareContext(t.ctx, q)
+		st, err := t.s.readStmt(t.ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		return t.tx.StmtContext(t.ctx, st), nil
 	}
 	st, ok := t.s.stmts[q]
 	if !ok {
