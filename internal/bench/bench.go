@@ -284,4 +284,3 @@ func checkDrained(ctx context.Context, st store.Store) error {
 		return nil
 	})
 }
-

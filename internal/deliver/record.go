@@ -89,7 +89,8 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 					return err
 				}
 			default:
-				if it.w.Op == record.Upsert && it.key != "" {
+				// Link a key the destination just made; an update's key is linked already.
+				if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key {
 					if err := tx.PutLink(o.Entity, w.System, it.key, o.GID); err != nil {
 						return err
 					}

@@ -51,12 +51,51 @@ type refPlaceholder struct{ entity, gid string }
 
 // Step delivers at most one batch. It returns how many records it
 // handled (delivered, skipped, deferred or dead-lettered).
+// preload reads the golden records and links of a batch, and the links
+// of the records they refer to, in a few statements.
+func (w *Worker) preload(tx store.Tx, due []store.Outbound) error {
+	gids := map[string][]string{}
+	for _, o := range due {
+		gids[o.Entity] = append(gids[o.Entity], o.GID)
+	}
+	refs := map[string][]string{}
+	for ent, gs := range gids {
+		if err := tx.PreloadGIDs(ent, gs); err != nil {
+			return err
+		}
+		m := w.Maps[ent]
+		if m == nil || len(m.Refs) == 0 {
+			continue
+		}
+		for _, gid := range gs {
+			g, err := tx.Golden(ent, gid)
+			if err != nil || g == nil {
+				continue
+			}
+			for f, rent := range m.Refs {
+				if pg, _ := g.Fields[f].(string); pg != "" {
+					refs[rent] = append(refs[rent], pg)
+				}
+			}
+		}
+	}
+	for ent, gs := range refs {
+		if err := tx.PreloadGIDs(ent, gs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (w *Worker) Step(ctx context.Context) (int, error) {
 	now := w.Now()
 	var items []*item
 	err := w.Store.View(ctx, func(tx store.Tx) error {
 		due, err := tx.Due(w.System, now, w.Batch)
 		if err != nil {
+			return err
+		}
+		if err := w.preload(tx, due); err != nil {
 			return err
 		}
 		items = make([]*item, len(due))

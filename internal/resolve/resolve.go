@@ -26,8 +26,13 @@ type Resolver struct {
 	fields  map[string]map[string]map[string]bool // system → entity → canonical fields
 	mu      sync.Mutex                            // guards held; Resolve calls hold it throughout
 	held    map[string]int                        // system/entity/key → held changes
-	log     *slog.Logger
-	Now     func() time.Time
+	// openDead is whether capture dead letters may be open in the
+	// current transaction; while false, resolving them is skipped.
+	openDead bool
+	// matched is whether the last identify found its record by natural key.
+	matched bool
+	log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Stats counts what one Resolve call did, per entity.
@@ -82,6 +87,12 @@ func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Stats, error) 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st := Stats{}
+	if err := r.lookForDead(tx); err != nil {
+		return nil, err
+	}
+	if err := preload(tx, changes); err != nil {
+		return nil, err
+	}
 	for i := range changes {
 		c := &store.Change{Change: changes[i]}
 		c.Seq = 0
@@ -105,6 +116,9 @@ func (r *Resolver) RetryHeld(tx store.Tx, limit int) (Stats, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.lookForDead(tx); err != nil {
+		return nil, err
+	}
 	// Release every held key first so that its changes are retried in
 	// order rather than re-held behind each other.
 	for _, c := range held {
@@ -116,6 +130,35 @@ func (r *Resolver) RetryHeld(tx store.Tx, limit int) (Stats, error) {
 		}
 	}
 	return st, nil
+}
+
+// preload reads the links and golden records of a batch's records at once.
+func preload(tx store.Tx, changes []record.Change) error {
+	keys := map[[2]string][]string{}
+	for _, c := range changes {
+		k := [2]string{c.System, c.Entity}
+		keys[k] = append(keys[k], c.Key)
+	}
+	for k, ks := range keys {
+		if err := tx.Preload(k[1], k[0], ks); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Resolver) lookForDead(tx store.Tx) (err error) {
+	r.openDead, err = tx.HasOpenDead(store.StageCapture)
+	return err
+}
+
+// resolveDead marks dead letters of c's record resolved, now that a
+// change of it went through.
+func (r *Resolver) resolveDead(tx store.Tx, c *store.Change) error {
+	if !r.openDead {
+		return nil
+	}
+	return tx.ResolveDead(store.StageCapture, c.System, c.Entity, c.Key)
 }
 
 // deadErr is a capture failure that becomes a dead letter.
@@ -164,6 +207,7 @@ func (r *Resolver) one(tx store.Tx, c *store.Change, st Stats) error {
 			return err
 		}
 		cnt.Dead++
+		r.openDead = true
 		return tx.AddDead(&store.DeadLetter{Stage: store.StageCapture, System: c.System, Entity: c.Entity,
 			Key: c.Key, GID: c.GID, Op: c.Op, Fields: c.Fields, Field: de.field, Error: msg, At: r.Now()})
 	}
@@ -208,7 +252,7 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 	if err := tx.PutGolden(g); err != nil {
 		return err
 	}
-	if err := tx.ResolveDead(store.StageCapture, c.System, c.Entity, c.Key); err != nil {
+	if err := r.resolveDead(tx, c); err != nil {
 		return err
 	}
 	return r.route(tx, c, g, nil)
@@ -237,7 +281,8 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		}
 		canon[f] = pg
 	}
-	gid, g, err := r.identify(tx, c, canon)
+	gid, linked, g, err := r.identify(tx, c, canon)
+	fresh := g == nil && !linked && gid != c.GID && !r.matched
 	if err != nil {
 		return err
 	}
@@ -272,10 +317,17 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		}
 	}
 	c.GID = gid
-	if err := tx.PutLink(c.Entity, c.System, c.Key, gid); err != nil {
-		return err
+	switch {
+	case fresh:
+		if err := tx.NewLink(c.Entity, c.System, c.Key, gid); err != nil {
+			return err
+		}
+	case !linked:
+		if err := tx.PutLink(c.Entity, c.System, c.Key, gid); err != nil {
+			return err
+		}
 	}
-	if err := tx.ResolveDead(store.StageCapture, c.System, c.Entity, c.Key); err != nil {
+	if err := r.resolveDead(tx, c); err != nil {
 		return err
 	}
 	if g != nil && len(changed) == 0 {
@@ -312,36 +364,42 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 }
 
 // identify finds the record's global id: its link, the id the source
-// reported, a natural-key match, or a new id. g is its golden record, if any.
-func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields) (string, *store.Golden, error) {
+// reported, a natural-key match, or a new id. linked is whether the
+// system's key is linked to it already; g is its golden record, if any.
+func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields) (gid string, linked bool, g *store.Golden, err error) {
+	r.matched = false
 	gid, ok, err := tx.GID(c.Entity, c.System, c.Key)
 	if err != nil {
-		return "", nil, err
+		return "", false, nil, err
 	}
+	linked = ok
 	if !ok && c.GID != "" {
 		gid, ok = c.GID, true
 	}
 	if !ok {
 		if v, has := r.naturalValue(c.Entity, canon); has {
 			if gid, ok, err = tx.Natural(c.Entity, v); err != nil {
-				return "", nil, err
+				return "", false, nil, err
 			}
 			if ok {
 				// Only adopt a match this system is not already linked to
 				// under another key.
-				if k, linked, err := tx.Key(c.Entity, gid, c.System); err != nil {
-					return "", nil, err
-				} else if linked && k != c.Key {
+				k, other, err := tx.Key(c.Entity, gid, c.System)
+				if err != nil {
+					return "", false, nil, err
+				}
+				if other && k != c.Key {
 					ok = false
 				}
+				r.matched = ok
 			}
 		}
 	}
 	if !ok {
-		return ulid.Make().String(), nil, nil
+		return ulid.Make().String(), false, nil, nil
 	}
-	g, err := tx.Golden(c.Entity, gid)
-	return gid, g, err
+	g, err = tx.Golden(c.Entity, gid)
+	return gid, linked, g, err
 }
 
 // naturalValue is the entity's natural key of f, if it has one and every

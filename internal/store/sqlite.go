@@ -66,11 +66,18 @@ func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin store transaction: %w", err)
 	}
-	t := &sqlTx{ctx: ctx, tx: tx, s: s, write: true}
+	// Statements run without ctx's cancellation: they are short, and a
+	// cancellable context costs the driver a goroutine per statement.
+	// Cancelling ctx still rolls the transaction back.
+	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, write: true, m: newMemo()}
 	// Statements first used in this transaction are prepared on the
 	// connection once it is free again, for the next transactions.
 	defer func() { s.prepare(ctx, t.unprepared) }()
-	if err := fn(t); err != nil {
+	err = fn(t)
+	if err == nil {
+		err = t.flush()
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -112,7 +119,7 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 		return fmt.Errorf("begin store read: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	return fn(&sqlTx{ctx: ctx, tx: tx, s: s})
+	return fn(&sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo()})
 }
 
 // Close implements Store.
@@ -133,20 +140,44 @@ func (s *SQLite) Close() error {
 // stmt returns a prepared statement bound to tx. Write transactions use
 // statements prepared once on the single writer connection.
 func (t *sqlTx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := t.bound[q]; ok {
+		return st, nil
+	}
 	if !t.write {
 		st, err := t.s.readStmt(t.ctx, q)
 		if err != nil {
 			return nil, err
 		}
-		return t.tx.StmtContext(t.ctx, st), nil
+		return t.bind(q, st), nil
 	}
 	st, ok := t.s.stmts[q]
 	if !ok {
 		// The single connection is busy with this transaction: prepare on it.
 		t.unprepared = append(t.unprepared, q)
-		return t.tx.PrepareContext(t.ctx, q)
+		st, err := t.tx.PrepareContext(t.ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		if t.bound == nil {
+			t.bound = map[string]*sql.Stmt{}
+		}
+		t.bound[q] = st
+		return st, nil
 	}
-	return t.tx.StmtContext(t.ctx, st), nil
+	return t.bind(q, st), nil
+}
+
+// bind returns st bound to the transaction, binding it once.
+func (t *sqlTx) bind(q string, st *sql.Stmt) *sql.Stmt {
+	if b, ok := t.bound[q]; ok {
+		return b
+	}
+	if t.bound == nil {
+		t.bound = map[string]*sql.Stmt{}
+	}
+	b := t.tx.StmtContext(t.ctx, st)
+	t.bound[q] = b
+	return b
 }
 
 func (t *sqlTx) exec(q string, args ...any) (sql.Result, error) {
@@ -180,6 +211,9 @@ type sqlTx struct {
 	write bool
 	// unprepared lists statements this transaction had to prepare itself.
 	unprepared []string
+	// bound are statements already bound to this transaction.
+	bound map[string]*sql.Stmt
+	m     *memo
 }
 
 const schema = `
@@ -224,6 +258,7 @@ CREATE TABLE IF NOT EXISTS dead (
 );
 CREATE INDEX IF NOT EXISTS dead_state ON dead(state, id);
 CREATE INDEX IF NOT EXISTS dead_record ON dead(system, entity, key);
+CREATE INDEX IF NOT EXISTS dead_gid ON dead(system, entity, gid);
 CREATE TABLE IF NOT EXISTS cursors (
   system TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
   PRIMARY KEY (system, name)

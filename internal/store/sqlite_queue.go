@@ -4,26 +4,84 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
 )
 
 func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) error {
-	_, err := t.exec(`INSERT INTO outbound(system, entity, gid, ver, created) VALUES(?,?,?,?,?)
-		ON CONFLICT(system, entity, gid) DO UPDATE SET ver=excluded.ver, attempts=0, next_at=0, wait='', error=''`,
-		system, entity, gid, ver, now.UnixNano())
-	if err != nil {
-		return fmt.Errorf("enqueue %s %s for %s: %w", entity, gid, system, err)
+	if len(t.m.done) > 0 {
+		if err := t.flushDone(); err != nil {
+			return err
+		}
 	}
+	k := revKey{entity, gid, system}
+	if i, ok := t.m.enqAt[k]; ok {
+		t.m.enq[i].ver = ver
+		return nil
+	}
+	t.m.enqAt[k] = len(t.m.enq)
+	t.m.enq = append(t.m.enq, enqueued{system: system, entity: entity, gid: gid, ver: ver, at: now.UnixNano()})
 	return nil
 }
 
 func (t *sqlTx) Touch(system, entity, gid string, ver int64) error {
+	// Enqueue and Touch set the same columns: a queued Enqueue takes the new version.
+	if i, ok := t.m.enqAt[revKey{entity, gid, system}]; ok {
+		t.m.enq[i].ver = ver
+	}
 	_, err := t.exec(`UPDATE outbound SET ver=?, attempts=0, next_at=0, wait='', error=''
 		WHERE system=? AND entity=? AND gid=?`, ver, system, entity, gid)
 	return err
 }
 
+// flushOutbound writes queued enqueues and completions.
+func (t *sqlTx) flushOutbound() error {
+	if err := t.flushEnqueued(); err != nil {
+		return err
+	}
+	return t.flushDone()
+}
+
+func (t *sqlTx) flushEnqueued() error {
+	es := t.m.enq
+	t.m.enq = nil
+	clear(t.m.enqAt)
+	for len(es) > 0 {
+		n := min(len(es), chunk)
+		args := make([]any, 0, n*5)
+		for _, e := range es[:n] {
+			args = append(args, e.system, e.entity, e.gid, e.ver, e.at)
+		}
+		_, err := t.exec(`INSERT INTO outbound(system, entity, gid, ver, created) VALUES `+rowsOf(n, "(?,?,?,?,?)")+`
+			ON CONFLICT(system, entity, gid) DO UPDATE SET ver=excluded.ver, attempts=0, next_at=0, wait='', error=''`, args...)
+		if err != nil {
+			return fmt.Errorf("enqueue deliveries: %w", err)
+		}
+		es = es[n:]
+	}
+	return nil
+}
+
+func (t *sqlTx) flushDone() error {
+	ds := t.m.done
+	t.m.done = nil
+	for len(ds) > 0 {
+		n := min(len(ds), chunk)
+		args := make([]any, 0, n*2)
+		for _, o := range ds[:n] {
+			args = append(args, o.Seq, o.Ver)
+		}
+		_, err := t.exec(`DELETE FROM outbound WHERE (seq, ver) IN (VALUES `+rowsOf(n, "(?,?)")+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("complete deliveries: %w", err)
+		}
+		ds = ds[n:]
+	}
+	return nil
+}
+
 func (t *sqlTx) Due(system string, now time.Time, max int) ([]Outbound, error) {
+	if err := t.flushOutbound(); err != nil {
+		return nil, err
+	}
 	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created FROM outbound
 		WHERE system=? AND next_at<=? ORDER BY seq LIMIT ?`, system, now.UnixNano(), max)
 	if err != nil {
@@ -44,22 +102,36 @@ func (t *sqlTx) Due(system string, now time.Time, max int) ([]Outbound, error) {
 }
 
 func (t *sqlTx) Done(o Outbound) error {
-	_, err := t.exec(`DELETE FROM outbound WHERE seq=? AND ver=?`, o.Seq, o.Ver)
-	return err
+	if len(t.m.enq) > 0 {
+		if err := t.flushEnqueued(); err != nil {
+			return err
+		}
+	}
+	t.m.done = append(t.m.done, o)
+	return nil
 }
 
 func (t *sqlTx) Defer(o Outbound) error {
+	if err := t.flushOutbound(); err != nil {
+		return err
+	}
 	_, err := t.exec(`UPDATE outbound SET attempts=?, next_at=?, wait=?, error=? WHERE seq=? AND ver=?`,
 		o.Attempts, nanos(o.NextAt), o.Wait, o.Error, o.Seq, o.Ver)
 	return err
 }
 
 func (t *sqlTx) Drop(o Outbound) error {
+	if err := t.flushOutbound(); err != nil {
+		return err
+	}
 	_, err := t.exec(`DELETE FROM outbound WHERE seq=?`, o.Seq)
 	return err
 }
 
 func (t *sqlTx) Backlog() ([]Pending, error) {
+	if err := t.flushOutbound(); err != nil {
+		return nil, err
+	}
 	rows, err := t.query(`SELECT system, entity, COUNT(*), MIN(created), SUM(CASE WHEN next_at>0 THEN 1 ELSE 0 END)
 		FROM outbound GROUP BY system, entity ORDER BY system, entity`)
 	if err != nil {
@@ -166,6 +238,18 @@ func (t *sqlTx) ResolveDead(stage Stage, system, entity, keyOrGID string) error 
 	return err
 }
 
+func (t *sqlTx) HasOpenDead(stage Stage) (bool, error) {
+	var n int
+	row, err := t.queryRow(`SELECT EXISTS(SELECT 1 FROM dead WHERE state IN ('open','retried','retry') AND stage=?)`, stage)
+	if err != nil {
+		return false, err
+	}
+	if err := row.Scan(&n); err != nil {
+		return false, fmt.Errorf("look for open dead letters: %w", err)
+	}
+	return n == 1, nil
+}
+
 func (t *sqlTx) Cursor(system, name string) (string, bool, error) {
 	var v string
 	row, err := t.queryRow(`SELECT value FROM cursors WHERE system=? AND name=?`, system, name)
@@ -208,4 +292,3 @@ func (t *sqlTx) Counts() ([]Count, error) {
 	}
 	return out, rows.Err()
 }
-

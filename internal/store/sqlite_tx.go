@@ -60,6 +60,9 @@ func one[T any](row *sql.Row, err error, dst *T) (bool, error) {
 }
 
 func (t *sqlTx) GID(entity, system, key string) (string, bool, error) {
+	if gid, ok := t.m.links[linkKey{entity, system, key}]; ok {
+		return gid, gid != "", nil
+	}
 	var gid string
 	row, err := t.queryRow(`SELECT gid FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key)
 	ok, err := one(row, err, &gid)
@@ -67,6 +70,12 @@ func (t *sqlTx) GID(entity, system, key string) (string, bool, error) {
 }
 
 func (t *sqlTx) Key(entity, gid, system string) (string, bool, error) {
+	if key, ok := t.m.rev[revKey{entity, gid, system}]; ok {
+		return key, key != "", nil
+	}
+	if t.m.complete[goldKey{entity, gid}] {
+		return "", false, nil
+	}
 	var key string
 	row, err := t.queryRow(`SELECT key FROM links WHERE entity=? AND gid=? AND system=?`, entity, gid, system)
 	ok, err := one(row, err, &key)
@@ -95,11 +104,23 @@ func (t *sqlTx) PutLink(entity, system, key, gid string) error {
 	if _, err := t.exec(`DELETE FROM links WHERE entity=? AND gid=? AND system=? AND key<>?`, entity, gid, system, key); err != nil {
 		return fmt.Errorf("put link: %w", err)
 	}
+	return t.insertLink(entity, system, key, gid)
+}
+
+// NewLink implements Tx: PutLink for a gid made in this transaction,
+// which has no stale key to drop.
+func (t *sqlTx) NewLink(entity, system, key, gid string) error {
+	t.m.complete[goldKey{entity, gid}] = true
+	return t.insertLink(entity, system, key, gid)
+}
+
+func (t *sqlTx) insertLink(entity, system, key, gid string) error {
 	_, err := t.exec(`INSERT INTO links(entity, system, key, gid) VALUES(?,?,?,?)
 		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid`, entity, system, key, gid)
 	if err != nil {
 		return fmt.Errorf("put link: %w", err)
 	}
+	t.m.noteLink(entity, system, key, gid)
 	return nil
 }
 
@@ -122,6 +143,20 @@ func (t *sqlTx) DeleteNatural(entity, value string) error {
 }
 
 func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
+	if g, ok := t.m.gold[goldKey{entity, gid}]; ok {
+		if g == nil {
+			return nil, nil
+		}
+		// A copy, so that a caller's edits reach the store only through PutGolden.
+		c := *g
+		if g.Sources != nil {
+			c.Sources = make(map[string]string, len(g.Sources))
+			for k, v := range g.Sources {
+				c.Sources[k] = v
+			}
+		}
+		return &c, nil
+	}
 	row, err := t.queryRow(`SELECT fields, sources, deleted, ver, updated FROM golden WHERE entity=? AND gid=?`, entity, gid)
 	if err != nil {
 		return nil, err
@@ -148,6 +183,9 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 }
 
 func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
+	if err := t.flush(); err != nil {
+		return nil, err
+	}
 	rows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated FROM golden
 		WHERE entity=? AND gid>? ORDER BY gid LIMIT ?`, entity, after, limit)
 	if err != nil {
@@ -156,60 +194,79 @@ func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 	defer rows.Close()
 	var out []Golden
 	for rows.Next() {
-		g := Golden{Entity: entity}
-		var fields, sources []byte
-		var updated int64
-		if err := rows.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated); err != nil {
+		g, err := scanGolden(rows, entity)
+		if err != nil {
 			return nil, err
 		}
-		g.Updated = fromNanos(updated)
-		if g.Fields, err = decodeFields(fields); err != nil {
-			return nil, err
-		}
-		if len(sources) > 0 {
-			if err := json.Unmarshal(sources, &g.Sources); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, g)
+		out = append(out, *g)
 	}
 	return out, rows.Err()
 }
 
+// scanGolden reads a row of gid, fields, sources, deleted, ver, updated.
+func scanGolden(rows *sql.Rows, entity string) (*Golden, error) {
+	g := &Golden{Entity: entity}
+	var fields, sources []byte
+	var updated int64
+	if err := rows.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated); err != nil {
+		return nil, err
+	}
+	g.Updated = fromNanos(updated)
+	var err error
+	if g.Fields, err = decodeFields(fields); err != nil {
+		return nil, err
+	}
+	if len(sources) > 0 {
+		if err := json.Unmarshal(sources, &g.Sources); err != nil {
+			return nil, fmt.Errorf("decode golden sources: %w", err)
+		}
+	}
+	return g, nil
+}
+
+var errReadOnly = errors.New("store: write in a read-only transaction")
+
 func (t *sqlTx) PutGolden(g *Golden) error {
-	f, err := encode(g.Fields)
-	if err != nil {
-		return fmt.Errorf("encode golden %s %s: %w", g.Entity, g.GID, err)
+	if !t.write {
+		return errReadOnly
 	}
-	s, err := encode(g.Sources)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec(`INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated) VALUES(?,?,?,?,?,?,?)
-		ON CONFLICT(entity, gid) DO UPDATE SET fields=excluded.fields, sources=excluded.sources,
-		deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated`,
-		g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated))
-	if err != nil {
-		return fmt.Errorf("write golden %s %s: %w", g.Entity, g.GID, err)
+	k := goldKey{g.Entity, g.GID}
+	c := *g
+	t.m.gold[k] = &c
+	if !t.m.isDirt[k] {
+		t.m.isDirt[k] = true
+		t.m.dirty = append(t.m.dirty, k)
 	}
 	return nil
 }
 
 func (t *sqlTx) Append(c *Change) error {
-	f, err := encode(c.Fields)
-	if err != nil {
-		return fmt.Errorf("encode change: %w", err)
+	if !t.write {
+		return errReadOnly
 	}
-	res, err := t.exec(`INSERT INTO changes(system, entity, key, op, fields, gid, version, at, state, note)
-		VALUES(?,?,?,?,?,?,?,?,?,?)`, c.System, c.Entity, c.Key, c.Op, f, c.GID, c.Version, nanos(c.At), c.State, c.Note)
-	if err != nil {
-		return fmt.Errorf("append change: %w", err)
+	if t.m.nextSeq == 0 {
+		row, err := t.queryRow(`SELECT COALESCE(MAX(seq), 0) FROM changes`)
+		if err != nil {
+			return err
+		}
+		if err := row.Scan(&t.m.nextSeq); err != nil {
+			return fmt.Errorf("append change: %w", err)
+		}
 	}
-	c.Seq, err = res.LastInsertId()
-	return err
+	t.m.nextSeq++
+	c.Seq = t.m.nextSeq
+	cp := *c
+	t.m.changes = append(t.m.changes, &cp)
+	return nil
 }
 
 func (t *sqlTx) SetState(seq int64, s State, note string) error {
+	for _, c := range t.m.changes {
+		if c.Seq == seq {
+			c.State, c.Note = s, note
+			return nil
+		}
+	}
 	_, err := t.exec(`UPDATE changes SET state=?, note=? WHERE seq=?`, s, note, seq)
 	return err
 }
@@ -239,9 +296,15 @@ func scanChanges(rows *sql.Rows, err error) ([]Change, error) {
 }
 
 func (t *sqlTx) HeldChanges(limit int) ([]Change, error) {
+	if err := t.flushChanges(); err != nil {
+		return nil, err
+	}
 	return scanChanges(t.query(`SELECT `+changeCols+` FROM changes WHERE state=1 ORDER BY seq LIMIT ?`, limit))
 }
 
 func (t *sqlTx) History(entity, gid string) ([]Change, error) {
+	if err := t.flushChanges(); err != nil {
+		return nil, err
+	}
 	return scanChanges(t.query(`SELECT `+changeCols+` FROM changes WHERE entity=? AND gid=? ORDER BY seq`, entity, gid))
 }

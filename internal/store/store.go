@@ -126,6 +126,14 @@ type Tx interface {
 	Key(entity, gid, system string) (key string, ok bool, err error)
 	Links(entity, gid string) (map[string]string, error) // system → key
 	PutLink(entity, system, key, gid string) error
+	// NewLink is PutLink for a gid made in this transaction.
+	NewLink(entity, system, key, gid string) error
+	// Preload reads the links of system's keys, and the links and golden
+	// records of their gids, so that the transaction's lookups of them
+	// cost nothing. Call it with a batch's keys before working through it.
+	Preload(entity, system string, keys []string) error
+	// PreloadGIDs is Preload by global id.
+	PreloadGIDs(entity string, gids []string) error
 
 	// Natural keys: entity + match value → gid.
 	Natural(entity, value string) (gid string, ok bool, err error)
@@ -167,6 +175,9 @@ type Tx interface {
 	// ResolveDead marks open dead letters of a record resolved: for
 	// StageCapture match on system+entity+key, for StageDeliver on system+entity+gid.
 	ResolveDead(stage Stage, system, entity, keyOrGID string) error
+	// HasOpenDead reports whether any dead letter of stage is still open,
+	// so that callers can skip ResolveDead while there are none.
+	HasOpenDead(stage Stage) (bool, error)
 
 	// Cursors of sources (snapshot progress and the like).
 	Cursor(system, name string) (string, bool, error)

@@ -1,0 +1,255 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+)
+
+// A transaction of the SQLite store does its per-record work in memory
+// where it can: Preload reads the links and golden records of a whole
+// batch in a few statements, and golden records and change-log entries
+// are written behind, in multi-row statements at commit. Reads inside
+// the transaction see its own writes. Per-statement cost dominates the
+// embedded store, so this is where tandem's throughput comes from.
+
+type linkKey struct{ entity, system, key string }
+type revKey struct{ entity, gid, system string }
+type goldKey struct{ entity, gid string }
+
+// memo is the per-transaction state behind the store's Tx.
+type memo struct {
+	// links maps a system's key to its gid; "" means known to be unlinked.
+	links map[linkKey]string
+	// rev maps a gid to a system's key; "" means known to be unlinked.
+	rev map[revKey]string
+	// complete marks gids whose every link is in rev, so that a
+	// missing rev entry means "not linked".
+	complete map[goldKey]bool
+	// gold holds golden records read or written; nil means known absent.
+	gold map[goldKey]*Golden
+	// dirty lists golden records to write at flush, in first-write order.
+	dirty []goldKey
+	isDirt map[goldKey]bool
+	// changes are appended change-log entries not yet written.
+	changes []*Change
+	nextSeq int64
+	// enq and done are outbound writes not yet made; enqAt indexes enq.
+	enq   []enqueued
+	enqAt map[revKey]int
+	done  []Outbound
+}
+
+type enqueued struct {
+	system, entity, gid string
+	ver, at             int64
+}
+
+func newMemo() *memo {
+	return &memo{links: map[linkKey]string{}, rev: map[revKey]string{}, complete: map[goldKey]bool{},
+		gold: map[goldKey]*Golden{}, isDirt: map[goldKey]bool{}, enqAt: map[revKey]int{}}
+}
+
+// chunk is the most rows one multi-row statement carries.
+const chunk = 100
+
+// Preload implements Tx.
+func (t *sqlTx) Preload(entity, system string, keys []string) error {
+	keys = uniqueMissing(keys, func(k string) bool {
+		_, ok := t.m.links[linkKey{entity, system, k}]
+		return ok
+	})
+	var gids []string
+	for len(keys) > 0 {
+		n := min(len(keys), chunk)
+		part := keys[:n]
+		keys = keys[n:]
+		args := make([]any, 0, n+2)
+		args = append(args, entity, system)
+		for _, k := range part {
+			args = append(args, k)
+			t.m.links[linkKey{entity, system, k}] = ""
+		}
+		rows, err := t.query(`SELECT key, gid FROM links WHERE entity=? AND system=? AND key IN (`+marks(n)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("preload links: %w", err)
+		}
+		for rows.Next() {
+			var k, g string
+			if err := rows.Scan(&k, &g); err != nil {
+				rows.Close()
+				return err
+			}
+			t.m.links[linkKey{entity, system, k}] = g
+			gids = append(gids, g)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+	}
+	return t.PreloadGIDs(entity, gids)
+}
+
+// PreloadGIDs implements Tx.
+func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
+	gids = uniqueMissing(gids, func(g string) bool { return t.m.complete[goldKey{entity, g}] })
+	for len(gids) > 0 {
+		n := min(len(gids), chunk)
+		part := gids[:n]
+		gids = gids[n:]
+		args := make([]any, 0, n+1)
+		args = append(args, entity)
+		for _, g := range part {
+			args = append(args, g)
+		}
+		rows, err := t.query(`SELECT system, key, gid FROM links WHERE entity=? AND gid IN (`+marks(n)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("preload links: %w", err)
+		}
+		for rows.Next() {
+			var s, k, g string
+			if err := rows.Scan(&s, &k, &g); err != nil {
+				rows.Close()
+				return err
+			}
+			// What this transaction wrote is newer than the table.
+			if _, ok := t.m.rev[revKey{entity, g, s}]; !ok {
+				t.m.rev[revKey{entity, g, s}] = k
+			}
+			if _, ok := t.m.links[linkKey{entity, s, k}]; !ok {
+				t.m.links[linkKey{entity, s, k}] = g
+			}
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		var load []any
+		load = append(load, entity)
+		for _, g := range part {
+			t.m.complete[goldKey{entity, g}] = true
+			if _, ok := t.m.gold[goldKey{entity, g}]; !ok {
+				t.m.gold[goldKey{entity, g}] = nil
+				load = append(load, g)
+			}
+		}
+		if len(load) == 1 {
+			continue
+		}
+		grows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated FROM golden
+			WHERE entity=? AND gid IN (`+marks(len(load)-1)+`)`, load...)
+		if err != nil {
+			return fmt.Errorf("preload golden records: %w", err)
+		}
+		for grows.Next() {
+			g, err := scanGolden(grows, entity)
+			if err != nil {
+				grows.Close()
+				return err
+			}
+			t.m.gold[goldKey{entity, g.GID}] = g
+		}
+		if err := grows.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// uniqueMissing returns the distinct values of vs for which known is false.
+func uniqueMissing(vs []string, known func(string) bool) []string {
+	seen := make(map[string]bool, len(vs))
+	out := vs[:0:0]
+	for _, v := range vs {
+		if seen[v] || known(v) {
+			continue
+		}
+		seen[v] = true
+		out = append(out, v)
+	}
+	return out
+}
+
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// noteLink records in the memo that system's key of entity now links to gid.
+func (m *memo) noteLink(entity, system, key, gid string) {
+	if old := m.links[linkKey{entity, system, key}]; old != "" && old != gid {
+		m.rev[revKey{entity, old, system}] = ""
+	}
+	if old := m.rev[revKey{entity, gid, system}]; old != "" && old != key {
+		m.links[linkKey{entity, system, old}] = ""
+	}
+	m.links[linkKey{entity, system, key}] = gid
+	m.rev[revKey{entity, gid, system}] = key
+}
+
+// flush writes what the transaction holds back: change-log entries and
+// golden records, in multi-row statements.
+func (t *sqlTx) flush() error {
+	if err := t.flushChanges(); err != nil {
+		return err
+	}
+	if err := t.flushOutbound(); err != nil {
+		return err
+	}
+	return t.flushGolden()
+}
+
+func (t *sqlTx) flushChanges() error {
+	cs := t.m.changes
+	t.m.changes = nil
+	for len(cs) > 0 {
+		n := min(len(cs), chunk)
+		args := make([]any, 0, n*11)
+		for _, c := range cs[:n] {
+			f, err := encode(c.Fields)
+			if err != nil {
+				return fmt.Errorf("encode change: %w", err)
+			}
+			args = append(args, c.Seq, c.System, c.Entity, c.Key, c.Op, f, c.GID, c.Version, nanos(c.At), c.State, c.Note)
+		}
+		q := `INSERT INTO changes(seq, system, entity, key, op, fields, gid, version, at, state, note) VALUES ` +
+			rowsOf(n, "(?,?,?,?,?,?,?,?,?,?,?)")
+		if _, err := t.exec(q, args...); err != nil {
+			return fmt.Errorf("append changes: %w", err)
+		}
+		cs = cs[n:]
+	}
+	return nil
+}
+
+func (t *sqlTx) flushGolden() error {
+	keys := t.m.dirty
+	t.m.dirty = nil
+	clear(t.m.isDirt)
+	for len(keys) > 0 {
+		n := min(len(keys), chunk)
+		args := make([]any, 0, n*7)
+		for _, k := range keys[:n] {
+			g := t.m.gold[k]
+			f, err := encode(g.Fields)
+			if err != nil {
+				return fmt.Errorf("encode golden %s %s: %w", g.Entity, g.GID, err)
+			}
+			s, err := encode(g.Sources)
+			if err != nil {
+				return err
+			}
+			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated))
+		}
+		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated) VALUES ` +
+			rowsOf(n, "(?,?,?,?,?,?,?)") + `
+			ON CONFLICT(entity, gid) DO UPDATE SET fields=excluded.fields, sources=excluded.sources,
+			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated`
+		if _, err := t.exec(q, args...); err != nil {
+			return fmt.Errorf("write golden records: %w", err)
+		}
+		keys = keys[n:]
+	}
+	return nil
+}
+
+func rowsOf(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+",", n), ",")
+}
