@@ -40,8 +40,12 @@ func benchCmd(g *globals) *cobra.Command {
 			}
 			opt.Log = g.logger()
 			opt.Progress = os.Stderr
-			fmt.Fprintf(out, "tandem bench: %d changes over %d records, batch %d, embedded store -> %s\n",
-				opt.Changes, opt.Records, opt.Batch, opt.Target)
+			pace := "flat out"
+			if opt.Rate > 0 {
+				pace = fmt.Sprintf("paced at %d/s", opt.Rate)
+			}
+			fmt.Fprintf(out, "tandem bench: %d changes over %d records, batch %d, %s, embedded store -> %s\n",
+				opt.Changes, opt.Records, opt.Batch, pace, opt.Target)
 			r, err := bench.Run(ctx, opt)
 			if err != nil {
 				return err
@@ -52,6 +56,7 @@ func benchCmd(g *globals) *cobra.Command {
 	}
 	c.Flags().IntVar(&opt.Changes, "changes", 200_000, "changes to push through")
 	c.Flags().IntVar(&opt.Records, "records", 100_000, "distinct records (creates first, then updates)")
+	c.Flags().IntVar(&opt.Rate, "rate", 0, "pace the source at this many changes/s (0: flat out); latency percentiles mean most at a sustainable rate")
 	c.Flags().IntVar(&opt.Batch, "batch", 1000, "capture and delivery batch size")
 	c.Flags().StringVar(&opt.Target, "target", "postgres", "destination: postgres or memory")
 	c.Flags().StringVar(&opt.DSN, "dsn", "", "destination database (default: a temporary database on --server)")

@@ -27,6 +27,9 @@ type Options struct {
 	Changes int    // changes to push through (creates first, then updates)
 	Records int    // distinct records
 	Batch   int    // capture and delivery batch size
+	// Rate paces the source at this many changes/s (0: as fast as the
+	// hub takes them). Latency means most at a rate the hub sustains.
+	Rate int
 	Target  string // destination type: postgres (default) or memory
 	DSN     string // destination connection string, a database the bench may fill
 	Dir     string // data directory for the store (a temp dir when empty)
@@ -59,6 +62,7 @@ systems:
     type: postgres
     dsn: unused
     batch: %d
+    poll: 10ms
   dst:
     type: %s
     dsn: %q
@@ -121,6 +125,9 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	dstType := opt.Target
 	if dstType == "memory" {
 		dstType = "postgres" // the memory system replaces it below
+		if opt.DSN == "" {
+			opt.DSN = "memory"
+		}
 	}
 	path := filepath.Join(dir, "bench.yaml")
 	y := fmt.Sprintf(yamlTemplate, filepath.Join(dir, "data"), opt.Batch, dstType, opt.DSN, opt.Batch)
@@ -197,9 +204,16 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 // produce emits creates then updates, keeping the source backlog bounded
 // the way a real system's outbox is drained as it fills.
 func produce(ctx context.Context, gen *memory.System, opt Options, emitted []int64) {
+	start := time.Now()
 	for seq := 0; seq < opt.Changes && ctx.Err() == nil; seq++ {
 		for gen.Backlog() > 4*opt.Batch*4 {
 			time.Sleep(200 * time.Microsecond)
+		}
+		if opt.Rate > 0 && seq%100 == 0 {
+			due := start.Add(time.Duration(float64(seq) / float64(opt.Rate) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
 		}
 		rec := seq % opt.Records
 		f := record.Fields{"name": "item " + strconv.Itoa(rec), "qty": int64(seq % 97), "price": float64(seq%1000) / 10, "seq": int64(seq)}
