@@ -24,16 +24,16 @@ import (
 
 // Options of one benchmark run.
 type Options struct {
-	Changes int    // changes to push through (creates first, then updates)
-	Records int    // distinct records
-	Batch   int    // capture and delivery batch size
+	Changes int // changes to push through (creates first, then updates)
+	Records int // distinct records
+	Batch   int // capture and delivery batch size
 	// Rate paces the source at this many changes/s (0: as fast as the
 	// hub takes them). Latency means most at a rate the hub sustains.
-	Rate int
-	Target  string // destination type: postgres (default) or memory
-	DSN     string // destination connection string, a database the bench may fill
-	Dir     string // data directory for the store (a temp dir when empty)
-	Log     *slog.Logger
+	Rate   int
+	Target string // destination type: postgres (default) or memory
+	DSN    string // destination connection string, a database the bench may fill
+	Dir    string // data directory for the store (a temp dir when empty)
+	Log    *slog.Logger
 	// Progress, when set, receives a line a second.
 	Progress io.Writer
 }
