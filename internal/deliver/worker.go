@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"tandem/internal/connector"
@@ -49,8 +50,6 @@ type item struct {
 // refPlaceholder stands for a parent whose key here is not known yet.
 type refPlaceholder struct{ entity, gid string }
 
-// Step delivers at most one batch. It returns how many records it
-// handled (delivered, skipped, deferred or dead-lettered).
 // preload reads the golden records and links of a batch, and the links
 // of the records they refer to, in a few statements.
 func (w *Worker) preload(tx store.Tx, due []store.Outbound) error {
@@ -87,11 +86,26 @@ func (w *Worker) preload(tx store.Tx, due []store.Outbound) error {
 	return nil
 }
 
+// Step delivers at most one batch. It returns how many records it
+// handled (delivered, skipped, deferred or dead-lettered).
 func (w *Worker) Step(ctx context.Context) (int, error) {
+	items, _, err := w.fetch(ctx, 0)
+	if err != nil || len(items) == 0 {
+		return 0, err
+	}
+	w.apply(ctx, items)
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	return len(items), w.record(ctx, items)
+}
+
+// fetch reads the next batch of due deliveries queued after seq and
+// prepares their writes. last is the seq of the last one.
+func (w *Worker) fetch(ctx context.Context, after int64) (items []*item, last int64, err error) {
 	now := w.Now()
-	var items []*item
-	err := w.Store.View(ctx, func(tx store.Tx) error {
-		due, err := tx.Due(w.System, now, w.Batch)
+	err = w.Store.View(ctx, func(tx store.Tx) error {
+		due, err := tx.DueAfter(w.System, now, after, w.Batch)
 		if err != nil {
 			return err
 		}
@@ -108,11 +122,16 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 		}
 		return nil
 	})
-	if err != nil || len(items) == 0 {
-		return 0, err
+	if len(items) > 0 {
+		last = items[len(items)-1].o.Seq
 	}
-	// Apply entity by entity, parents first, so children find the keys
-	// their parents got in this same round.
+	return items, last, err
+}
+
+// apply writes a prepared batch to the destination, entity by entity,
+// parents first, so children find the keys their parents got in this
+// same round. Each item ends with its result or its failure.
+func (w *Worker) apply(ctx context.Context, items []*item) {
 	newKeys := map[string]string{} // entity+gid → key created this round
 	for _, ent := range w.Order {
 		var group []*item
@@ -152,10 +171,6 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	if ctx.Err() != nil {
-		return 0, ctx.Err()
-	}
-	return len(items), w.record(ctx, items)
 }
 
 // prepare loads the golden record and builds the write.
@@ -221,34 +236,132 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 	return nil
 }
 
-// Run delivers until ctx ends. It steps again at once while batches are
-// full, and otherwise waits for a wake-up or the poll interval.
+// Run delivers until ctx ends, as a pipeline of three stages: while one
+// batch is written to the destination, the next is read and prepared
+// and the one before is recorded in the store. A record is in at most
+// one batch at a time: fetching moves forward through the queue, and
+// goes back to its start (to pick up records changed while in flight)
+// only once every batch in flight is recorded.
 func (w *Worker) Run(ctx context.Context, wake <-chan struct{}, poll time.Duration) error {
+	type batch struct{ items []*item }
+	toApply := make(chan batch, 1)
+	toRecord := make(chan batch, 1)
+	// At most four batches are in flight (one queued and one busy per
+	// stage), so recording never blocks on this channel.
+	recorded := make(chan error, 8)
+	var stages sync.WaitGroup
+	stages.Add(2)
+	go func() { // apply
+		defer stages.Done()
+		defer close(toRecord)
+		for b := range toApply {
+			if ctx.Err() != nil {
+				continue // not written: it stays queued for the next run
+			}
+			w.apply(ctx, b.items)
+			if ctx.Err() != nil {
+				// Cut short by shutdown: failures now are not the
+				// destination's; deliver the batch again next run.
+				continue
+			}
+			toRecord <- b
+		}
+	}()
+	go func() { // record
+		defer stages.Done()
+		for b := range toRecord {
+			// What was written is recorded even while shutting down,
+			// so that a restart does not write it again.
+			err := w.record(context.WithoutCancel(ctx), b.items)
+			if err != nil {
+				w.Log.Error("recording deliveries failed", "system", w.System, "err", err)
+			}
+			recorded <- err
+		}
+	}()
+	defer func() {
+		close(toApply)
+		stages.Wait()
+	}()
+
+	var after int64 // fetch position
+	inFlight := 0
 	failures := 0
-	for {
-		n, err := w.Step(ctx)
+	lastRestart := time.Now()
+	settle := func() { // wait until every batch in flight is recorded
+		for ; inFlight > 0; inFlight-- {
+			if err := <-recorded; err != nil {
+				failures++
+			}
+		}
+	}
+	for ctx.Err() == nil {
+		// Collect what finished meanwhile, without waiting.
+		for done := false; !done; {
+			select {
+			case err := <-recorded:
+				inFlight--
+				if err != nil {
+					failures++
+				}
+			default:
+				done = true
+			}
+		}
+		if failures > 0 {
+			settle()
+			after = 0
+			if !sleepOrWake(ctx, nil, w.Policy.delay(failures)) {
+				return nil
+			}
+			failures = 0
+		}
+		if after > 0 && time.Since(lastRestart) > time.Second {
+			// Under a steady stream, still go back now and then for
+			// records that changed while they were in flight.
+			settle()
+			after, lastRestart = 0, time.Now()
+		}
+		items, last, err := w.fetch(ctx, after)
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := poll
 		if err != nil {
 			failures++
-			wait = w.Policy.delay(failures)
 			w.Log.Error("delivery round failed", "system", w.System, "err", err)
-		} else {
-			failures = 0
-			if n >= w.Batch {
+			continue
+		}
+		if len(items) == 0 {
+			if after > 0 || inFlight > 0 {
+				settle()
+				after, lastRestart = 0, time.Now()
 				continue
 			}
+			if !sleepOrWake(ctx, wake, poll) {
+				return nil
+			}
+			continue
 		}
-		t := time.NewTimer(wait)
+		after = last
+		inFlight++
 		select {
+		case toApply <- batch{items}:
 		case <-ctx.Done():
-			t.Stop()
 			return nil
-		case <-wake:
-		case <-t.C:
 		}
-		t.Stop()
 	}
+	return nil
+}
+
+// sleepOrWake waits for d or a wake-up; false means ctx ended.
+func sleepOrWake(ctx context.Context, wake <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-wake:
+	case <-t.C:
+	}
+	return true
 }

@@ -98,18 +98,35 @@ func (s *SQLite) prepare(ctx context.Context, qs []string) {
 	}
 }
 
-func (s *SQLite) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+// readStmt returns the reader pool's statement for q, if prepared.
+func (s *SQLite) readStmt(q string) (*sql.Stmt, bool) {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
-	if st, ok := s.rstmts[q]; ok {
-		return st, nil
+	st, ok := s.rstmts[q]
+	return st, ok
+}
+
+// prepareRead prepares statements on the reader pool for later reads.
+// It runs after a read has released its connection: preparing takes a
+// connection of the pool, and holding one while waiting for another
+// could leave every reader waiting.
+func (s *SQLite) prepareRead(ctx context.Context, qs []string) {
+	for _, q := range qs {
+		if _, ok := s.readStmt(q); ok {
+			continue
+		}
+		st, err := s.r.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		s.rmu.Lock()
+		if _, ok := s.rstmts[q]; ok {
+			st.Close()
+		} else {
+			s.rstmts[q] = st
+		}
+		s.rmu.Unlock()
 	}
-	st, err := s.r.PrepareContext(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	s.rstmts[q] = st
-	return st, nil
 }
 
 // View implements Store.
@@ -118,8 +135,11 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin store read: %w", err)
 	}
-	defer func() { _ = tx.Rollback() }()
-	return fn(&sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo()})
+	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo()}
+	err = fn(t)
+	_ = tx.Rollback()
+	s.prepareRead(t.ctx, t.unprepared)
+	return err
 }
 
 // Close implements Store.
@@ -143,16 +163,16 @@ func (t *sqlTx) stmt(q string) (*sql.Stmt, error) {
 	if st, ok := t.bound[q]; ok {
 		return st, nil
 	}
-	if !t.write {
-		st, err := t.s.readStmt(t.ctx, q)
-		if err != nil {
-			return nil, err
-		}
-		return t.bind(q, st), nil
+	var st *sql.Stmt
+	var ok bool
+	if t.write {
+		st, ok = t.s.stmts[q]
+	} else {
+		st, ok = t.s.readStmt(q)
 	}
-	st, ok := t.s.stmts[q]
 	if !ok {
-		// The single connection is busy with this transaction: prepare on it.
+		// Prepare on the transaction's own connection, and for later
+		// transactions once the connection is free.
 		t.unprepared = append(t.unprepared, q)
 		st, err := t.tx.PrepareContext(t.ctx, q)
 		if err != nil {

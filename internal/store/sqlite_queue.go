@@ -79,11 +79,15 @@ func (t *sqlTx) flushDone() error {
 }
 
 func (t *sqlTx) Due(system string, now time.Time, max int) ([]Outbound, error) {
+	return t.DueAfter(system, now, 0, max)
+}
+
+func (t *sqlTx) DueAfter(system string, now time.Time, after int64, max int) ([]Outbound, error) {
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}
 	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created FROM outbound
-		WHERE system=? AND next_at<=? ORDER BY seq LIMIT ?`, system, now.UnixNano(), max)
+		WHERE system=? AND seq>? AND next_at<=? ORDER BY seq LIMIT ?`, system, after, now.UnixNano(), max)
 	if err != nil {
 		return nil, err
 	}

@@ -159,6 +159,8 @@ type Tx interface {
 	// not count as done. It does nothing when there is no such entry.
 	Touch(system, entity, gid string, ver int64) error
 	Due(system string, now time.Time, max int) ([]Outbound, error)
+	// DueAfter is Due for entries queued after seq.
+	DueAfter(system string, now time.Time, after int64, max int) ([]Outbound, error)
 	// Done removes o if it was not replaced meanwhile (same Ver).
 	Done(o Outbound) error
 	// Defer postpones o (a retry or a wait) unless it was replaced meanwhile.
