@@ -28,7 +28,7 @@ type memo struct {
 	// gold holds golden records read or written; nil means known absent.
 	gold map[goldKey]*Golden
 	// dirty lists golden records to write at flush, in first-write order.
-	dirty []goldKey
+	dirty  []goldKey
 	isDirt map[goldKey]bool
 	// changes are appended change-log entries not yet written.
 	changes []*Change
