@@ -57,6 +57,9 @@ type Destination interface {
 	// Apply writes records of one entity. Results are index-aligned with
 	// writes. A non-nil error means the whole call failed and nothing may
 	// be assumed applied; per-record failures go in Result.Err.
+	// An upsert with a Key updates a row tandem has seen in the system;
+	// if the system's users have deleted it meanwhile, Apply leaves it
+	// deleted and reports success (the delete is on its way to tandem).
 	// Apply must be idempotent: the same write applied twice has the
 	// effect of one, and a create retried after a lost answer must find
 	// the record it made (by its global id) instead of making another.

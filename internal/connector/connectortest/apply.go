@@ -56,6 +56,12 @@ func testEcho(t *testing.T, e *env) {
 }
 
 func testApplyIdempotent(t *testing.T, e *env) {
+	// Updates name rows that exist: tandem writes by key only to rows it
+	// has seen, and a row gone from the system stays gone.
+	for _, k := range []string{"a", "b", "c"} {
+		e.exec(t, "INSERT INTO tags (code, label) VALUES (?, ?)", k, "before")
+	}
+	e.drain(t)
 	ws := []record.Write{
 		upsert("a", record.Fields{"label": "one"}),
 		upsert("b", record.Fields{"label": "two"}),
@@ -260,5 +266,24 @@ func testFetch(t *testing.T, e *env) {
 	want := []brief{{"item", "999999", record.Delete, nil}, {"item", k, record.Upsert, "here"}, {"item", "not a number", record.Delete, nil}}
 	if diff := cmp.Diff(want, briefs(cs)); diff != "" {
 		t.Errorf("Fetch (-want +got):\n%s", diff)
+	}
+}
+
+func testNoResurrection(t *testing.T, e *env) {
+	k := e.apply(t, "item", create("g1", record.Fields{"name": "n"}))[0].Key
+	e.drain(t)
+	// The application deletes the row while tandem's update is on its way.
+	e.exec(t, "DELETE FROM items WHERE id = ?", k)
+	res := e.apply(t, "item", upsert(k, record.Fields{"name": "renamed"}))
+	if res[0].Err != nil || res[0].Key != k {
+		t.Fatalf("update of a deleted row: result %+v, want its key and no error", res[0])
+	}
+	if n := e.count(t, "SELECT COUNT(*) FROM items"); n != 0 {
+		t.Errorf("items has %d rows: tandem's update brought back a row the application deleted", n)
+	}
+	got := e.drain(t)
+	want := []brief{{"item", k, record.Delete, nil}}
+	if diff := cmp.Diff(want, briefs(got)); diff != "" {
+		t.Errorf("captured after the delete (-want +got):\n%s", diff)
 	}
 }

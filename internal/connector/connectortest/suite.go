@@ -27,6 +27,7 @@ func Run(t *testing.T, h Harness) {
 		{"ChangesOfUnmappedTablesAreDropped", testUnmapped},
 		{"ApplyIsNotCapturedBack", testEcho},
 		{"ApplyIsIdempotent", testApplyIdempotent},
+		{"UpdateDoesNotBringBackADeletedRow", testNoResurrection},
 		{"ApplyWritesOnlyGivenFields", testPartialFields},
 		{"CreateGeneratedKey", testCreateGenerated},
 		{"CreateRetriedFindsItsRow", testCreateRetried},

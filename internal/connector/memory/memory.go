@@ -202,6 +202,10 @@ func (s *System) Apply(_ context.Context, entity string, ws []record.Write) ([]r
 			res[i].Key = key
 			continue
 		}
+		if key != "" && t.rows[key] == nil {
+			res[i].Key = key // deleted here: an update does not bring it back
+			continue
+		}
 		if key == "" {
 			if t.cfg.KeyGenerated {
 				s.nextID++

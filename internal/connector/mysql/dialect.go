@@ -23,6 +23,9 @@ type dialect struct {
 	idStep int64
 }
 
+// LockRows makes the look for rows to update hold them until the write.
+func (*dialect) LockRows() string { return " FOR UPDATE" }
+
 func (*dialect) Name() string             { return "mysql" }
 func (*dialect) Quote(name string) string { return sqldb.QuoteIdent(name, "`") }
 func (d *dialect) Outbox() string         { return sqldb.QuoteIdent(d.schema+".tandem_outbox", "`") }

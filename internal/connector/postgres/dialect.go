@@ -24,6 +24,9 @@ type keygen struct {
 	always bool // GENERATED ALWAYS AS IDENTITY: inserting a key needs OVERRIDING SYSTEM VALUE
 }
 
+// LockRows makes the look for rows to update hold them until the write.
+func (*dialect) LockRows() string { return " FOR UPDATE" }
+
 func (*dialect) Name() string               { return "postgres" }
 func (*dialect) Quote(name string) string   { return sqldb.QuoteIdent(name, `"`) }
 func (*dialect) KeyText(expr string) string { return "(" + expr + ")::text" }

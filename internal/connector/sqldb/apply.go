@@ -49,7 +49,7 @@ func (e *Engine) Apply(ctx context.Context, entity string, writes []record.Write
 		return nil, err
 	}
 	start := time.Now()
-	p := &plan{e: e, t: t, keys: make([]*string, len(ws)), gids: map[string]*string{}}
+	p := &plan{e: e, t: t, keys: make([]*string, len(ws)), gids: map[string]*string{}, made: map[string]bool{}}
 	err = e.d.Write(ctx, e.db, func(tx Tx) error {
 		p.tx = tx
 		return p.run(ctx, ws)
@@ -126,6 +126,7 @@ type plan struct {
 	tx    Tx
 	keys  []*string          // per write: its result key, filled once its statement ran
 	gids  map[string]*string // global id → key text ("" while its insert is pending)
+	made  map[string]bool    // global ids whose rows this call made
 	ids   [][2]any           // tandem_ids rows to record: global id, *string key
 	seg   segment
 	stmts []Stmt
@@ -146,13 +147,18 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 	if err := p.lookup(ctx, ws); err != nil {
 		return err
 	}
+	present, err := p.present(ctx, ws)
+	if err != nil {
+		return err
+	}
 	t := p.t
 	for i := range ws {
 		w := &ws[i]
-		key, known := w.key, false
+		key, known, madeHere := w.key, false, false
 		if w.unkeyed && w.gid != "" {
 			if ptr, ok := p.gids[w.gid]; ok {
 				known = true
+				madeHere = p.made[w.gid]
 				if key == nil {
 					if *ptr == "" { // made earlier in this call, by an insert not yet run
 						if err := p.flush(ctx); err != nil {
@@ -195,6 +201,14 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 			}
 			continue
 		}
+		if (!w.unkeyed || known) && !madeHere && !present[Format(key)] {
+			// The row tandem knows here is gone: the system's users
+			// deleted it, and that delete is on its way to tandem. An
+			// upsert would bring the row back and lose their delete.
+			k := Format(key)
+			p.keys[w.i] = &k
+			continue
+		}
 		p.add('u', w, key, nil)
 		if w.unkeyed && w.gid != "" && !known {
 			p.remember(w.gid, p.keys[w.i])
@@ -208,6 +222,7 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 
 func (p *plan) remember(gid string, key *string) {
 	p.gids[gid] = key
+	p.made[gid] = true
 	p.ids = append(p.ids, [2]any{gid, key})
 }
 
@@ -254,6 +269,61 @@ func (p *plan) lookup(ctx context.Context, ws []write) error {
 		}
 	}
 	return nil
+}
+
+// RowLocker is implemented by dialects that can lock the rows a
+// SELECT reads until the transaction ends (SELECT ... FOR UPDATE).
+type RowLocker interface {
+	LockRows() string
+}
+
+// present reads which of the rows that updates expect to find exist,
+// locking them where the database can, so that none is deleted between
+// this look and the write.
+func (p *plan) present(ctx context.Context, ws []write) (map[string]bool, error) {
+	var keys []any
+	seen := map[string]bool{}
+	for _, w := range ws {
+		if w.op != record.Upsert {
+			continue
+		}
+		key := w.key
+		if w.unkeyed {
+			key = nil
+			if ptr, ok := p.gids[w.gid]; ok && *ptr != "" {
+				k, err := Encode(p.t.key, *ptr)
+				if err != nil {
+					continue // reported when the write is planned
+				}
+				key = k
+			}
+		}
+		if key == nil || seen[Format(key)] {
+			continue
+		}
+		seen[Format(key)] = true
+		keys = append(keys, key)
+	}
+	out := make(map[string]bool, len(keys))
+	d := p.e.d
+	col := d.Quote(p.t.Key)
+	for len(keys) > 0 {
+		n := min(len(keys), maxList)
+		var args []any
+		q := "SELECT " + col + " FROM " + p.t.quoted + " WHERE " + d.In(&args, col, p.t.key, keys[:n])
+		if l, ok := d.(RowLocker); ok {
+			q += l.LockRows()
+		}
+		keys = keys[n:]
+		rows, err := p.tx.Query(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look for the rows to update: %w", err)
+		}
+		for _, r := range rows {
+			out[Format(record.Normalize(r[0]))] = true
+		}
+	}
+	return out, nil
 }
 
 // add puts one write into the current segment, starting a new one when it

@@ -21,6 +21,7 @@ type fake struct {
 	ran    []string
 	runs   int
 	ids    map[string]string // gid → key already in tandem_ids
+	gone   map[string]bool   // keys whose rows the system's users deleted
 	nextID int
 }
 
@@ -73,6 +74,14 @@ func (*fake) Delete(table string, key Column, keys []any) []Stmt {
 
 func (f *fake) Query(ctx context.Context, q string, args ...any) ([][]any, error) {
 	var out [][]any
+	if !strings.HasPrefix(q, "SELECT gid, k") { // which rows to update exist
+		for _, a := range args {
+			if !f.gone[fmt.Sprint(a)] {
+				out = append(out, []any{a})
+			}
+		}
+		return out, nil
+	}
 	for _, a := range args[1:] {
 		if k, ok := f.ids[a.(string)]; ok {
 			out = append(out, []any{a, k})
@@ -123,6 +132,7 @@ func TestApplyPlan(t *testing.T) {
 		entity string
 		writes []record.Write
 		ids    map[string]string
+		gone   map[string]bool
 		want   []string
 		keys   []string
 		runs   int
@@ -181,10 +191,18 @@ func TestApplyPlan(t *testing.T) {
 		writes: []record.Write{cr("g1", record.Fields{"code": "mine", "name": "n"})},
 		want:   []string{"upsert tags [name] mine"},
 		keys:   []string{"mine"},
+	}, {
+		name:   "a row the system's users deleted is not brought back",
+		entity: "tag",
+		gone:   map[string]bool{"b": true, "mine": true},
+		ids:    map[string]string{"g1": "mine"},
+		writes: []record.Write{up("a", full), up("b", full), cr("g1", full)},
+		want:   []string{"upsert tags [name qty] a"},
+		keys:   []string{"a", "b", "mine"},
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fake{ids: tc.ids}
+			f := &fake{ids: tc.ids, gone: tc.gone}
 			res, err := fakeEngine(f).Apply(context.Background(), tc.entity, tc.writes)
 			if err != nil {
 				t.Fatal(err)
