@@ -287,3 +287,28 @@ func testNoResurrection(t *testing.T, e *env) {
 		t.Errorf("captured after the delete (-want +got):\n%s", diff)
 	}
 }
+
+func testUnsyncedEditKept(t *testing.T, e *env) {
+	k := e.apply(t, "item", create("g1", record.Fields{"name": "from tandem"}))[0].Key
+	e.drain(t)
+	// The application edits the row; before tandem captures that edit,
+	// an older state of the record arrives from elsewhere.
+	e.exec(t, "UPDATE items SET name = 'edited by the app' WHERE id = ?", k)
+	res := e.apply(t, "item", upsert(k, record.Fields{"name": "older, from another system"}))
+	if res[0].Err != nil || res[0].Key != k {
+		t.Fatalf("result %+v, want its key and no error", res[0])
+	}
+	if got := e.fetch(t, "item", k).Fields["name"]; got != "edited by the app" {
+		t.Errorf("name %v: tandem overwrote an edit it had not captured yet", got)
+	}
+	got := e.drain(t)
+	want := []brief{{"item", k, record.Upsert, "edited by the app"}}
+	if diff := cmp.Diff(want, briefs(got)); diff != "" {
+		t.Errorf("captured (-want +got):\n%s", diff)
+	}
+	// Once captured, tandem's writes reach the row again.
+	e.apply(t, "item", upsert(k, record.Fields{"name": "merged"}))
+	if got := e.fetch(t, "item", k).Fields["name"]; got != "merged" {
+		t.Errorf("name %v after the edit was captured, want merged", got)
+	}
+}

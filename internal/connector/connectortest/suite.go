@@ -28,6 +28,7 @@ func Run(t *testing.T, h Harness) {
 		{"ApplyIsNotCapturedBack", testEcho},
 		{"ApplyIsIdempotent", testApplyIdempotent},
 		{"UpdateDoesNotBringBackADeletedRow", testNoResurrection},
+		{"UpdateKeepsAnEditNotYetCaptured", testUnsyncedEditKept},
 		{"ApplyWritesOnlyGivenFields", testPartialFields},
 		{"CreateGeneratedKey", testCreateGenerated},
 		{"CreateRetriedFindsItsRow", testCreateRetried},

@@ -277,9 +277,12 @@ type RowLocker interface {
 	LockRows() string
 }
 
-// present reads which of the rows that updates expect to find exist,
-// locking them where the database can, so that none is deleted between
-// this look and the write.
+// present reads which of the rows that updates expect to find exist
+// and may be written, locking them where the database can, so that none
+// changes between this look and the write. A row whose users changed
+// it since tandem last captured it (its change is still in the outbox)
+// is left alone: writing it would lose their edit, which is on its way
+// to tandem and will be merged and sent back out from there.
 func (p *plan) present(ctx context.Context, ws []write) (map[string]bool, error) {
 	var keys []any
 	seen := map[string]bool{}
@@ -319,8 +322,27 @@ func (p *plan) present(ctx context.Context, ws []write) (map[string]bool, error)
 		if err != nil {
 			return nil, fmt.Errorf("look for the rows to update: %w", err)
 		}
+		var found []any
 		for _, r := range rows {
 			out[Format(record.Normalize(r[0]))] = true
+			found = append(found, Format(record.Normalize(r[0])))
+		}
+		if len(found) == 0 {
+			continue
+		}
+		args = nil
+		q = "SELECT k FROM " + d.Outbox() + " WHERE tbl = " + d.Param(&args, p.t.Name) +
+			" AND " + d.In(&args, "k", idKey, found)
+		pending, err := p.tx.Query(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look for unsynced edits of the rows to update: %w", err)
+		}
+		for _, r := range pending {
+			k := canonicalKey(p.t, Format(record.Normalize(r[0])))
+			if out[k] {
+				p.e.log.Debug("not overwriting an edit tandem has yet to capture", "entity", p.t.Entity, "key", k)
+			}
+			delete(out, k)
 		}
 	}
 	return out, nil
