@@ -18,6 +18,9 @@ type Config struct {
 	Routes []*Route `yaml:"routes"`
 	// Delivery tunes delivery to every system; a system may override it.
 	Delivery Delivery `yaml:"delivery"`
+	// Listen is the address the hub serves webhooks on, like 127.0.0.1:7070;
+	// systems that push notifications post to http://LISTEN/webhooks/SYSTEM.
+	Listen string `yaml:"listen"`
 
 	// File is the path the config was read from (not a YAML key).
 	File string `yaml:"-"`
@@ -45,6 +48,12 @@ type System struct {
 	Snapshot *bool `yaml:"snapshot"`
 	// Delivery overrides the hub-wide delivery settings for writes to this system.
 	Delivery *Delivery `yaml:"delivery"`
+	// HTTP, Salesforce and HubSpot configure systems of those API types (see http.go).
+	HTTP       *HTTP       `yaml:"http"`
+	Salesforce *Salesforce `yaml:"salesforce"`
+	HubSpot    *HubSpot    `yaml:"hubspot"`
+	// Queue configures a system of type queue (see queue.go).
+	Queue *Queue `yaml:"queue"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`

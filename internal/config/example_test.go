@@ -38,9 +38,9 @@ func TestExample(t *testing.T) {
 
 func ExampleProblem() {
 	p := Problem{File: "tandem.yaml", Line: 14, Column: 5, Path: "systems.crm.type",
-		Msg: `"postgress" is not a connector type`, Hint: `did you mean "postgres"? known: mysql, postgres, sqlite`}
+		Msg: `"postgress" is not a connector type`, Hint: `did you mean "postgres"? known: http, hubspot, mysql, postgres, queue, salesforce, sqlite`}
 	fmt.Println(p)
-	// Output: tandem.yaml:14:5: systems.crm.type: "postgress" is not a connector type; hint: did you mean "postgres"? known: mysql, postgres, sqlite
+	// Output: tandem.yaml:14:5: systems.crm.type: "postgress" is not a connector type; hint: did you mean "postgres"? known: http, hubspot, mysql, postgres, queue, salesforce, sqlite
 }
 
 // TestDocs checks that docs/config.md shows examples/tandem.yaml as it is

@@ -194,7 +194,7 @@ func TestLoadBadYAML(t *testing.T) {
 		{"duplicate key", "version: 1\nversion: 1\n", `tandem.yaml:2:1: mapping key "version" already defined at [1:1]; hint: fix the YAML syntax`},
 		{"empty", "", "tandem.yaml:1:1: the file is empty; hint: start with version: 1"},
 		{"comments only", "# nothing\n", "tandem.yaml:1:1: the file is empty"},
-		{"list", "- a\n- b\n", `tandem.yaml:1:1: must be a mapping, not a list; hint: known keys: delivery, entities, mappings, routes, store, systems, version`},
+		{"list", "- a\n- b\n", `tandem.yaml:1:1: must be a mapping, not a list; hint: known keys: delivery, entities, listen, mappings, routes, store, systems, version`},
 		{"two documents", baseYAML + "---\nversion: 1\n", "tandem.yaml:37:1: a second YAML document starts here (document 2); hint: keep the whole configuration in one document"},
 		{"alias without anchor", strings.Replace(baseYAML, "dsn: crm.db", "dsn: *db", 1), `tandem.yaml:4:28: systems.crm.dsn: alias *db names no anchor`},
 		{"key is a list", strings.Replace(baseYAML, "routes:", "? [a, b]\n: c\nroutes:", 1), "tandem.yaml:34:1: found an invalid key for this map"},

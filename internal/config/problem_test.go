@@ -71,7 +71,7 @@ func TestSuggest(t *testing.T) {
 	if got, want := suggest("b", []string{"a"}), "known: a"; got != want {
 		t.Errorf("suggest = %q, want %q", got, want)
 	}
-	if got, want := suggest("postgress", ConnectorTypes), `did you mean "postgres"? known: mysql, postgres, sqlite`; got != want {
+	if got, want := suggest("postgress", ConnectorTypes), `did you mean "postgres"? known: http, hubspot, mysql, postgres, queue, salesforce, sqlite`; got != want {
 		t.Errorf("suggest = %q, want %q", got, want)
 	}
 	if got, want := suggest("x", nil), "known: none"; got != want {

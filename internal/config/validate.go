@@ -9,7 +9,7 @@ import (
 
 // ConnectorTypes are the connector types a system may name. The registry
 // of connectors lives elsewhere; this list is kept in step with it.
-var ConnectorTypes = []string{"postgres", "mysql", "sqlite"}
+var ConnectorTypes = []string{"postgres", "mysql", "sqlite", "http", "salesforce", "hubspot", "queue"}
 
 // Validate checks c for every mistake a user could make and returns them
 // all as Problems, or nil. It expects defaults applied, as Load does;
@@ -25,6 +25,7 @@ func (c *Config) Validate() error {
 	k.mappings()
 	k.routes()
 	k.unrouted()
+	k.listen()
 	return k.probs.sorted().err()
 }
 
@@ -66,9 +67,11 @@ func (k *checker) systems() {
 		case !slices.Contains(ConnectorTypes, s.Type):
 			k.add(s.Line, child(p, "type"), fmt.Sprintf("%q is not a connector type", s.Type), suggest(s.Type, ConnectorTypes))
 		}
-		if s.DSN == "" {
+		if s.DSN == "" && s.Type != "hubspot" && s.Type != "queue" {
 			k.add(s.Line, child(p, "dsn"), "missing", dsnHint(s.Type))
 		}
+		k.api(s, p)
+		k.queue(s, p)
 		switch {
 		case s.Batch <= 0:
 			k.add(s.Line, child(p, "batch"), fmt.Sprintf("%d is not more than 0", s.Batch),
@@ -132,6 +135,10 @@ func dsnHint(typ string) string {
 		return "write like tandem:${MYSQL_PASSWORD}@tcp(localhost:3306)/accounting"
 	case "sqlite":
 		return "write the database file's path, like ./crm.db"
+	case "http":
+		return "write the API's base URL, like https://api.example.com/v1"
+	case "salesforce":
+		return "write the org's instance URL, like https://acme.my.salesforce.com"
 	}
 	return "write the connection string of the system; secrets as ${ENV_VAR}"
 }

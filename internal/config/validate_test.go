@@ -28,9 +28,9 @@ func TestMistakes(t *testing.T) {
 
 		// Systems.
 		{"type misspelt", []edit{{"type: sqlite", "type: sqllite"}},
-			[]want{{"systems.crm.type", `"sqllite" is not a connector type`, `did you mean "sqlite"? known: mysql, postgres, sqlite`, "sqllite"}}},
+			[]want{{"systems.crm.type", `"sqllite" is not a connector type`, `did you mean "sqlite"? known: http, hubspot, mysql, postgres, queue, salesforce, sqlite`, "sqllite"}}},
 		{"type missing", []edit{{"{type: sqlite, dsn: crm.db}", "{dsn: crm.db}"}},
-			[]want{{"systems.crm.type", "missing", "one of mysql, postgres, sqlite", "crm: {dsn"}}},
+			[]want{{"systems.crm.type", "missing", "one of http, hubspot, mysql, postgres, queue, salesforce, sqlite", "crm: {dsn"}}},
 		{"dsn missing", []edit{{", dsn: crm.db}", "}"}},
 			[]want{{"systems.crm.dsn", "missing", "database file's path", "crm: {type"}}},
 		{"dsn misspelt", []edit{{"dsn: crm.db", "dns: crm.db"}},
