@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // the demo systems are SQLite files
@@ -73,8 +74,13 @@ func Run(ctx context.Context, opt Options) error {
 	if err := seed(ctx, dbs); err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
 	}
+	crmsim, crmsimURL, stopCRM, err := startCRM(ctx)
+	if err != nil {
+		return fmt.Errorf("start the CRM simulator: %w", err)
+	}
+	defer stopCRM()
 	cfgPath := filepath.Join(opt.Dir, "tandem.yaml")
-	y := fmt.Sprintf(configYAML, filepath.Join(opt.Dir, "store"), files["catalogue"], files["crm"], files["accounting"])
+	y := fmt.Sprintf(configYAML, filepath.Join(opt.Dir, "store"), files["catalogue"], files["crm"], files["accounting"], crmsimURL)
 	if err := os.WriteFile(cfgPath, []byte(y), 0o644); err != nil {
 		return err
 	}
@@ -82,7 +88,8 @@ func Run(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "tandem demo in %s\n  systems: catalogue, crm, accounting (SQLite, each with its own tables and IDs)\n  config:  %s\n", opt.Dir, cfgPath)
+	fmt.Fprintf(out, "tandem demo in %s\n  systems: catalogue, crm, accounting (SQLite, each with its own tables and IDs)\n"+
+		"           crmsim (a simulated CRM behind a REST API: its own IDs, 150 requests/s then 429, 1%% 500s)\n  config:  %s\n", opt.Dir, cfgPath)
 	h, err := hub.Open(ctx, cfg, opt.Log, hub.Options{})
 	if err != nil {
 		return err
@@ -104,11 +111,17 @@ func Run(ctx context.Context, opt Options) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	fmt.Fprintf(out, "initial sync done; editing all three systems for %s at %.0f edits/s each\n", opt.Duration, opt.Rate)
+	fmt.Fprintf(out, "initial sync done; editing all four systems for %s at %.0f edits/s each\n", opt.Duration, opt.Rate)
 
 	apps := []*app{catalogueApp(dbs["catalogue"], opt.Seed), crmApp(dbs["crm"], opt.Seed), accountingApp(dbs["accounting"], opt.Seed)}
+	simUsers := newSimApp(crmsim, opt.Seed)
 	genCtx, stopGen := context.WithTimeout(ctx, opt.Duration)
 	var gw sync.WaitGroup
+	gw.Add(1)
+	go func() {
+		defer gw.Done()
+		simUsers.run(genCtx, opt.Rate)
+	}()
 	for _, a := range apps {
 		gw.Add(1)
 		go func() {
@@ -122,7 +135,7 @@ func Run(ctx context.Context, opt Options) error {
 		select {
 		case <-genCtx.Done():
 		case <-tick.C:
-			progress(ctx, out, h, apps, time.Since(start))
+			progress(ctx, out, h, apps, time.Since(start), &simUsers.edits)
 		}
 	}
 	tick.Stop()
@@ -135,7 +148,7 @@ func Run(ctx context.Context, opt Options) error {
 	if err := drain(ctx, h, opt.Drain); err != nil {
 		return err
 	}
-	progress(ctx, out, h, apps, time.Since(start))
+	progress(ctx, out, h, apps, time.Since(start), &simUsers.edits)
 	stopHub()
 	wg.Wait()
 	return compare(ctx, out, cfg, h)
@@ -193,7 +206,7 @@ func totals(ctx context.Context, h *hub.Hub) (captured, delivered, pending, dead
 	return captured, delivered, pending, dead, err
 }
 
-func progress(ctx context.Context, out io.Writer, h *hub.Hub, apps []*app, since time.Duration) {
+func progress(ctx context.Context, out io.Writer, h *hub.Hub, apps []*app, since time.Duration, more ...*atomic.Int64) {
 	c, d, p, dead, err := totals(ctx, h)
 	if err != nil {
 		return
@@ -201,6 +214,9 @@ func progress(ctx context.Context, out io.Writer, h *hub.Hub, apps []*app, since
 	var edits int64
 	for _, a := range apps {
 		edits += a.edits.Load()
+	}
+	for _, m := range more {
+		edits += m.Load()
 	}
 	fmt.Fprintf(out, "  %5.1fs  edits %6d  captured %6d  delivered %6d  pending %5d  dead %d\n",
 		since.Seconds(), edits, c, d, p, dead)
@@ -255,6 +271,16 @@ func compare(ctx context.Context, out io.Writer, cfg *config.Config, h *hub.Hub)
 	if err != nil {
 		return err
 	}
+	// The three databases on one line, the CRM reached through its API on the next.
+	api := map[string]int{}
+	for ent, per := range counts {
+		if n, ok := per["crmsim"]; ok {
+			api[ent] = n
+			delete(per, "crmsim")
+		}
+	}
 	fmt.Fprintf(out, "AGREE: all three systems hold the same records, field by field: %s\n", counts)
+	fmt.Fprintf(out, "  and so does crmsim, the CRM reached only through its REST API: account %d, contact %d\n",
+		api["account"], api["contact"])
 	return nil
 }

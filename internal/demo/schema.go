@@ -18,8 +18,8 @@ CREATE TABLE IF NOT EXISTS people (person_no INTEGER PRIMARY KEY AUTOINCREMENT, 
 CREATE TABLE IF NOT EXISTS items (item_no INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL, description TEXT, price_cents INTEGER);`
 )
 
-// configYAML is the demo's tandem.yaml; %q slots are the store directory
-// and the three database files.
+// configYAML is the demo's tandem.yaml; %q slots are the store directory,
+// the three database files and the CRM simulator's base URL.
 const configYAML = `# tandem demo: three systems keeping accounts, contacts and products in step.
 version: 1
 store:
@@ -37,6 +37,24 @@ systems:
     type: sqlite
     dsn: %q
     poll: 100ms
+  crmsim:
+    type: http
+    dsn: %q
+    poll: 100ms
+    http:
+      timeout: 5s
+      rate_limit: 140/s
+      resources:
+        accounts: &crmsim
+          records: data
+          updated: updated_at
+          since: {updated_since: "{since}"}
+          since_format: rfc3339
+          params: {include_deleted: "true"}
+          paging: {style: token, size: 200, limit: limit, token: cursor, next: next_cursor}
+          lookup: tandem_id
+          deletes: {field: deleted}
+        contacts: *crmsim
 entities:
   account:
     match: [email]
@@ -120,11 +138,20 @@ mappings:
           column: price_cents
           in: price_cents / 100.0
           out: int(round(price * 100))
+  crmsim:
+    account:
+      table: accounts
+      key_generated: true
+      fields: {name: name, email: email, country: country}
+    contact:
+      table: contacts
+      key_generated: true
+      fields: {name: name, email: email, account_id: account_id}
 routes:
   - entity: account
-    between: [catalogue, crm, accounting]
+    between: [catalogue, crm, accounting, crmsim]
   - entity: contact
-    between: [catalogue, crm, accounting]
+    between: [catalogue, crm, accounting, crmsim]
   - entity: product
     from: catalogue
     to: [crm, accounting]

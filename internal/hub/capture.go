@@ -27,6 +27,13 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 		log.Error(what+" failed; retrying", "err", err, "in", d)
 		sleep(ctx, d)
 	}
+	for n := 0; ctx.Err() == nil; n++ {
+		if err := h.resumePosition(ctx, system); err == nil {
+			break
+		} else if ctx.Err() == nil {
+			retry("reading the change position", err, n+1)
+		}
+	}
 	if sys.Snapshot == nil || *sys.Snapshot {
 		for _, ent := range entities {
 			for n := 0; ctx.Err() == nil; {
@@ -65,7 +72,7 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 				keep = append(keep, c)
 			}
 		}
-		if err := h.ingest(ctx, keep, nil); err != nil {
+		if err := h.ingest(ctx, keep, h.savePosition(system, b)); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

@@ -1,0 +1,287 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	nethttp "net/http"
+	"sync"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/rest"
+	"tandem/internal/record"
+	"tandem/internal/webhook"
+)
+
+// System is a system reached through a REST API. Its methods are safe
+// for concurrent use.
+type System struct {
+	name    string
+	c       *rest.Client
+	cfg     *config.HTTP
+	res     map[string]*resource // by entity
+	byTable map[string]*resource
+	scans   map[string]*rest.Scan // by entity
+	cap     *rest.Capture
+	pulls   *rest.Pulls
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	unsure  map[string]bool   // global ids whose create may or may not have happened
+	created map[string]string // key → global id of records made here (echo help without a lookup field)
+}
+
+// New connects to the API of sys, with the tables mapped to it.
+func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
+	cfg := sys.HTTP
+	if cfg == nil {
+		cfg = &config.HTTP{}
+	}
+	api, _ := sys.APIOf()
+	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: api, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return Open(name, c, cfg, tables, log)
+}
+
+// Open makes a System on a client (tests pass their own).
+func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Table, log *slog.Logger) (*System, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &System{name: name, c: c, cfg: cfg, res: map[string]*resource{}, byTable: map[string]*resource{},
+		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, log: log, unsure: map[string]bool{}, created: map[string]string{}}
+	overlap := cfg.Overlap.D()
+	if overlap <= 0 {
+		overlap = rest.DefaultOverlap
+	}
+	s.cap = &rest.Capture{System: name, Pulls: s.pulls, Fetch: s.fetchTable, Now: s.clock, Overlap: overlap, Log: log}
+	for _, t := range tables {
+		if s.res[t.Entity] != nil {
+			return nil, fmt.Errorf("http system %q: entity %q is mapped twice", name, t.Entity)
+		}
+		r := newResource(t, cfg.Resources[t.Name])
+		s.res[t.Entity] = r
+		s.byTable[t.Name] = r
+		if r.cfg.Updated != "" {
+			s.cap.Feeds = append(s.cap.Feeds, &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(r, r.path, false)})
+		}
+		if d := r.cfg.Deletes; d != nil && d.Path != "" {
+			s.cap.Feeds = append(s.cap.Feeds, &rest.Feed{Name: t.Entity + "/deleted", Overlap: overlap, List: s.feed(r, d.Path, true)})
+		}
+		if d := r.cfg.Deletes; d != nil && d.Scan > 0 {
+			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name,
+				Every: d.Scan.D(), IDs: func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) }}
+			s.cap.Scans = append(s.cap.Scans, sc)
+			s.scans[t.Entity] = sc
+		}
+	}
+	return s, nil
+}
+
+// Setup implements connector.Installer: it checks that the API answers
+// and that the credentials work by reading one page of each resource.
+func (s *System) Setup(ctx context.Context) error {
+	var errs []error
+	for _, r := range s.res {
+		if _, _, err := s.list(ctx, r, r.path, nil, ""); err != nil {
+			errs = append(errs, fmt.Errorf("http system %q, resource %q: %w", s.name, r.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close implements connector.Source and connector.Destination.
+func (s *System) Close(context.Context) error { return nil }
+
+// Changes implements connector.Source (see rest.Capture).
+func (s *System) Changes(ctx context.Context, max int) (connector.Batch, error) {
+	return s.cap.Changes(ctx, max)
+}
+
+// Ack implements connector.Source.
+func (s *System) Ack(ctx context.Context, b connector.Batch) error { return s.cap.Ack(ctx, b) }
+
+// Begin, Resume and Position let the hub keep the change cursors.
+func (s *System) Begin(ctx context.Context) (string, error)    { return s.cap.Begin(ctx) }
+func (s *System) Resume(ctx context.Context, pos string) error { return s.cap.Resume(ctx, pos) }
+func (s *System) Position(b connector.Batch) string            { return s.cap.Position(b) }
+func (s *System) Client() *rest.Client                         { return s.c }
+func (s *System) resource(entity string) (*resource, error) {
+	r := s.res[entity]
+	if r == nil {
+		return nil, &connector.Permanent{Err: fmt.Errorf("http system %q has no mapping for entity %q", s.name, entity)}
+	}
+	return r, nil
+}
+
+// clock is the API's clock, from the Date header of a small request.
+func (s *System) clock(ctx context.Context) (time.Time, error) {
+	for _, r := range s.res {
+		q := map[string]string{}
+		if r.paging.Limit != "" {
+			q[r.paging.Limit] = "1"
+		}
+		resp, err := s.c.Do(ctx, rest.Request{Method: "GET", Path: r.path, Query: values(q)})
+		if err != nil {
+			return time.Time{}, err
+		}
+		if t, err := nethttp.ParseTime(resp.Header.Get("Date")); err == nil {
+			return t, nil
+		}
+		break
+	}
+	return time.Now(), nil
+}
+
+// Webhook is the handler of the system's notifications, or nil when it
+// has no webhook configured.
+func (s *System) Webhook() nethttp.Handler {
+	w := s.cfg.Webhook
+	if w == nil {
+		return nil
+	}
+	scheme := webhook.Scheme{Secret: []byte(w.Secret), Header: w.Header, Encoding: w.Encoding, Prefix: w.Prefix,
+		Timestamp: w.Timestamp, Tolerance: w.Tolerance.D()}
+	if scheme.Header == "" {
+		scheme.Header = "X-Tandem-Signature"
+	}
+	return &webhook.Handler{System: s.name, Scheme: scheme, Parse: s.parseNotification, Notify: s.pulls.Add, Log: s.log}
+}
+
+// parseNotification reads the records a notification names.
+func (s *System) parseNotification(body []byte) ([]webhook.Notice, error) {
+	w := s.cfg.Webhook
+	var v any
+	if err := (&rest.Response{Body: body}).JSON(&v); err != nil {
+		return nil, err
+	}
+	events := rest.Get(v, w.Events)
+	var list []map[string]any
+	switch x := events.(type) {
+	case []any:
+		list = rest.Objects(x)
+	case map[string]any:
+		list = []map[string]any{x}
+	default:
+		return nil, fmt.Errorf("no notifications at %q", w.Events)
+	}
+	idField := w.ID
+	if idField == "" {
+		idField = "id"
+	}
+	var out []webhook.Notice
+	for _, ev := range list {
+		table := ""
+		if w.Resource != "" {
+			table = rest.Text(rest.Get(ev, w.Resource))
+		} else if len(s.byTable) == 1 {
+			for t := range s.byTable {
+				table = t
+			}
+		}
+		id := rest.Text(rest.Get(ev, idField))
+		if s.byTable[table] == nil || id == "" {
+			continue // not about a mapped resource
+		}
+		out = append(out, webhook.Notice{Table: table, ID: id})
+	}
+	return out, nil
+}
+
+// Fetch implements connector.Source: one GET per key; a missing record
+// comes back as a delete.
+func (s *System) Fetch(ctx context.Context, entity string, keys []string) ([]record.Change, error) {
+	r, err := s.resource(entity)
+	if err != nil {
+		return nil, err
+	}
+	return s.fetch(ctx, r, keys)
+}
+
+func (s *System) fetchTable(ctx context.Context, table string, keys []string) ([]record.Change, error) {
+	r := s.byTable[table]
+	if r == nil {
+		return nil, nil
+	}
+	return s.fetch(ctx, r, keys)
+}
+
+func (s *System) fetch(ctx context.Context, r *resource, keys []string) ([]record.Change, error) {
+	out := make([]record.Change, 0, len(keys))
+	for _, k := range keys {
+		rec, err := s.get(ctx, r, k)
+		switch {
+		case rest.NotFound(err):
+			out = append(out, record.Change{System: s.name, Entity: r.Entity, Key: k, Op: record.Delete,
+				Version: time.Now().UnixNano(), At: time.Now()})
+		case err != nil:
+			return nil, fmt.Errorf("fetch %s %s from %s: %w", r.Entity, k, s.name, err)
+		default:
+			c, _ := s.change(r, rec, false)
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (s *System) get(ctx context.Context, r *resource, id string) (map[string]any, error) {
+	resp, err := s.c.Do(ctx, rest.Request{Method: "GET", Path: itemPath(r.item, id)})
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := resp.JSON(&v); err != nil {
+		return nil, err
+	}
+	rec, ok := rest.Get(v, r.cfg.Record).(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("%s %s: the answer holds no record at %q", r.Name, id, r.cfg.Record)
+	}
+	return rec, nil
+}
+
+// change turns a record of the API into a change. deleted forces a delete.
+func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.Change, rest.Stamp) {
+	key := rest.Text(rest.Get(rec, r.id))
+	c := record.Change{System: s.name, Entity: r.Entity, Key: key, At: time.Now()}
+	var st rest.Stamp
+	if r.cfg.Updated != "" {
+		if x, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated)); err == nil {
+			st = x
+			c.Version = x.Order
+			r.sample(x.Raw)
+		}
+	}
+	if deleted || (r.deleted != "" && rest.Truthy(rest.Get(rec, r.deleted))) {
+		c.Op = record.Delete
+		if c.Version == 0 {
+			c.Version = time.Now().UnixNano()
+		}
+		return c, st
+	}
+	c.Op = record.Upsert
+	if sc := s.scans[r.Entity]; sc != nil && key != "" {
+		sc.Saw(key)
+	}
+	c.Fields = make(record.Fields, len(r.Columns)+1)
+	for _, col := range r.Columns {
+		c.Fields[col] = rest.Value(rest.Get(rec, col))
+	}
+	if r.Key != r.id {
+		c.Fields[r.Key] = rest.Value(rest.Get(rec, r.Key))
+	}
+	if r.cfg.Lookup != "" {
+		c.GID = rest.Text(rest.Get(rec, r.cfg.Lookup))
+	}
+	if c.GID == "" {
+		s.mu.Lock()
+		c.GID = s.created[key]
+		s.mu.Unlock()
+	}
+	return c, st
+}

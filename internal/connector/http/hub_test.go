@@ -1,0 +1,207 @@
+package http_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"tandem/internal/admin"
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	"tandem/internal/connector/memory"
+	"tandem/internal/connector/registry"
+	"tandem/internal/hub"
+	"tandem/internal/record"
+	"tandem/internal/sim"
+)
+
+// crmYAML is a hub with an application (in memory) and the CRM simulator
+// (type http) keeping contacts in step. Slots: store dir, CRM URL,
+// listen address, webhook secret, resource extras.
+const crmYAML = `version: 1
+store: {dir: %q}
+listen: %q
+delivery: {attempts: 10, backoff: 50ms, max_backoff: 500ms}
+systems:
+  app: {type: sqlite, dsn: ./unused.db, poll: 20ms, batch: 200}
+  crm:
+    type: http
+    dsn: %q
+    poll: 20ms
+    batch: 200
+    http:
+      timeout: 2s
+      max_wait: 1m
+      webhook:
+        secret: %q
+        header: X-CRM-Signature
+        prefix: "sha256="
+        timestamp: X-CRM-Timestamp
+        events: events
+        resource: collection
+      resources:
+        contacts:
+          records: data
+          paging: {style: token, size: 100, limit: limit, token: cursor, next: next_cursor}
+          lookup: tandem_id
+%s
+entities:
+  contact:
+    match: [email]
+    schema:
+      type: object
+      properties:
+        name: {type: string}
+        email: {type: [string, "null"]}
+mappings:
+  app:
+    contact: {table: contacts, key: id, fields: {name: name, email: email}}
+  crm:
+    contact: {table: contacts, key: id, key_generated: true, fields: {name: name, email: email}}
+routes:
+  - entity: contact
+    between: [app, crm]
+`
+
+// pollYAML lets the CRM's changes be polled (and its deletes seen).
+const pollYAML = `          updated: updated_at
+          since: {updated_since: "{since}"}
+          since_format: rfc3339
+          params: {include_deleted: "true"}
+          deletes: {field: deleted}`
+
+const secret = "s3cret"
+
+// rig is a running hub between an in-memory app and the CRM simulator.
+type rig struct {
+	t         *testing.T
+	crm       *sim.CRM
+	url       string
+	listen    string
+	app       *memory.System
+	hub       *hub.Hub
+	writes    sync.Map // global id → writes to the app
+	keyWrites sync.Map // app key → writes to the app
+	cancel    context.CancelFunc
+	done      chan struct{}
+}
+
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newRig(t *testing.T, faults sim.Faults, extra string, seedApp int) *rig {
+	t.Helper()
+	r := &rig{t: t, crm: sim.NewCRM(faults), listen: freeAddr(t), done: make(chan struct{})}
+	srv := httptest.NewServer(r.crm)
+	t.Cleanup(srv.Close)
+	r.url = srv.URL
+	dir := t.TempDir()
+	y := fmt.Sprintf(crmYAML, filepath.Join(dir, "store"), r.listen, srv.URL+"/v1", secret, extra)
+	path := filepath.Join(dir, "tandem.yaml")
+	if err := os.WriteFile(path, []byte(y), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.app = memory.New("app", []connector.Table{{Entity: "contact", Name: "contacts", Key: "id", Columns: []string{"name", "email"}}})
+	r.app.Fail = func(_ string, ws []record.Write) error {
+		for _, w := range ws {
+			n, _ := r.writes.LoadOrStore(w.GID, new(int))
+			*(n.(*int))++
+			if w.Key != "" {
+				k, _ := r.keyWrites.LoadOrStore(w.Key, new(int))
+				*(k.(*int))++
+			}
+		}
+		return nil
+	}
+	for i := range seedApp {
+		r.app.Put("contact", fmt.Sprintf("a%04d", i), record.Fields{"name": fmt.Sprintf("Person %d", i), "email": fmt.Sprintf("p%d@example.com", i)})
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	h, err := hub.Open(ctx, cfg, log, hub.Options{Systems: map[string]registry.System{"app": r.app}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.hub = h
+	go func() {
+		defer close(r.done)
+		_ = h.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+		_ = h.Close(context.Background())
+	})
+	select {
+	case <-h.Ready():
+	case <-time.After(60 * time.Second):
+		t.Fatal("hub not ready")
+	}
+	return r
+}
+
+// until polls fn every 50ms until it returns nil or limit passes.
+func until(t *testing.T, limit time.Duration, what string, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s: %v", what, limit, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// status sums the hub's counters.
+func (r *rig) status() (pending, delivered, dead int64) {
+	rows, err := admin.Status(context.Background(), r.hub.Store(), time.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, x := range rows {
+		pending += x.Pending
+		delivered += x.Delivered
+		dead += x.Dead
+	}
+	return
+}
+
+// crmByEmail is the CRM's live contacts by email, failing on duplicates.
+func (r *rig) crmByEmail() (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for id, f := range r.crm.Store.Live("contacts") {
+		e := fmt.Sprint(f["email"])
+		if _, dup := out[e]; dup {
+			return nil, fmt.Errorf("two CRM contacts have email %s", e)
+		}
+		f["id"] = id
+		out[e] = f
+	}
+	return out, nil
+}

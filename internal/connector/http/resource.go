@@ -1,0 +1,111 @@
+package http
+
+import (
+	"strings"
+	"sync"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+)
+
+// resource is one mapped table with its endpoints, defaults applied.
+type resource struct {
+	connector.Table
+	cfg     config.Resource
+	path    string // collection
+	item    string // one record, with {id}
+	id      string // id field
+	paging  config.Paging
+	create  config.Endpoint
+	update  config.Endpoint
+	delete  config.Endpoint
+	deleted string // tombstone field
+	stable  bool   // paging follows a snapshot or keyset: safe to follow while records change
+
+	mu   sync.Mutex
+	like string // an updated value as the system writes it, to write {since} alike
+}
+
+// sample remembers how the system writes updated values.
+func (r *resource) sample(raw string) {
+	r.mu.Lock()
+	if r.like == "" {
+		r.like = raw
+	}
+	r.mu.Unlock()
+}
+
+func (r *resource) sampled() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.like
+}
+
+func newResource(t connector.Table, c *config.Resource) *resource {
+	r := &resource{Table: t}
+	if c != nil {
+		r.cfg = *c
+	}
+	r.path = r.cfg.Path
+	if r.path == "" {
+		r.path = "/" + t.Name
+	}
+	r.item = r.cfg.Item
+	if r.item == "" {
+		r.item = strings.TrimRight(r.path, "/") + "/{id}"
+	}
+	r.id = r.cfg.ID
+	if r.id == "" {
+		r.id = t.Key
+	}
+	if r.cfg.Paging != nil {
+		r.paging = *r.cfg.Paging
+	}
+	if r.paging.Style == "" {
+		r.paging.Style = "none"
+	}
+	if r.paging.Size <= 0 {
+		r.paging.Size = 100
+	}
+	if r.paging.Style == "page" && r.paging.First == 0 {
+		r.paging.First = 1
+	}
+	r.stable = r.paging.Style == "token" || r.paging.Style == "link"
+	r.create = endpoint(r.cfg.Create, "POST", r.path)
+	r.update = endpoint(r.cfg.Update, "PATCH", r.item)
+	r.delete = endpoint(r.cfg.Delete, "DELETE", r.item)
+	if r.cfg.Deletes != nil {
+		r.deleted = r.cfg.Deletes.Field
+	}
+	return r
+}
+
+func endpoint(c *config.Endpoint, method, path string) config.Endpoint {
+	e := config.Endpoint{Method: method, Path: path}
+	if c != nil {
+		if c.Method != "" {
+			e.Method = strings.ToUpper(c.Method)
+		}
+		if c.Path != "" {
+			e.Path = c.Path
+		}
+	}
+	return e
+}
+
+// itemPath is the path of the record with id.
+func itemPath(tpl, id string) string {
+	return strings.ReplaceAll(tpl, "{id}", escape(id))
+}
+
+func escape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			b.WriteString("%" + strings.ToUpper(string("0123456789abcdef"[c>>4])+string("0123456789abcdef"[c&15])))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,215 @@
+package rest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"tandem/internal/connector"
+	"tandem/internal/record"
+)
+
+// Capture is the change capture of one API system: its feeds, its delete
+// scans and the records webhooks named. It implements the Changes and Ack
+// of connector.Source and the position methods the hub uses to keep the
+// cursors in its store.
+type Capture struct {
+	System string
+	Feeds  []*Feed
+	Scans  []*Scan
+	Pulls  *Pulls
+	// Fetch reads the current state of records of a table (for pulls).
+	Fetch func(ctx context.Context, table string, keys []string) ([]record.Change, error)
+	// Now is the system's clock, used by Begin; nil uses the local clock.
+	Now func(ctx context.Context) (time.Time, error)
+	// Overlap is how far before now Begin starts the feeds.
+	Overlap time.Duration
+	Log     *slog.Logger
+}
+
+// ticket is the Ack token of a batch.
+type ticket struct {
+	pulls []Taken
+	feeds map[*Feed][]Item
+	scans map[*Scan]map[string]bool
+}
+
+// Position is what the hub stores for an API system: each feed's cursor
+// and each scan's id set.
+type Position struct {
+	Feeds map[string]*Stamp   `json:"feeds,omitempty"`
+	Scans map[string][]string `json:"scans,omitempty"`
+}
+
+// Changes returns up to max changes: records webhooks named (fetched
+// now), then changes from the feeds in order, then deletes from scans
+// that are due. Nothing moves until Ack.
+func (c *Capture) Changes(ctx context.Context, max int) (connector.Batch, error) {
+	if max <= 0 {
+		max = 500
+	}
+	t := &ticket{feeds: map[*Feed][]Item{}, scans: map[*Scan]map[string]bool{}}
+	var out []record.Change
+	if c.Pulls != nil && c.Fetch != nil {
+		t.pulls = c.Pulls.Take(max)
+		for table, keys := range ByTable(t.pulls) {
+			cs, err := c.Fetch(ctx, table, keys)
+			if err != nil {
+				return connector.Batch{}, fmt.Errorf("fetch records named by notifications: %w", err)
+			}
+			out = append(out, cs...)
+		}
+	}
+	for _, f := range c.Feeds {
+		if len(out) >= max {
+			break
+		}
+		items, err := f.poll(ctx, max-len(out))
+		if err != nil {
+			return connector.Batch{}, fmt.Errorf("poll %s: %w", f.Name, err)
+		}
+		if len(items) == 0 {
+			continue
+		}
+		t.feeds[f] = items
+		for _, it := range items {
+			out = append(out, it.Change)
+		}
+	}
+	now := time.Now()
+	for _, s := range c.Scans {
+		if len(out) >= max || !s.due(now) {
+			continue
+		}
+		dels, ids, err := s.run(ctx)
+		if err != nil {
+			return connector.Batch{}, fmt.Errorf("scan %s for deletes: %w", s.Name, err)
+		}
+		if c.Log != nil {
+			c.Log.Debug("scanned for deletes", "scan", s.Name, "deleted", len(dels))
+		}
+		if len(dels) > 0 {
+			t.scans[s] = ids
+			out = append(out, dels...)
+		}
+	}
+	if len(out) == 0 && len(t.pulls) == 0 {
+		return connector.Batch{}, nil
+	}
+	return connector.Batch{Changes: out, Ack: t}, nil
+}
+
+// Ack moves the cursors past b and tells webhooks their records are stored.
+func (c *Capture) Ack(_ context.Context, b connector.Batch) error {
+	t, ok := b.Ack.(*ticket)
+	if !ok {
+		if b.Ack == nil {
+			return nil
+		}
+		return fmt.Errorf("ack to %s: not a token of this system (%T)", c.System, b.Ack)
+	}
+	for f, items := range t.feeds {
+		f.ack(items)
+	}
+	for s, ids := range t.scans {
+		s.commit(ids)
+	}
+	if c.Pulls != nil {
+		c.Pulls.Done(t.pulls)
+	}
+	return nil
+}
+
+// Begin is the position to start from when none is stored: the feeds
+// start at the system's clock now, less the overlap, and the scans at the
+// ids held now. The hub stores it before the initial snapshot, so changes
+// made during the snapshot are read afterwards.
+func (c *Capture) Begin(ctx context.Context) (string, error) {
+	p := Position{Feeds: map[string]*Stamp{}, Scans: map[string][]string{}}
+	if len(c.Feeds) > 0 {
+		now := time.Now()
+		if c.Now != nil {
+			var err error
+			if now, err = c.Now(ctx); err != nil {
+				return "", fmt.Errorf("read the clock of %s: %w", c.System, err)
+			}
+		}
+		start := TimeStamp(now).Back(c.Overlap + 2*time.Second)
+		for _, f := range c.Feeds {
+			s := start
+			p.Feeds[f.Name] = &s
+		}
+	}
+	for _, s := range c.Scans {
+		ids, err := s.IDs(ctx)
+		if err != nil {
+			return "", fmt.Errorf("list the ids of %s: %w", s.Name, err)
+		}
+		if ids == nil {
+			ids = []string{}
+		}
+		p.Scans[s.Name] = ids
+	}
+	b, err := json.Marshal(p)
+	return string(b), err
+}
+
+// Resume sets the cursors from a stored position.
+func (c *Capture) Resume(_ context.Context, pos string) error {
+	var p Position
+	if pos != "" {
+		if err := json.Unmarshal([]byte(pos), &p); err != nil {
+			return fmt.Errorf("read the stored position of %s: %w", c.System, err)
+		}
+	}
+	for _, f := range c.Feeds {
+		if s, ok := p.Feeds[f.Name]; ok && s != nil {
+			f.set(*s, true)
+		} else {
+			f.set(Stamp{}, false)
+		}
+	}
+	for _, s := range c.Scans {
+		if ids, ok := p.Scans[s.Name]; ok {
+			set := map[string]bool{}
+			for _, id := range ids {
+				set[id] = true
+			}
+			s.commit(set)
+		}
+	}
+	return nil
+}
+
+// Position is the position after b: what the hub stores with it.
+func (c *Capture) Position(b connector.Batch) string {
+	t, _ := b.Ack.(*ticket)
+	p := Position{Feeds: map[string]*Stamp{}, Scans: map[string][]string{}}
+	for _, f := range c.Feeds {
+		var s Stamp
+		var has bool
+		if t != nil && t.feeds[f] != nil {
+			s, has = f.advanced(t.feeds[f])
+		} else {
+			s, has = f.get()
+		}
+		if has {
+			p.Feeds[f.Name] = &s
+		}
+	}
+	for _, s := range c.Scans {
+		if t != nil && t.scans[s] != nil {
+			ids := make([]string, 0, len(t.scans[s]))
+			for id := range t.scans[s] {
+				ids = append(ids, id)
+			}
+			p.Scans[s.Name] = ids
+		} else if ids, ok := s.snapshot(); ok {
+			p.Scans[s.Name] = ids
+		}
+	}
+	out, _ := json.Marshal(p)
+	return string(out)
+}

@@ -1,0 +1,229 @@
+package rest
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"tandem/internal/record"
+)
+
+// Item is one record read from a feed.
+type Item struct {
+	Key    string
+	Stamp  Stamp
+	Change record.Change
+}
+
+// ListFunc reads one page of records changed at or after since (all
+// records when from is false), oldest first. page is "" for the first
+// page; next is "" after the last.
+type ListFunc func(ctx context.Context, since Stamp, from bool, page string) (items []Item, next string, err error)
+
+// Feed is one polled listing: a resource's changes, or its deletes.
+// Its cursor is the newest stamp acknowledged.
+type Feed struct {
+	Name    string
+	Overlap time.Duration
+	List    ListFunc
+
+	mu     sync.Mutex
+	cursor Stamp
+	has    bool
+	seen   map[string]int64 // key → stamp acknowledged, for stamps within the overlap
+}
+
+// poll reads up to max changes not yet acknowledged, oldest first, one
+// per key.
+func (f *Feed) poll(ctx context.Context, max int) ([]Item, error) {
+	f.mu.Lock()
+	cursor, has := f.cursor, f.has
+	seen := make(map[string]int64, len(f.seen))
+	for k, v := range f.seen {
+		seen[k] = v
+	}
+	f.mu.Unlock()
+	since := cursor.Back(f.Overlap)
+	var out []Item
+	page := ""
+	for {
+		items, next, err := f.List(ctx, since, has, page)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if has && it.Stamp.Time != cursor.Time {
+				// A cursor of the other kind (a start time against version
+				// numbers): read from the beginning once.
+				has = false
+			}
+			if has && it.Stamp.Order < since.Order {
+				continue // the system ignored the since filter
+			}
+			if o, ok := seen[it.Key]; ok && o >= it.Stamp.Order {
+				continue
+			}
+			out = append(out, it)
+		}
+		if len(out) >= max || next == "" || next == page {
+			break
+		}
+		page = next
+	}
+	slices.SortStableFunc(out, func(a, b Item) int { return cmp.Compare(a.Stamp.Order, b.Stamp.Order) })
+	if len(out) > max {
+		out = out[:max]
+	}
+	// One change per key: the newest.
+	last := map[string]int{}
+	for i, it := range out {
+		last[it.Key] = i
+	}
+	keep := out[:0]
+	for i, it := range out {
+		if last[it.Key] == i {
+			keep = append(keep, it)
+		}
+	}
+	return keep, nil
+}
+
+// advanced is the cursor after items are acknowledged.
+func (f *Feed) advanced(items []Item) (Stamp, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, has := f.cursor, f.has
+	for _, it := range items {
+		if !has || it.Stamp.Time != c.Time || it.Stamp.Order > c.Order {
+			c, has = it.Stamp, true
+		}
+	}
+	return c, has
+}
+
+// ack moves the cursor past items.
+func (f *Feed) ack(items []Item) {
+	c, has := f.advanced(items)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cursor, f.has = c, has
+	if f.seen == nil {
+		f.seen = map[string]int64{}
+	}
+	for _, it := range items {
+		if o, ok := f.seen[it.Key]; !ok || it.Stamp.Order > o {
+			f.seen[it.Key] = it.Stamp.Order
+		}
+	}
+	floor := f.cursor.Back(f.Overlap).Order
+	for k, o := range f.seen {
+		if o < floor {
+			delete(f.seen, k)
+		}
+	}
+}
+
+func (f *Feed) set(s Stamp, has bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cursor, f.has, f.seen = s, has, map[string]int64{}
+}
+
+func (f *Feed) get() (Stamp, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cursor, f.has
+}
+
+// Scan finds deletes in a system that keeps no record of them: every
+// interval it lists every id and reports those that vanished since the
+// last listing.
+type Scan struct {
+	Name   string
+	Entity string
+	System string
+	Every  time.Duration
+	// IDs lists every id the system holds now.
+	IDs func(ctx context.Context) ([]string, error)
+
+	mu   sync.Mutex
+	base map[string]bool // the ids at the last acknowledged scan
+	has  bool
+	last time.Time
+}
+
+// due reports whether a scan should run now.
+func (s *Scan) due(now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Sub(s.last) >= s.Every
+}
+
+// run lists the ids and returns deletes of those that vanished, with the
+// new id set to commit on ack.
+func (s *Scan) run(ctx context.Context) ([]record.Change, map[string]bool, error) {
+	ids, err := s.IDs(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := map[string]bool{}
+	for _, id := range ids {
+		now[id] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = time.Now()
+	if !s.has {
+		s.base, s.has = now, true
+		return nil, nil, nil
+	}
+	var out []record.Change
+	for id := range s.base {
+		if !now[id] {
+			out = append(out, record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete,
+				Version: time.Now().UnixNano(), At: time.Now()})
+		}
+	}
+	slices.SortFunc(out, func(a, b record.Change) int { return cmp.Compare(a.Key, b.Key) })
+	if len(out) == 0 {
+		s.base = now // new ids join the baseline; nothing to store
+		return nil, nil, nil
+	}
+	return out, now, nil
+}
+
+// Saw adds ids known to exist (records just created, captured or
+// copied) to the baseline, so that one deleted before the next scan
+// is still reported.
+func (s *Scan) Saw(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.has {
+		return
+	}
+	for _, id := range ids {
+		s.base[id] = true
+	}
+}
+
+func (s *Scan) commit(ids map[string]bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base, s.has = ids, true
+}
+
+func (s *Scan) snapshot() ([]string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.has {
+		return nil, false
+	}
+	out := make([]string, 0, len(s.base))
+	for id := range s.base {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out, true
+}
