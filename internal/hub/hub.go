@@ -114,6 +114,12 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	var snap sync.WaitGroup
+	listening := make(chan error, 1)
+	wg.Add(1)
+	go func() { defer wg.Done(); h.serveWebhooks(ctx, listening) }()
+	if err := <-listening; err != nil {
+		return fmt.Errorf("listen for webhooks on %s: %w", h.cfg.Listen, err)
+	}
 	for _, name := range h.cfg.SystemNames() {
 		if len(h.capturedEntities(name)) == 0 {
 			continue
@@ -125,6 +131,7 @@ func (h *Hub) Run(ctx context.Context) error {
 			h.capture(ctx, name, snap.Done)
 		}()
 	}
+	h.startReports(ctx, &wg)
 	snap.Wait()
 	if ctx.Err() == nil {
 		h.log.Info("initial snapshots done; delivering")

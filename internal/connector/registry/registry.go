@@ -9,8 +9,12 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/connector"
+	httpapi "tandem/internal/connector/http"
+	"tandem/internal/connector/hubspot"
 	"tandem/internal/connector/mysql"
 	"tandem/internal/connector/postgres"
+	"tandem/internal/connector/queue"
+	"tandem/internal/connector/salesforce"
 	"tandem/internal/connector/sqlite"
 )
 
@@ -25,9 +29,13 @@ type System interface {
 type Factory func(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (System, error)
 
 var factories = map[string]Factory{
-	"postgres": adapt(postgres.New),
-	"mysql":    adapt(mysql.New),
-	"sqlite":   adapt(sqlite.New),
+	"postgres":   adapt(postgres.New),
+	"mysql":      adapt(mysql.New),
+	"sqlite":     adapt(sqlite.New),
+	"queue":      adapt(queue.New),
+	"http":       adapt(httpapi.New),
+	"hubspot":    adapt(hubspot.New),
+	"salesforce": adapt(salesforce.New),
 }
 
 // adapt turns a connector's New, which returns its concrete type, into a Factory.

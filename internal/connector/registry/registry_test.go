@@ -18,7 +18,7 @@ import (
 )
 
 func TestTypes(t *testing.T) {
-	if diff := cmp.Diff([]string{"mysql", "postgres", "sqlite"}, registry.Types()); diff != "" {
+	if diff := cmp.Diff([]string{"http", "hubspot", "mysql", "postgres", "queue", "salesforce", "sqlite"}, registry.Types()); diff != "" {
 		t.Errorf("Types (-want +got):\n%s", diff)
 	}
 }
