@@ -186,6 +186,11 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 		return nil
 	}
 	it.g = g
+	if g.Ver > o.Ver {
+		// The record changed again since it was queued: this round
+		// delivers the newer state, and completes the newer entry.
+		it.o.Ver = g.Ver
+	}
 	key, _, err := tx.Key(o.Entity, o.GID, w.System)
 	if err != nil {
 		return err

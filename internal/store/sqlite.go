@@ -26,7 +26,11 @@ type SQLite struct {
 	// each on a reader connection the first time it runs there.
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt
+	gold   *goldenCache
 }
+
+// GoldenCacheSize is how many golden records the store keeps in memory.
+const GoldenCacheSize = 250_000
 
 // FileName is the store file inside the data directory.
 const FileName = "tandem.db"
@@ -55,7 +59,7 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}}, nil
+	return &SQLite{w: w, r: r, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheSize)}, nil
 }
 
 // Update implements Store.
@@ -84,6 +88,7 @@ func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit store transaction: %w", err)
 	}
+	s.gold.put(t.m.published)
 	return nil
 }
 

@@ -37,6 +37,21 @@ type memo struct {
 	enq   []enqueued
 	enqAt map[revKey]int
 	done  []Outbound
+	// touch holds Touch calls, by record: the newest version wins.
+	touch   []enqueued
+	touchAt map[revKey]int
+	// newLinks are links of gids made in this transaction (entity,
+	// system, key, gid), not yet written; newAt indexes them.
+	newLinks []newLink
+	newAt    map[linkKey]int
+	// published are the golden records written, for the cache once committed.
+	published []*Golden
+}
+
+type newLink struct {
+	entity, system, key, gid string
+	replace                  bool // drop other keys of gid in system
+	dropped                  bool // superseded within the transaction
 }
 
 type enqueued struct {
@@ -46,7 +61,7 @@ type enqueued struct {
 
 func newMemo() *memo {
 	return &memo{links: map[linkKey]string{}, rev: map[revKey]string{}, complete: map[goldKey]bool{},
-		gold: map[goldKey]*Golden{}, isDirt: map[goldKey]bool{}, enqAt: map[revKey]int{}}
+		gold: map[goldKey]*Golden{}, isDirt: map[goldKey]bool{}, enqAt: map[revKey]int{}, touchAt: map[revKey]int{}, newAt: map[linkKey]int{}}
 }
 
 // chunk is the most rows one multi-row statement carries.
@@ -126,10 +141,16 @@ func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
 		load = append(load, entity)
 		for _, g := range part {
 			t.m.complete[goldKey{entity, g}] = true
-			if _, ok := t.m.gold[goldKey{entity, g}]; !ok {
-				t.m.gold[goldKey{entity, g}] = nil
-				load = append(load, g)
+			k := goldKey{entity, g}
+			if _, ok := t.m.gold[k]; ok {
+				continue
 			}
+			if c, ok := t.s.gold.get(k); ok && t.write {
+				t.m.gold[k] = c
+				continue
+			}
+			t.m.gold[k] = nil
+			load = append(load, g)
 		}
 		if len(load) == 1 {
 			continue
@@ -190,6 +211,9 @@ func (t *sqlTx) flush() error {
 	if err := t.flushChanges(); err != nil {
 		return err
 	}
+	if err := t.flushLinks(); err != nil {
+		return err
+	}
 	if err := t.flushOutbound(); err != nil {
 		return err
 	}
@@ -228,6 +252,7 @@ func (t *sqlTx) flushGolden() error {
 		args := make([]any, 0, n*7)
 		for _, k := range keys[:n] {
 			g := t.m.gold[k]
+			t.m.published = append(t.m.published, g)
 			f, err := encode(g.Fields)
 			if err != nil {
 				return fmt.Errorf("encode golden %s %s: %w", g.Entity, g.GID, err)

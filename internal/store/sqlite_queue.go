@@ -27,13 +27,42 @@ func (t *sqlTx) Touch(system, entity, gid string, ver int64) error {
 	if i, ok := t.m.enqAt[revKey{entity, gid, system}]; ok {
 		t.m.enq[i].ver = ver
 	}
-	_, err := t.exec(`UPDATE outbound SET ver=?, attempts=0, next_at=0, wait='', error=''
-		WHERE system=? AND entity=? AND gid=?`, ver, system, entity, gid)
-	return err
+	k := revKey{entity, gid, system}
+	if i, ok := t.m.touchAt[k]; ok {
+		t.m.touch[i].ver = ver
+		return nil
+	}
+	t.m.touchAt[k] = len(t.m.touch)
+	t.m.touch = append(t.m.touch, enqueued{system: system, entity: entity, gid: gid, ver: ver})
+	return nil
+}
+
+func (t *sqlTx) flushTouched() error {
+	ts := t.m.touch
+	t.m.touch = nil
+	clear(t.m.touchAt)
+	for len(ts) > 0 {
+		n := min(len(ts), chunk)
+		args := make([]any, 0, n*4)
+		for _, e := range ts[:n] {
+			args = append(args, e.system, e.entity, e.gid, e.ver)
+		}
+		_, err := t.exec(`UPDATE outbound SET ver=v.column4, attempts=0, next_at=0, wait='', error=''
+			FROM (VALUES `+rowsOf(n, "(?,?,?,?)")+`) AS v
+			WHERE outbound.system=v.column1 AND outbound.entity=v.column2 AND outbound.gid=v.column3`, args...)
+		if err != nil {
+			return fmt.Errorf("renew deliveries: %w", err)
+		}
+		ts = ts[n:]
+	}
+	return nil
 }
 
 // flushOutbound writes queued enqueues and completions.
 func (t *sqlTx) flushOutbound() error {
+	if err := t.flushTouched(); err != nil {
+		return err
+	}
 	if err := t.flushEnqueued(); err != nil {
 		return err
 	}
@@ -69,7 +98,8 @@ func (t *sqlTx) flushDone() error {
 		for _, o := range ds[:n] {
 			args = append(args, o.Seq, o.Ver)
 		}
-		_, err := t.exec(`DELETE FROM outbound WHERE (seq, ver) IN (VALUES `+rowsOf(n, "(?,?)")+`)`, args...)
+		_, err := t.exec(`DELETE FROM outbound WHERE seq IN (SELECT o.seq FROM (VALUES `+rowsOf(n, "(?,?)")+`) AS v
+			CROSS JOIN outbound o ON o.seq=v.column1 AND o.ver<=v.column2)`, args...)
 		if err != nil {
 			return fmt.Errorf("complete deliveries: %w", err)
 		}

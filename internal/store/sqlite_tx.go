@@ -83,6 +83,9 @@ func (t *sqlTx) Key(entity, gid, system string) (string, bool, error) {
 }
 
 func (t *sqlTx) Links(entity, gid string) (map[string]string, error) {
+	if err := t.flushLinks(); err != nil {
+		return nil, err
+	}
 	rows, err := t.query(`SELECT system, key FROM links WHERE entity=? AND gid=?`, entity, gid)
 	if err != nil {
 		return nil, err
@@ -100,29 +103,80 @@ func (t *sqlTx) Links(entity, gid string) (map[string]string, error) {
 }
 
 func (t *sqlTx) PutLink(entity, system, key, gid string) error {
-	// A record has one key per system: drop a stale key of the same gid first.
-	if _, err := t.exec(`DELETE FROM links WHERE entity=? AND gid=? AND system=? AND key<>?`, entity, gid, system, key); err != nil {
-		return fmt.Errorf("put link: %w", err)
-	}
-	return t.insertLink(entity, system, key, gid)
+	// A record has one key per system: a stale key of the same gid goes
+	// when the links are written.
+	return t.bufferLink(entity, system, key, gid, true)
 }
 
 // NewLink implements Tx: PutLink for a gid made in this transaction,
 // which has no stale key to drop.
 func (t *sqlTx) NewLink(entity, system, key, gid string) error {
 	t.m.complete[goldKey{entity, gid}] = true
-	return t.insertLink(entity, system, key, gid)
+	return t.bufferLink(entity, system, key, gid, false)
 }
 
-func (t *sqlTx) insertLink(entity, system, key, gid string) error {
-	_, err := t.exec(`INSERT INTO links(entity, system, key, gid) VALUES(?,?,?,?)
-		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid`, entity, system, key, gid)
-	if err != nil {
-		return fmt.Errorf("put link: %w", err)
+func (t *sqlTx) bufferLink(entity, system, key, gid string, replace bool) error {
+	if !t.write {
+		return errReadOnly
+	}
+	if old := t.m.rev[revKey{entity, gid, system}]; replace && old != "" && old != key {
+		// An unwritten link of the same record under another key is stale already.
+		if i, ok := t.m.newAt[linkKey{entity, system, old}]; ok && t.m.newLinks[i].gid == gid {
+			t.m.newLinks[i].dropped = true
+		}
 	}
 	t.m.noteLink(entity, system, key, gid)
+	k := linkKey{entity, system, key}
+	if i, ok := t.m.newAt[k]; ok {
+		l := &t.m.newLinks[i]
+		l.gid, l.replace, l.dropped = gid, l.replace || replace, false
+		return nil
+	}
+	t.m.newAt[k] = len(t.m.newLinks)
+	t.m.newLinks = append(t.m.newLinks, newLink{entity: entity, system: system, key: key, gid: gid, replace: replace})
 	return nil
 }
+
+func (t *sqlTx) flushLinks() error {
+	ls := t.m.newLinks
+	t.m.newLinks = nil
+	clear(t.m.newAt)
+	for len(ls) > 0 {
+		n := min(len(ls), chunk)
+		args := make([]any, 0, n*4)
+		var stale []any
+		rows := 0
+		for _, l := range ls[:n] {
+			if l.dropped {
+				continue
+			}
+			rows++
+			args = append(args, l.entity, l.system, l.key, l.gid)
+			if l.replace {
+				stale = append(stale, l.entity, l.system, l.gid, l.key)
+			}
+		}
+		if len(stale) > 0 {
+			_, err := t.exec(`DELETE FROM links WHERE (entity, system, key) IN (SELECT l.entity, l.system, l.key FROM links l
+				JOIN (VALUES `+rowsOf(len(stale)/4, "(?,?,?,?)")+`) AS v
+				ON l.entity=v.column1 AND l.system=v.column2 AND l.gid=v.column3 AND l.key<>v.column4)`, stale...)
+			if err != nil {
+				return fmt.Errorf("drop stale links: %w", err)
+			}
+		}
+		ls = ls[n:]
+		if rows == 0 {
+			continue
+		}
+		_, err := t.exec(`INSERT INTO links(entity, system, key, gid) VALUES `+rowsOf(rows, "(?,?,?,?)")+`
+			ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid`, args...)
+		if err != nil {
+			return fmt.Errorf("put links: %w", err)
+		}
+	}
+	return nil
+}
+
 
 func (t *sqlTx) Natural(entity, value string) (string, bool, error) {
 	var gid string
@@ -156,6 +210,10 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 			}
 		}
 		return &c, nil
+	}
+	if c, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
+		t.m.gold[goldKey{entity, gid}] = c
+		return t.Golden(entity, gid)
 	}
 	row, err := t.queryRow(`SELECT fields, sources, deleted, ver, updated FROM golden WHERE entity=? AND gid=?`, entity, gid)
 	if err != nil {

@@ -161,7 +161,8 @@ type Tx interface {
 	Due(system string, now time.Time, max int) ([]Outbound, error)
 	// DueAfter is Due for entries queued after seq.
 	DueAfter(system string, now time.Time, after int64, max int) ([]Outbound, error)
-	// Done removes o if it was not replaced meanwhile (same Ver).
+	// Done removes o unless a newer version replaced it meanwhile
+	// (its Ver is at most o.Ver: o delivered that state or a newer one).
 	Done(o Outbound) error
 	// Defer postpones o (a retry or a wait) unless it was replaced meanwhile.
 	Defer(o Outbound) error
