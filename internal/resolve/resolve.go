@@ -31,8 +31,8 @@ type Resolver struct {
 	openDead bool
 	// matched is whether the last identify found its record by natural key.
 	matched bool
-	log      *slog.Logger
-	Now      func() time.Time
+	log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Stats counts what one Resolve call did, per entity.

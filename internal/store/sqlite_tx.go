@@ -177,7 +177,6 @@ func (t *sqlTx) flushLinks() error {
 	return nil
 }
 
-
 func (t *sqlTx) Natural(entity, value string) (string, bool, error) {
 	var gid string
 	row, err := t.queryRow(`SELECT gid FROM natural WHERE entity=? AND value=?`, entity, value)
