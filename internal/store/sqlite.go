@@ -73,7 +73,7 @@ func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
 	// Statements run without ctx's cancellation: they are short, and a
 	// cancellable context costs the driver a goroutine per statement.
 	// Cancelling ctx still rolls the transaction back.
-	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, write: true, m: newMemo()}
+	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, write: true, m: newMemo(true)}
 	// Statements first used in this transaction are prepared on the
 	// connection once it is free again, for the next transactions.
 	defer func() { s.prepare(ctx, t.unprepared) }()
@@ -140,7 +140,7 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin store read: %w", err)
 	}
-	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo()}
+	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo(false)}
 	err = fn(t)
 	_ = tx.Rollback()
 	s.prepareRead(t.ctx, t.unprepared)

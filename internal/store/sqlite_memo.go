@@ -59,9 +59,22 @@ type enqueued struct {
 	ver, at             int64
 }
 
-func newMemo() *memo {
-	return &memo{links: map[linkKey]string{}, rev: map[revKey]string{}, complete: map[goldKey]bool{},
-		gold: map[goldKey]*Golden{}, isDirt: map[goldKey]bool{}, enqAt: map[revKey]int{}, touchAt: map[revKey]int{}, newAt: map[linkKey]int{}}
+// memoSize is the number of records a memo's maps are sized for: a
+// capture or delivery batch, which is where they are used.
+const memoSize = 1024
+
+func newMemo(write bool) *memo {
+	m := &memo{links: make(map[linkKey]string, memoSize), rev: make(map[revKey]string, memoSize),
+		complete: make(map[goldKey]bool, memoSize), gold: make(map[goldKey]*Golden, memoSize)}
+	if write { // only writes buffer
+		m.isDirt = make(map[goldKey]bool, memoSize)
+		m.enqAt = make(map[revKey]int, memoSize)
+		m.touchAt = make(map[revKey]int, memoSize)
+		m.newAt = make(map[linkKey]int, memoSize)
+	} else {
+		m.isDirt, m.enqAt, m.touchAt, m.newAt = map[goldKey]bool{}, map[revKey]int{}, map[revKey]int{}, map[linkKey]int{}
+	}
+	return m
 }
 
 // chunk is the most rows one multi-row statement carries.
