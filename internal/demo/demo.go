@@ -55,6 +55,8 @@ func Run(ctx context.Context, opt Options) error {
 		}
 		defer os.RemoveAll(d)
 		opt.Dir = d
+	} else if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return fmt.Errorf("demo directory: %w", err)
 	}
 	files := map[string]string{}
 	dbs := map[string]*sql.DB{}
