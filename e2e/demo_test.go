@@ -20,7 +20,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("tandem demo: %v\n%s", err, out)
 	}
 	for _, s := range []string{"initial sync done", "edits stopped; waiting for tandem to drain",
-		"AGREE: all three systems hold the same records, field by field"} {
+		"AGREE: the three databases hold the same records, field by field", "and so does crmsim"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("tandem demo output does not say %q:\n%s", s, out)
 		}

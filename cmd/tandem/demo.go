@@ -12,7 +12,7 @@ func demoCmd(g *globals) *cobra.Command {
 	opt := demo.Options{}
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "three SQLite systems edited at once, kept in step live; exits 0 only if they agree",
+		Short: "three SQLite systems and a simulated CRM edited at once, kept in step live; exits 0 only if they agree",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opt.Out = cmd.OutOrStdout()
 			opt.Log = g.logger()

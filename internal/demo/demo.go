@@ -36,7 +36,7 @@ type Options struct {
 // ErrDisagree is returned when the systems do not agree at the end.
 var ErrDisagree = errors.New("the systems do not agree")
 
-// Run runs the demo and returns nil only if all three systems agree.
+// Run runs the demo and returns nil only if all its systems agree.
 func Run(ctx context.Context, opt Options) error {
 	if opt.Rate <= 0 {
 		opt.Rate = 20
@@ -281,7 +281,7 @@ func compare(ctx context.Context, out io.Writer, cfg *config.Config, h *hub.Hub)
 			delete(per, "crmsim")
 		}
 	}
-	fmt.Fprintf(out, "AGREE: all three systems hold the same records, field by field: %s\n", counts)
+	fmt.Fprintf(out, "AGREE: the three databases hold the same records, field by field: %s\n", counts)
 	fmt.Fprintf(out, "  and so does crmsim, the CRM reached only through its REST API: account %d, contact %d\n",
 		api["account"], api["contact"])
 	return nil
