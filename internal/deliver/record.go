@@ -72,6 +72,12 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 				if err := tx.Defer(o); err != nil {
 					return err
 				}
+			case it.fail != nil && it.down:
+				o.Error = it.fail.Error()
+				o.Wait, o.NextAt = "", now.Add(it.delay)
+				if err := tx.Defer(o); err != nil {
+					return err
+				}
 			case it.fail != nil:
 				o.Attempts++
 				o.Error = it.fail.Error()

@@ -32,6 +32,9 @@ type Worker struct {
 	// hasDead is set once this worker dead-letters, so later successes
 	// know to resolve earlier dead letters of the same record.
 	hasDead bool
+	// downs counts rounds in a row in which the destination failed every
+	// write with an error that retrying may fix.
+	downs int
 }
 
 // item is one queued record being delivered this round.
@@ -44,6 +47,10 @@ type item struct {
 	wait  string // a parent is missing here
 	fail  error  // failed before or while writing
 	field string
+	// down marks a failure while the destination failed every write of
+	// the round: it is unavailable, and the record is not to blame.
+	down  bool
+	delay time.Duration // when down, how long until the next try
 	canon record.Fields // canonical fields with references translated, while waiting
 }
 
@@ -133,6 +140,8 @@ func (w *Worker) fetch(ctx context.Context, after int64) (items []*item, last in
 // same round. Each item ends with its result or its failure.
 func (w *Worker) apply(ctx context.Context, items []*item) {
 	newKeys := map[string]string{} // entity+gid → key created this round
+	var tried []*item
+	defer func() { w.judge(tried) }()
 	for _, ent := range w.Order {
 		var group []*item
 		var writes []record.Write
@@ -149,12 +158,16 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 		if len(writes) == 0 {
 			continue
 		}
-		split := false
+		// Split to find a poison record once a batch has failed before,
+		// also when its failures looked like an outage: a record whose
+		// every write fails must not pass for one.
+		split := w.downs >= 2
 		for _, it := range group {
 			if it.o.Attempts >= 2 {
 				split = true
 			}
 		}
+		tried = append(tried, group...)
 		res := applySplit(ctx, w.Dst, ent, writes, split)
 		for i, it := range group {
 			if res[i].Err != nil {
@@ -239,6 +252,33 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 	}
 	it.canon = canon
 	return nil
+}
+
+// judge decides whether the destination, rather than the records, is at
+// fault for this round's failures: when every write failed and none for
+// good, the system is taken to be unavailable. Such failures do not use
+// up the records' attempts (an outage longer than the retry budget must
+// not dead-letter a whole backlog); the round is tried again after a
+// backoff that grows while the outage lasts.
+func (w *Worker) judge(tried []*item) {
+	if len(tried) == 0 {
+		return
+	}
+	for _, it := range tried {
+		if it.fail == nil || connector.IsPermanent(it.fail) {
+			w.downs = 0
+			return
+		}
+	}
+	w.downs++
+	delay := w.Policy.delay(w.downs)
+	if w.downs == 1 || w.downs%10 == 0 {
+		w.Log.Warn("destination failed every write; retrying without using up attempts",
+			"system", w.System, "rounds", w.downs, "retry in", delay, "err", tried[0].fail)
+	}
+	for _, it := range tried {
+		it.down, it.delay = true, delay
+	}
 }
 
 // Run delivers until ctx ends, as a pipeline of three stages: while one

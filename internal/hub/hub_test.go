@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -351,6 +352,58 @@ func TestTransientFailuresAreRetriedAndChildrenWaitForParents(t *testing.T) {
 	}
 	if ds := f.dead(); len(ds) != 0 {
 		t.Fatalf("transient failures must not dead-letter: %+v", ds)
+	}
+	f.agree()
+}
+
+// A destination that fails every write for longer than the retry budget
+// is down, not fed bad records: nothing is dead-lettered, and everything
+// arrives once it is back.
+func TestOutageLongerThanRetriesDeadLettersNothing(t *testing.T) {
+	var mu sync.Mutex
+	down := true
+	calls := 0
+	f := newFixture(t, func(s map[string]*memory.System) {
+		s["b"].Fail = func(string, []record.Write) error {
+			mu.Lock()
+			defer mu.Unlock()
+			calls++
+			if down {
+				return errors.New("connection refused")
+			}
+			return nil
+		}
+	})
+	<-f.h.Ready()
+	for i := range 30 {
+		f.sys["a"].Put("account", fmt.Sprint("k", i), record.Fields{"name": fmt.Sprint("n", i)})
+	}
+	// b allows 3 attempts; let many more rounds fail.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		mu.Lock()
+		n := calls
+		mu.Unlock()
+		if n >= 12 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d delivery calls to b in 15s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ds := f.dead(); len(ds) != 0 {
+		t.Fatalf("an outage dead-lettered %d records, first: %s", len(ds), ds[0].Error)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	f.drain()
+	if n := len(f.sys["b"].Rows("account")); n != 30 {
+		t.Fatalf("b has %d accounts after the outage, want 30", n)
+	}
+	if ds := f.dead(); len(ds) != 0 {
+		t.Fatalf("dead letters after the outage: %+v", ds)
 	}
 	f.agree()
 }
