@@ -62,6 +62,13 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 			continue
 		}
 		if len(b.Changes) == 0 {
+			// Nothing to store, but a source may still have read something
+			// (messages it dropped as echoes or copies) to release.
+			if b.Ack != nil {
+				if err := src.Ack(ctx, b); err != nil && ctx.Err() == nil {
+					log.Warn("acknowledging an empty batch failed", "err", err)
+				}
+			}
 			n = 0
 			sleep(ctx, sys.Poll.D())
 			continue

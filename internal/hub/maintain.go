@@ -68,7 +68,11 @@ func (h *Hub) retryDead(ctx context.Context) error {
 			}
 			var err error
 			if fresh, err = src.Fetch(ctx, d.Entity, []string{d.Key}); err != nil {
-				return err
+				// This system is unreachable now; the others' retries go on,
+				// and this one stays asked for until the next round.
+				h.log.Warn("re-reading a record to retry failed; will try again", "system", d.System,
+					"entity", d.Entity, "key", d.Key, "dead letter", d.ID, "err", err)
+				continue
 			}
 		}
 		err := h.store.Update(ctx, func(tx store.Tx) error {
