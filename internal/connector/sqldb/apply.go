@@ -333,6 +333,11 @@ func (p *plan) present(ctx context.Context, ws []write) (map[string]bool, error)
 		args = nil
 		q = "SELECT k FROM " + d.Outbox() + " WHERE tbl = " + d.Param(&args, p.t.Name) +
 			" AND " + d.In(&args, "k", idKey, found)
+		if l, ok := d.(RowLocker); ok {
+			// A locking read sees the latest commit even where the
+			// transaction's snapshot is older (MySQL's repeatable read).
+			q += l.LockRows()
+		}
 		pending, err := p.tx.Query(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look for unsynced edits of the rows to update: %w", err)
