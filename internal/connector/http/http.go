@@ -19,15 +19,15 @@ import (
 // System is a system reached through a REST API. Its methods are safe
 // for concurrent use.
 type System struct {
-	name    string
-	c       *rest.Client
-	cfg     *config.HTTP
-	res     map[string]*resource // by entity
-	byTable map[string]*resource
-	scans   map[string]*rest.Scan // by entity
-	cap     *rest.Capture
-	pulls   *rest.Pulls
-	log     *slog.Logger
+	name          string
+	c             *rest.Client
+	cfg           *config.HTTP
+	res           map[string]*resource // by entity
+	byTable       map[string]*resource
+	scans         map[string]*rest.Scan // by entity
+	*rest.Capture                       // Changes, Ack and the cursor methods the hub keeps
+	pulls         *rest.Pulls
+	log           *slog.Logger
 
 	mu      sync.Mutex
 	unsure  map[string]bool   // global ids whose create may or may not have happened
@@ -59,7 +59,7 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 	if overlap <= 0 {
 		overlap = rest.DefaultOverlap
 	}
-	s.cap = &rest.Capture{System: name, Pulls: s.pulls, Fetch: s.fetchTable, Now: s.clock, Overlap: overlap, Log: log}
+	s.Capture = &rest.Capture{System: name, Pulls: s.pulls, Fetch: s.fetchTable, Now: s.clock, Overlap: overlap, Log: log}
 	for _, t := range tables {
 		if s.res[t.Entity] != nil {
 			return nil, fmt.Errorf("http system %q: entity %q is mapped twice", name, t.Entity)
@@ -68,15 +68,15 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		s.res[t.Entity] = r
 		s.byTable[t.Name] = r
 		if r.cfg.Updated != "" {
-			s.cap.Feeds = append(s.cap.Feeds, &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(r, r.path, false)})
+			s.Capture.Feeds = append(s.Capture.Feeds, &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(r, r.path, false)})
 		}
 		if d := r.cfg.Deletes; d != nil && d.Path != "" {
-			s.cap.Feeds = append(s.cap.Feeds, &rest.Feed{Name: t.Entity + "/deleted", Overlap: overlap, List: s.feed(r, d.Path, true)})
+			s.Capture.Feeds = append(s.Capture.Feeds, &rest.Feed{Name: t.Entity + "/deleted", Overlap: overlap, List: s.feed(r, d.Path, true)})
 		}
 		if d := r.cfg.Deletes; d != nil && d.Scan > 0 {
 			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name,
 				Every: d.Scan.D(), IDs: func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) }}
-			s.cap.Scans = append(s.cap.Scans, sc)
+			s.Capture.Scans = append(s.Capture.Scans, sc)
 			s.scans[t.Entity] = sc
 		}
 	}
@@ -98,19 +98,7 @@ func (s *System) Setup(ctx context.Context) error {
 // Close implements connector.Source and connector.Destination.
 func (s *System) Close(context.Context) error { return nil }
 
-// Changes implements connector.Source (see rest.Capture).
-func (s *System) Changes(ctx context.Context, max int) (connector.Batch, error) {
-	return s.cap.Changes(ctx, max)
-}
-
-// Ack implements connector.Source.
-func (s *System) Ack(ctx context.Context, b connector.Batch) error { return s.cap.Ack(ctx, b) }
-
-// Begin, Resume and Position let the hub keep the change cursors.
-func (s *System) Begin(ctx context.Context) (string, error)    { return s.cap.Begin(ctx) }
-func (s *System) Resume(ctx context.Context, pos string) error { return s.cap.Resume(ctx, pos) }
-func (s *System) Position(b connector.Batch) string            { return s.cap.Position(b) }
-func (s *System) Client() *rest.Client                         { return s.c }
+func (s *System) Client() *rest.Client { return s.c }
 func (s *System) resource(entity string) (*resource, error) {
 	r := s.res[entity]
 	if r == nil {

@@ -25,14 +25,14 @@ const DefaultBase = "https://api.hubapi.com"
 
 // System is a HubSpot portal. Its methods are safe for concurrent use.
 type System struct {
-	name    string
-	c       *rest.Client
-	cfg     config.HubSpot
-	objects map[string]*object // by entity
-	byType  map[string]*object // by object type
-	cap     *rest.Capture
-	pulls   *rest.Pulls
-	log     *slog.Logger
+	name          string
+	c             *rest.Client
+	cfg           config.HubSpot
+	objects       map[string]*object // by entity
+	byType        map[string]*object // by object type
+	*rest.Capture                    // Changes, Ack and the cursor methods the hub keeps
+	pulls         *rest.Pulls
+	log           *slog.Logger
 }
 
 type object struct {
@@ -75,7 +75,7 @@ func Open(name string, c *rest.Client, cfg config.HubSpot, tables []connector.Ta
 	if overlap <= 0 {
 		overlap = rest.DefaultOverlap
 	}
-	s.cap = &rest.Capture{System: name, Pulls: s.pulls, Fetch: s.fetchType, Now: s.clock, Overlap: overlap, Log: log}
+	s.Capture = &rest.Capture{System: name, Pulls: s.pulls, Fetch: s.fetchType, Now: s.clock, Overlap: overlap, Log: log}
 	for _, t := range tables {
 		o := &object{Table: t, mod: "hs_lastmodifieddate"}
 		if t.Name == "contacts" {
@@ -83,7 +83,7 @@ func Open(name string, c *rest.Client, cfg config.HubSpot, tables []connector.Ta
 		}
 		s.objects[t.Entity] = o
 		s.byType[t.Name] = o
-		s.cap.Feeds = append(s.cap.Feeds,
+		s.Capture.Feeds = append(s.Capture.Feeds,
 			&rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(o)},
 			&rest.Feed{Name: t.Entity + "/archived", Overlap: overlap, List: s.archived(o)})
 	}
@@ -252,19 +252,6 @@ func (s *System) Setup(ctx context.Context) error {
 
 // Close implements connector.Source and connector.Destination.
 func (s *System) Close(context.Context) error { return nil }
-
-// Changes implements connector.Source.
-func (s *System) Changes(ctx context.Context, max int) (connector.Batch, error) {
-	return s.cap.Changes(ctx, max)
-}
-
-// Ack implements connector.Source.
-func (s *System) Ack(ctx context.Context, b connector.Batch) error { return s.cap.Ack(ctx, b) }
-
-// Begin, Resume and Position let the hub keep the change cursors.
-func (s *System) Begin(ctx context.Context) (string, error)    { return s.cap.Begin(ctx) }
-func (s *System) Resume(ctx context.Context, pos string) error { return s.cap.Resume(ctx, pos) }
-func (s *System) Position(b connector.Batch) string            { return s.cap.Position(b) }
 
 // Snapshot implements connector.Source, paging the list with after.
 func (s *System) Snapshot(ctx context.Context, entity, after string, _ int) ([]record.Change, string, error) {

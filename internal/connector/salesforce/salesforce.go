@@ -23,13 +23,13 @@ const DefaultVersion = "60.0"
 
 // System is a Salesforce org. Its methods are safe for concurrent use.
 type System struct {
-	name    string
-	c       *rest.Client
-	cfg     config.Salesforce
-	prefix  string             // /services/data/vNN.N
-	objects map[string]*object // by entity
-	cap     *rest.Capture
-	log     *slog.Logger
+	name          string
+	c             *rest.Client
+	cfg           config.Salesforce
+	prefix        string             // /services/data/vNN.N
+	objects       map[string]*object // by entity
+	*rest.Capture                    // Changes, Ack and the cursor methods the hub keeps
+	log           *slog.Logger
 }
 
 type object struct {
@@ -64,14 +64,14 @@ func Open(name string, c *rest.Client, cfg config.Salesforce, tables []connector
 	if overlap <= 0 {
 		overlap = rest.DefaultOverlap
 	}
-	s.cap = &rest.Capture{System: name, Now: s.clock, Overlap: overlap, Log: log}
+	s.Capture = &rest.Capture{System: name, Now: s.clock, Overlap: overlap, Log: log}
 	for _, t := range tables {
 		o := &object{Table: t, id: t.Key}
 		if o.id == "" {
 			o.id = "Id"
 		}
 		s.objects[t.Entity] = o
-		s.cap.Feeds = append(s.cap.Feeds, &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(o)})
+		s.Capture.Feeds = append(s.Capture.Feeds, &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(o)})
 	}
 	return s
 }
@@ -234,19 +234,6 @@ func (s *System) Setup(ctx context.Context) error {
 
 // Close implements connector.Source and connector.Destination.
 func (s *System) Close(context.Context) error { return nil }
-
-// Changes implements connector.Source.
-func (s *System) Changes(ctx context.Context, max int) (connector.Batch, error) {
-	return s.cap.Changes(ctx, max)
-}
-
-// Ack implements connector.Source.
-func (s *System) Ack(ctx context.Context, b connector.Batch) error { return s.cap.Ack(ctx, b) }
-
-// Begin, Resume and Position let the hub keep the change cursors.
-func (s *System) Begin(ctx context.Context) (string, error)    { return s.cap.Begin(ctx) }
-func (s *System) Resume(ctx context.Context, pos string) error { return s.cap.Resume(ctx, pos) }
-func (s *System) Position(b connector.Batch) string            { return s.cap.Position(b) }
 
 // Snapshot implements connector.Source, paging by Id.
 func (s *System) Snapshot(ctx context.Context, entity, after string, limit int) ([]record.Change, string, error) {
