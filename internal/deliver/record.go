@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"tandem/internal/connector"
@@ -126,6 +128,17 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 func (w *Worker) dead(tx store.Tx, it *item, o store.Outbound, now time.Time) error {
 	w.hasDead = true
 	msg := fmt.Sprintf("deliver %s %s to %s (key %q): %v", o.Entity, o.GID, w.System, it.key, it.fail)
+	if it.key == "" {
+		// A create has no key here yet: name the record by its keys elsewhere.
+		if links, err := tx.Links(o.Entity, o.GID); err == nil && len(links) > 0 {
+			names := make([]string, 0, len(links))
+			for sys, k := range links {
+				names = append(names, sys+":"+k)
+			}
+			sort.Strings(names)
+			msg += "; the record is " + strings.Join(names, ", ")
+		}
+	}
 	w.Log.Warn("delivery dead-lettered", "system", w.System, "entity", o.Entity, "gid", o.GID,
 		"key", it.key, "field", it.field, "err", it.fail)
 	d := &store.DeadLetter{Stage: store.StageDeliver, System: w.System, Entity: o.Entity, Key: it.key,

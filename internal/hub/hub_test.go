@@ -326,6 +326,9 @@ func TestPoisonRecordIsIsolatedAndTheRestFlows(t *testing.T) {
 	if len(ds) != 1 || ds[0].System != "b" || ds[0].Field != "AccountName" || ds[0].Stage != store.StageDeliver {
 		t.Fatalf("want one delivery dead letter for b naming AccountName: %+v", ds)
 	}
+	if !strings.Contains(ds[0].Error, "a:n") {
+		t.Errorf("the dead letter of a create should name the record by its key in a (a:n): %s", ds[0].Error)
+	}
 }
 
 func TestTransientFailuresAreRetriedAndChildrenWaitForParents(t *testing.T) {
