@@ -136,8 +136,10 @@ func (h *Hub) ingest(ctx context.Context, changes []record.Change, extra func(st
 					return err
 				}
 			}
-			// New links may release held children at once.
-			if st, err = h.resolver.RetryHeld(tx, 1000); err != nil {
+			// New links of parents may release held children at once.
+			if !h.resolver.Unblocked() {
+				st = nil
+			} else if st, err = h.resolver.RetryHeld(tx, 1000); err != nil {
 				return err
 			}
 			for _, c := range st {

@@ -31,6 +31,10 @@ type Resolver struct {
 	openDead bool
 	// matched is whether the last identify found its record by natural key.
 	matched bool
+	// parents are the entities that references point at; unblocked is
+	// whether the last Resolve linked a new key of one of them.
+	parents   map[string]bool
+	unblocked bool
 	log     *slog.Logger
 	Now     func() time.Time
 }
@@ -52,7 +56,13 @@ func (s Stats) of(system, entity string) *store.Count {
 func New(cfg *config.Config, maps map[string]map[string]*mapping.Map, schemas map[string]*mapping.Schema, log *slog.Logger) *Resolver {
 	r := &Resolver{cfg: cfg, maps: maps, schemas: schemas, log: log, held: map[string]int{},
 		fields: map[string]map[string]map[string]bool{}, Now: time.Now}
+	r.parents = map[string]bool{}
 	for sys, ents := range maps {
+		for _, m := range ents {
+			for _, ent := range m.Refs {
+				r.parents[ent] = true
+			}
+		}
 		r.fields[sys] = map[string]map[string]bool{}
 		for ent, m := range ents {
 			set := map[string]bool{}
@@ -93,6 +103,7 @@ func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Stats, error) 
 	if err := preload(tx, changes); err != nil {
 		return nil, err
 	}
+	r.unblocked = false
 	for i := range changes {
 		c := &store.Change{Change: changes[i]}
 		c.Seq = 0
@@ -101,6 +112,15 @@ func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Stats, error) 
 		}
 	}
 	return st, nil
+}
+
+// Unblocked reports whether the last Resolve linked a key that held
+// changes may have been waiting for: only then is RetryHeld worth it at
+// once (a periodic retry covers keys linked by delivery).
+func (r *Resolver) Unblocked() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.unblocked && len(r.held) > 0
 }
 
 // RetryHeld resolves held changes again, oldest first; those whose
@@ -317,6 +337,9 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		}
 	}
 	c.GID = gid
+	if !linked && r.parents[c.Entity] {
+		r.unblocked = true
+	}
 	switch {
 	case fresh:
 		if err := tx.NewLink(c.Entity, c.System, c.Key, gid); err != nil {
