@@ -55,6 +55,11 @@ type Change struct {
 	// (an outbox sequence, a version column, an updated-at in nanoseconds).
 	Version int64
 	At      time.Time // when the source saw the change; zero if unknown
+	// Changed lists the local columns the system's users changed, when
+	// the source knows (an update captured by a trigger); nil means
+	// unknown, and every field counts as changed. Fields still holds the
+	// whole record, as read.
+	Changed []string
 }
 
 // Write is one record to apply to a destination, in its own column names.

@@ -255,3 +255,29 @@ func testUnmapped(t *testing.T, e *env) {
 		t.Errorf("%d changes left after the unmapped table's rows were dropped: %+v", len(got), briefs(got))
 	}
 }
+
+func testChangedColumns(t *testing.T, e *env) {
+	e.insertItem(t, "one", 1)
+	got := e.drain(t)
+	if len(got) != 1 || got[0].Changed != nil {
+		t.Fatalf("an insert should count as a change of every column: %+v", got)
+	}
+	k := got[0].Key
+	e.exec(t, "UPDATE items SET qty = 2 WHERE id = ?", k)
+	e.exec(t, "UPDATE items SET note = 'n' WHERE id = ?", k)
+	got = e.drain(t)
+	if len(got) != 1 {
+		t.Fatalf("two updates of one row gave %d changes", len(got))
+	}
+	if diff := cmp.Diff([]string{"note", "qty"}, got[0].Changed); diff != "" {
+		t.Errorf("changed columns (-want +got):\n%s", diff)
+	}
+	if got[0].Fields["name"] != "one" || got[0].Fields["qty"] != int64(2) {
+		t.Errorf("a change still carries the whole row: %v", got[0].Fields)
+	}
+	e.exec(t, "UPDATE items SET qty = 2 WHERE id = ?", k) // no real change
+	got = e.drain(t)
+	if len(got) != 1 || got[0].Changed == nil || len(got[0].Changed) != 0 {
+		t.Errorf("an update that changes nothing should name no columns: %+v", got)
+	}
+}

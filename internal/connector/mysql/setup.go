@@ -45,6 +45,17 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 			return fmt.Errorf("%w; statement: %s", err, s)
 		}
 	}
+	// Which columns an update changed (NULL: all, for inserts and deletes).
+	var hasCols int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.COLUMNS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'tandem_outbox' AND COLUMN_NAME = 'cols'`, d.schema).Scan(&hasCols); err != nil {
+		return fmt.Errorf("look at the outbox: %w", err)
+	}
+	if hasCols == 0 {
+		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+d.Outbox()+" ADD COLUMN cols TEXT NULL"); err != nil {
+			return fmt.Errorf("add cols to the outbox: %w", err)
+		}
+	}
 	existing, err := d.triggers(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("read existing triggers: %w", err)
@@ -86,7 +97,19 @@ func (d *dialect) capture(c sqldb.Capture) []trigger {
 	tbl := sqldb.QuoteString(c.Table)
 	key := d.Quote(c.Key.Name)
 	ins := func(row, op string) string {
-		return "INSERT INTO " + d.Outbox() + " (tbl, k, op) VALUES (" + tbl + ", " + d.KeyText(row+"."+key) + ", '" + op + "');"
+		cols := "NULL"
+		if op == "U" {
+			parts := []string{"','"}
+			for _, c := range c.Columns {
+				q := d.Quote(c)
+				parts = append(parts, "IF(OLD."+q+" <=> NEW."+q+", NULL, "+sqldb.QuoteString(c)+")")
+			}
+			cols = "''"
+			if len(parts) > 1 {
+				cols = "CONCAT_WS(" + strings.Join(parts, ", ") + ")"
+			}
+		}
+		return "INSERT INTO " + d.Outbox() + " (tbl, k, op, cols) VALUES (" + tbl + ", " + d.KeyText(row+"."+key) + ", '" + op + "', " + cols + ");"
 	}
 	wrap := func(s string) string {
 		return "BEGIN IF NOT (@tandem_origin <=> 1) THEN " + s + " END IF; END"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"tandem/internal/connector/sqldb"
 )
@@ -36,6 +37,8 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (
 			k      text NOT NULL,
 			PRIMARY KEY (entity, gid))`,
 		`CREATE INDEX IF NOT EXISTS tandem_ids_k ON ` + d.IDs() + ` (entity, k)`,
+		// Which columns an update changed (NULL: all, for inserts and deletes).
+		`ALTER TABLE ` + d.Outbox() + ` ADD COLUMN IF NOT EXISTS cols text`,
 	}
 	for _, c := range caps {
 		stmts = append(stmts, d.trigger(c)...)
@@ -53,7 +56,19 @@ func (d *dialect) trigger(c sqldb.Capture) []string {
 	tbl := sqldb.QuoteString(c.Table)
 	key := d.Quote(c.Key.Name)
 	ins := func(row, op string) string {
-		return `INSERT INTO ` + d.Outbox() + ` (tbl, k, op) VALUES (` + tbl + `, ` + d.KeyText(row+"."+key) + `, '` + op + `');`
+		cols := "NULL"
+		if op == "U" {
+			var parts []string
+			for _, c := range c.Columns {
+				q := d.Quote(c)
+				parts = append(parts, `CASE WHEN OLD.`+q+`::text IS DISTINCT FROM NEW.`+q+`::text THEN `+sqldb.QuoteString(c)+` END`)
+			}
+			cols = "''"
+			if len(parts) > 0 {
+				cols = "concat_ws(',', " + strings.Join(parts, ", ") + ")"
+			}
+		}
+		return `INSERT INTO ` + d.Outbox() + ` (tbl, k, op, cols) VALUES (` + tbl + `, ` + d.KeyText(row+"."+key) + `, '` + op + `', ` + cols + `);`
 	}
 	body := `
 BEGIN

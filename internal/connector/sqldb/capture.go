@@ -3,8 +3,10 @@ package sqldb
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"tandem/internal/connector"
@@ -23,6 +25,10 @@ type outboxRow struct {
 	tbl string
 	key string
 	at  time.Time
+	// cols are the columns an update changed; all is set for inserts,
+	// deletes and rows written before tandem recorded columns.
+	cols []string
+	all  bool
 }
 
 // Changes reads up to max outbox rows in sequence order and returns one
@@ -72,7 +78,7 @@ func (e *Engine) Changes(ctx context.Context, max int) (connector.Batch, error) 
 
 func (e *Engine) readOutbox(ctx context.Context, max int) ([]outboxRow, error) {
 	var args []any
-	q := "SELECT seq, tbl, k, at FROM " + e.d.Outbox() + " ORDER BY seq LIMIT " + e.d.Param(&args, int64(max))
+	q := "SELECT seq, tbl, k, at, op, cols FROM " + e.d.Outbox() + " ORDER BY seq LIMIT " + e.d.Param(&args, int64(max))
 	rs, err := e.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -82,10 +88,16 @@ func (e *Engine) readOutbox(ctx context.Context, max int) ([]outboxRow, error) {
 	for rs.Next() {
 		var r outboxRow
 		var at any
-		if err := rs.Scan(&r.seq, &r.tbl, &r.key, &at); err != nil {
+		var op string
+		var cols sql.NullString
+		if err := rs.Scan(&r.seq, &r.tbl, &r.key, &at, &op, &cols); err != nil {
 			return nil, err
 		}
 		r.at = scanTime(at)
+		r.all = strings.TrimSpace(op) != "U" || !cols.Valid
+		if !r.all && cols.String != "" {
+			r.cols = strings.Split(cols.String, ",")
+		}
 		out = append(out, r)
 	}
 	return out, rs.Err()
@@ -109,8 +121,10 @@ func scanTime(v any) time.Time {
 // last row of each record.
 func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change, error) {
 	type last struct {
-		seq int64
-		at  time.Time
+		seq  int64
+		at   time.Time
+		all  bool            // some row of the record changed all of it
+		cols map[string]bool // else the columns its updates changed
 	}
 	keys := map[string][]string{}  // table name → keys, first-seen order
 	latest := map[[2]string]last{} // (table, key) → last row
@@ -122,7 +136,15 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 		if _, ok := latest[id]; !ok {
 			keys[r.tbl] = append(keys[r.tbl], r.key)
 		}
-		latest[id] = last{r.seq, r.at}
+		l, seen := latest[id]
+		if !seen {
+			l.cols = map[string]bool{}
+		}
+		l.seq, l.at, l.all = r.seq, r.at, l.all || r.all
+		for _, c := range r.cols {
+			l.cols[c] = true
+		}
+		latest[id] = l
 	}
 	var out []record.Change
 	for name, ks := range keys {
@@ -138,6 +160,13 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 				}
 				l := latest[[2]string{name, k}]
 				c.Version, c.At = l.seq, l.at
+				if c.Op == record.Upsert && !l.all {
+					c.Changed = make([]string, 0, len(l.cols))
+					for col := range l.cols {
+						c.Changed = append(c.Changed, col)
+					}
+					slices.Sort(c.Changed)
+				}
 				out = append(out, c)
 			}
 		}

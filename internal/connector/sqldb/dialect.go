@@ -55,6 +55,9 @@ type Column struct {
 type Capture struct {
 	Table string // the name as configured; also the outbox's tbl value
 	Key   Column
+	// Columns are the columns tandem maps, key excluded: an update
+	// records which of them it changed.
+	Columns []string
 }
 
 // Stmt is one statement of a write transaction.

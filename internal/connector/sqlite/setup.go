@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"tandem/internal/connector/sqldb"
 )
@@ -41,6 +42,19 @@ func (d dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (e
 		}
 	}()
 	stmts := append([]string(nil), tables...)
+	// Which columns an update changed (NULL: all, for inserts and deletes).
+	var hasCols int
+	for _, s := range tables[:1] { // the outbox must exist before it can be altered
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%w; statement: %s", err, s)
+		}
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_table_info('tandem_outbox') WHERE name = 'cols'`).Scan(&hasCols); err != nil {
+		return fmt.Errorf("look at the outbox: %w", err)
+	}
+	if hasCols == 0 {
+		stmts = append(stmts, `ALTER TABLE `+outbox+` ADD COLUMN cols TEXT`)
+	}
 	for _, c := range caps {
 		stmts = append(stmts, d.triggers(c)...)
 	}
@@ -58,7 +72,19 @@ func (d dialect) triggers(c sqldb.Capture) []string {
 	key := d.Quote(c.Key.Name)
 	when := ` WHEN coalesce((SELECT applying FROM ` + control + ` WHERE id = 1), 0) = 0`
 	ins := func(row, op string) string {
-		return `INSERT INTO ` + outbox + ` (tbl, k, op) VALUES (` + tbl + `, ` + d.KeyText(row+"."+key) + `, '` + op + `');`
+		cols := "NULL"
+		if op == "U" {
+			var parts []string
+			for _, c := range c.Columns {
+				q := d.Quote(c)
+				parts = append(parts, "CASE WHEN OLD."+q+" IS NOT NEW."+q+" THEN "+sqldb.QuoteString(c+",")+" ELSE '' END")
+			}
+			cols = "''"
+			if len(parts) > 0 {
+				cols = "rtrim(" + strings.Join(parts, " || ") + ", ',')"
+			}
+		}
+		return `INSERT INTO ` + outbox + ` (tbl, k, op, cols) VALUES (` + tbl + `, ` + d.KeyText(row+"."+key) + `, '` + op + `', ` + cols + `);`
 	}
 	on := " ON " + d.Quote(c.Table) + " FOR EACH ROW" + when + " BEGIN "
 	out := []string{
