@@ -108,6 +108,24 @@ func (m *Map) FieldNames() []string {
 	return out
 }
 
+// Changed returns the canonical fields that a change of the given local
+// columns may have changed: those read from one of them, and every
+// field computed by an In expression (whose inputs are not known) as
+// soon as any column changed.
+func (m *Map) Changed(cols []string) map[string]bool {
+	set := make(map[string]bool, len(cols))
+	for _, c := range cols {
+		set[c] = true
+	}
+	out := map[string]bool{}
+	for _, f := range m.fields {
+		if set[f.column] || (f.in != nil && len(cols) > 0) {
+			out[f.name] = true
+		}
+	}
+	return out
+}
+
 // FieldError is a mapping failure of one field.
 type FieldError struct {
 	Field string

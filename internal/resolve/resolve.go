@@ -320,9 +320,26 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 			merged[k] = v
 		}
 	}
+	// Where the source says which columns its users changed, only the
+	// fields read from them are news; the rest of its row may be stale
+	// (read before tandem wrote a newer value there) and must not undo
+	// other systems' changes. If it is, the source gets the record back.
+	var only map[string]bool
+	if c.Changed != nil && g != nil && linked {
+		only = m.Changed(c.Changed)
+	}
 	var changed []string
+	stale := false
 	for k, v := range canon {
-		if old, ok := merged[k]; !ok || !record.Equal(old, v) {
+		old, ok := merged[k]
+		if only != nil && !only[k] {
+			// An update that changed no mapped column sends nothing back:
+			// were a field not to survive the trip to this system and back,
+			// that would never end.
+			stale = stale || (ok && len(c.Changed) > 0 && !record.Equal(old, v))
+			continue
+		}
+		if !ok || !record.Equal(old, v) {
 			changed = append(changed, k)
 		}
 		merged[k] = v
@@ -354,6 +371,11 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return err
 	}
 	if g != nil && len(changed) == 0 {
+		if stale {
+			if err := tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now()); err != nil {
+				return err
+			}
+		}
 		return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
 	}
 	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
@@ -383,7 +405,13 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if created {
 		changed = nil // a create goes everywhere
 	}
-	return r.route(tx, c, g, changed)
+	if err := r.route(tx, c, g, changed); err != nil {
+		return err
+	}
+	if stale {
+		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
+	}
+	return nil
 }
 
 // identify finds the record's global id: its link, the id the source
