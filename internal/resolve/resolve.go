@@ -35,8 +35,8 @@ type Resolver struct {
 	// whether the last Resolve linked a new key of one of them.
 	parents   map[string]bool
 	unblocked bool
-	log     *slog.Logger
-	Now     func() time.Time
+	log       *slog.Logger
+	Now       func() time.Time
 }
 
 // Stats counts what one Resolve call did, per entity.
