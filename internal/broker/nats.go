@@ -369,35 +369,8 @@ func (c *natsConsumer) Fetch(ctx context.Context, max int, wait time.Duration) (
 		}
 		out = append(out, d)
 	}
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for len(out) < max {
-		select {
-		case m := <-c.in:
-			take(m)
-			continue
-		default:
-		}
-		if len(out) > 0 || wait <= 0 {
-			break
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-		}
-		select {
-		case m := <-c.in:
-			take(m)
-		case <-timer.C:
-			return out, nil
-		case <-ctx.Done():
-			return out, ctx.Err()
-		}
-	}
-	return out, nil
+	err := collect(ctx, c.in, max, wait, func() int { return len(out) }, take)
+	return out, err
 }
 
 func (c *natsConsumer) Ack(ds []Delivery) error {

@@ -444,35 +444,8 @@ func (c *rabbitConsumer) Fetch(ctx context.Context, max int, wait time.Duration)
 		}
 		c.mu.Unlock()
 	}()
-	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
-	for len(out) < max {
-		select {
-		case d := <-c.in:
-			take(d)
-			continue
-		default:
-		}
-		if len(out) > 0 || wait <= 0 {
-			break
-		}
-		if timer == nil {
-			timer = time.NewTimer(wait)
-		}
-		select {
-		case d := <-c.in:
-			take(d)
-		case <-timer.C:
-			return out, nil
-		case <-ctx.Done():
-			return out, ctx.Err()
-		}
-	}
-	return out, nil
+	err := collect(ctx, c.in, max, wait, func() int { return len(out) }, take)
+	return out, err
 }
 
 func (c *rabbitConsumer) Ack(ds []Delivery) error {
