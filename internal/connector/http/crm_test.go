@@ -11,13 +11,14 @@ import (
 
 	"tandem/internal/record"
 	"tandem/internal/sim"
+	"tandem/internal/sim/simtest"
 )
 
 // allDelivered waits until the CRM holds every seeded contact exactly
 // once and nothing is pending, then checks there is no dead letter.
 func (r *rig) allDelivered(n int, limit time.Duration) {
 	r.t.Helper()
-	until(r.t, limit, "every contact reaches the CRM once", func() error {
+	simtest.Until(r.t, limit, "every contact reaches the CRM once", func() error {
 		byEmail, err := r.crmByEmail()
 		if err != nil {
 			r.t.Fatal(err) // a duplicate never heals
@@ -142,7 +143,7 @@ func TestWebhookBadSignature(t *testing.T) {
 		t.Fatalf("a good signature: status %d, want 200", got)
 	}
 	// Answered once stored in tandem; delivered to the app right after.
-	until(t, 5*time.Second, "the notified record reaches the app", func() error {
+	simtest.Until(t, 5*time.Second, "the notified record reaches the app", func() error {
 		if n := len(r.app.Rows("contact")); n != 1 {
 			return fmt.Errorf("app has %d contacts", n)
 		}
@@ -163,7 +164,7 @@ func TestWebhookRepeated(t *testing.T) {
 		t.Fatalf("notification: status %d", st)
 	}
 	gid := ""
-	until(t, 5*time.Second, "the created contact reaches the app", func() error {
+	simtest.Until(t, 5*time.Second, "the created contact reaches the app", func() error {
 		for _, k := range keysOf(r.app.Rows("contact")) {
 			gid = k
 		}
@@ -199,7 +200,7 @@ func TestWebhookRepeated(t *testing.T) {
 			t.Errorf("concurrent notification: status %d", st)
 		}
 	}
-	until(t, 5*time.Second, "the update reaches the app", func() error {
+	simtest.Until(t, 5*time.Second, "the update reaches the app", func() error {
 		if got := r.app.Rows("contact")[gid]["name"]; got != "Ann Smith" {
 			return fmt.Errorf("app has name %v", got)
 		}
@@ -228,7 +229,7 @@ func TestPollBothWays(t *testing.T) {
 	// The CRM's own users.
 	a, _ := r.crm.Store.Create("contacts", map[string]any{"name": "Cat", "email": "cat@example.com"})
 	b, _ := r.crm.Store.Create("contacts", map[string]any{"name": "Dan", "email": "dan@example.com"})
-	until(t, 10*time.Second, "CRM creates reach the app", func() error {
+	simtest.Until(t, 10*time.Second, "CRM creates reach the app", func() error {
 		if n := len(r.app.Rows("contact")); n != 5 {
 			return fmt.Errorf("app has %d contacts", n)
 		}
@@ -240,7 +241,7 @@ func TestPollBothWays(t *testing.T) {
 	if err := r.crm.Store.Delete("contacts", b.ID); err != nil {
 		t.Fatal(err)
 	}
-	until(t, 10*time.Second, "CRM update and delete reach the app", func() error {
+	simtest.Until(t, 10*time.Second, "CRM update and delete reach the app", func() error {
 		rows := r.app.Rows("contact")
 		names := map[string]bool{}
 		for _, f := range rows {
@@ -254,7 +255,7 @@ func TestPollBothWays(t *testing.T) {
 	// The app's users.
 	r.app.Put("contact", "a0001", record.Fields{"name": "Person One", "email": "p1@example.com"})
 	r.app.Delete("contact", "a0002")
-	until(t, 10*time.Second, "app update and delete reach the CRM", func() error {
+	simtest.Until(t, 10*time.Second, "app update and delete reach the CRM", func() error {
 		byEmail, err := r.crmByEmail()
 		if err != nil {
 			return err

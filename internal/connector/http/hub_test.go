@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	"tandem/internal/hub"
 	"tandem/internal/record"
 	"tandem/internal/sim"
+	"tandem/internal/sim/simtest"
 )
 
 // crmYAML is a hub with an application (in memory) and the CRM simulator
@@ -94,18 +94,9 @@ type rig struct {
 	done      chan struct{}
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func newRig(t *testing.T, faults sim.Faults, extra string, seedApp int) *rig {
 	t.Helper()
-	r := &rig{t: t, crm: sim.NewCRM(faults), listen: freeAddr(t), done: make(chan struct{})}
+	r := &rig{t: t, crm: sim.NewCRM(faults), listen: simtest.FreeAddr(t), done: make(chan struct{})}
 	srv := httptest.NewServer(r.crm)
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
@@ -160,22 +151,6 @@ func newRig(t *testing.T, faults sim.Faults, extra string, seedApp int) *rig {
 		t.Fatal("hub not ready")
 	}
 	return r
-}
-
-// until polls fn every 50ms until it returns nil or limit passes.
-func until(t *testing.T, limit time.Duration, what string, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, limit, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // status sums the hub's counters.
