@@ -249,7 +249,9 @@ CREATE TABLE IF NOT EXISTS changes (
   version INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL DEFAULT 0,
   state INTEGER NOT NULL, note TEXT NOT NULL DEFAULT ''
 );
-CREATE INDEX IF NOT EXISTS changes_gid ON changes(entity, gid);
+-- No index by record: History, an operator's look, scans; keeping an
+-- index would cost every captured change a second B-tree insert.
+DROP INDEX IF EXISTS changes_gid;
 CREATE INDEX IF NOT EXISTS changes_held ON changes(state) WHERE state = 1;
 CREATE TABLE IF NOT EXISTS links (
   entity TEXT NOT NULL, system TEXT NOT NULL, key TEXT NOT NULL, gid TEXT NOT NULL,
