@@ -29,8 +29,6 @@ type Resolver struct {
 	// openDead is whether capture dead letters may be open in the
 	// current transaction; while false, resolving them is skipped.
 	openDead bool
-	// matched is whether the last identify found its record by natural key.
-	matched bool
 	// parents are the entities that references point at; unblocked is
 	// whether the last Resolve linked a new key of one of them.
 	parents   map[string]bool
@@ -301,11 +299,11 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		}
 		canon[f] = pg
 	}
-	gid, linked, g, err := r.identify(tx, c, canon)
-	fresh := g == nil && !linked && gid != c.GID && !r.matched
+	id, err := r.identify(tx, c, canon)
 	if err != nil {
 		return err
 	}
+	gid, linked, fresh, g := id.gid, id.linked, id.fresh, id.g
 	if g != nil && g.Deleted {
 		// Delete wins: the record was deleted elsewhere; bring this system in line.
 		c.GID = gid
@@ -414,43 +412,46 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	return nil
 }
 
+// identity is what identify found out about a captured record.
+type identity struct {
+	gid    string
+	linked bool          // the system's key is linked to gid already
+	fresh  bool          // gid was made just now: a record tandem never saw
+	g      *store.Golden // its golden record, if any
+}
+
 // identify finds the record's global id: its link, the id the source
-// reported, a natural-key match, or a new id. linked is whether the
-// system's key is linked to it already; g is its golden record, if any.
-func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields) (gid string, linked bool, g *store.Golden, err error) {
-	r.matched = false
+// reported, a natural-key match, or a new id.
+func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields) (identity, error) {
 	gid, ok, err := tx.GID(c.Entity, c.System, c.Key)
 	if err != nil {
-		return "", false, nil, err
+		return identity{}, err
 	}
-	linked = ok
+	id := identity{gid: gid, linked: ok}
 	if !ok && c.GID != "" {
-		gid, ok = c.GID, true
+		id.gid, ok = c.GID, true
 	}
 	if !ok {
 		if v, has := r.naturalValue(c.Entity, canon); has {
-			if gid, ok, err = tx.Natural(c.Entity, v); err != nil {
-				return "", false, nil, err
+			if id.gid, ok, err = tx.Natural(c.Entity, v); err != nil {
+				return identity{}, err
 			}
 			if ok {
 				// Only adopt a match this system is not already linked to
 				// under another key.
-				k, other, err := tx.Key(c.Entity, gid, c.System)
+				k, other, err := tx.Key(c.Entity, id.gid, c.System)
 				if err != nil {
-					return "", false, nil, err
+					return identity{}, err
 				}
-				if other && k != c.Key {
-					ok = false
-				}
-				r.matched = ok
+				ok = !other || k == c.Key
 			}
 		}
 	}
 	if !ok {
-		return ulid.Make().String(), false, nil, nil
+		return identity{gid: ulid.Make().String(), fresh: true}, nil
 	}
-	g, err = tx.Golden(c.Entity, gid)
-	return gid, linked, g, err
+	id.g, err = tx.Golden(c.Entity, id.gid)
+	return id, err
 }
 
 // naturalValue is the entity's natural key of f, if it has one and every
