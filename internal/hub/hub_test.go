@@ -428,3 +428,43 @@ func TestChildCapturedBeforeItsParentIsHeld(t *testing.T) {
 	}
 	f.agree()
 }
+
+// Every state of a record reaches a destination at most once: a record
+// changed while its delivery is in flight gets the newer state next,
+// never the same one again.
+func TestNoStateIsDeliveredTwice(t *testing.T) {
+	var mu sync.Mutex
+	last := map[string]string{} // gid → fields last written to b
+	var dups []string
+	f := newFixture(t, func(s map[string]*memory.System) {
+		s["b"].Fail = func(entity string, ws []record.Write) error {
+			mu.Lock()
+			defer mu.Unlock()
+			for _, w := range ws {
+				got := fmt.Sprint(w.Op, w.Fields)
+				if last[w.GID] == got {
+					dups = append(dups, fmt.Sprintf("%s %s %s", entity, w.GID, got))
+				}
+				last[w.GID] = got
+			}
+			return nil
+		}
+	})
+	<-f.h.Ready()
+	for round := range 4 {
+		for i := range 150 {
+			f.sys["a"].Put("account", fmt.Sprint("k", i), record.Fields{"name": fmt.Sprintf("n%d-%d", i, round)})
+		}
+		time.Sleep(15 * time.Millisecond)
+	}
+	f.drain()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dups) > 0 {
+		t.Fatalf("%d states delivered again, first: %s", len(dups), dups[0])
+	}
+	if n := len(f.sys["b"].Rows("account")); n != 150 {
+		t.Fatalf("b has %d accounts, want 150", n)
+	}
+	f.agree()
+}
