@@ -3,8 +3,6 @@ package http_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -90,13 +88,11 @@ type rig struct {
 	hub       *hub.Hub
 	writes    sync.Map // global id → writes to the app
 	keyWrites sync.Map // app key → writes to the app
-	cancel    context.CancelFunc
-	done      chan struct{}
 }
 
 func newRig(t *testing.T, faults sim.Faults, extra string, seedApp int) *rig {
 	t.Helper()
-	r := &rig{t: t, crm: sim.NewCRM(faults), listen: simtest.FreeAddr(t), done: make(chan struct{})}
+	r := &rig{t: t, crm: sim.NewCRM(faults), listen: simtest.FreeAddr(t)}
 	srv := httptest.NewServer(r.crm)
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
@@ -125,31 +121,7 @@ func newRig(t *testing.T, faults sim.Faults, extra string, seedApp int) *rig {
 	for i := range seedApp {
 		r.app.Put("contact", fmt.Sprintf("a%04d", i), record.Fields{"name": fmt.Sprintf("Person %d", i), "email": fmt.Sprintf("p%d@example.com", i)})
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	r.cancel = cancel
-	h, err := hub.Open(ctx, cfg, log, hub.Options{Systems: map[string]registry.System{"app": r.app}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.hub = h
-	go func() {
-		defer close(r.done)
-		_ = h.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-r.done
-		_ = h.Close(context.Background())
-	})
-	select {
-	case <-h.Ready():
-	case <-time.After(60 * time.Second):
-		t.Fatal("hub not ready")
-	}
+	r.hub = simtest.StartHub(t, cfg, map[string]registry.System{"app": r.app})
 	return r
 }
 

@@ -49,7 +49,6 @@ type Rig struct {
 	App    *memory.System
 	Hub    *hub.Hub
 	writes sync.Map // app key or global id → writes to the app
-	done   chan struct{}
 }
 
 const yaml = `version: 1
@@ -93,7 +92,7 @@ func FreeAddr(t testing.TB) string {
 // New starts a rig; it stops when the test ends.
 func New(t *testing.T, o Options) *Rig {
 	t.Helper()
-	r := &Rig{T: t, Listen: FreeAddr(t), done: make(chan struct{})}
+	r := &Rig{T: t, Listen: FreeAddr(t)}
 	srv := httptest.NewServer(o.Handler)
 	t.Cleanup(srv.Close)
 	r.URL = srv.URL
@@ -128,24 +127,32 @@ func New(t *testing.T, o Options) *Rig {
 		r.App.Put("contact", fmt.Sprintf("a%04d", i), record.Fields{"name": fmt.Sprintf("Person %d", i),
 			"email": fmt.Sprintf("p%d@example.com", i), "tier": "gold"})
 	}
+	r.Hub = StartHub(t, cfg, map[string]registry.System{"app": r.App})
+	return r
+}
+
+// StartHub opens and runs a hub on cfg with the given systems, waits
+// until it is ready, and stops it when the test ends.
+func StartHub(t testing.TB, cfg *config.Config, systems map[string]registry.System) *hub.Hub {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	h, err := hub.Open(ctx, cfg, log, hub.Options{Systems: map[string]registry.System{"app": r.App}})
+	h, err := hub.Open(ctx, cfg, log, hub.Options{Systems: systems})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	r.Hub = h
+	done := make(chan struct{})
 	go func() {
-		defer close(r.done)
+		defer close(done)
 		_ = h.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()
-		<-r.done
+		<-done
 		_ = h.Close(context.Background())
 	})
 	select {
@@ -153,7 +160,7 @@ func New(t *testing.T, o Options) *Rig {
 	case <-time.After(60 * time.Second):
 		t.Fatal("hub not ready")
 	}
-	return r
+	return h
 }
 
 // Writes is how many writes the app received for a global id or app key.
