@@ -109,19 +109,12 @@ func (s *System) resource(entity string) (*resource, error) {
 
 // clock is the API's clock, from the Date header of a small request.
 func (s *System) clock(ctx context.Context) (time.Time, error) {
-	for _, r := range s.res {
+	for _, r := range s.res { // any one will do
 		q := map[string]string{}
 		if r.paging.Limit != "" {
 			q[r.paging.Limit] = "1"
 		}
-		resp, err := s.c.Do(ctx, rest.Request{Method: "GET", Path: r.path, Query: values(q)})
-		if err != nil {
-			return time.Time{}, err
-		}
-		if t, err := nethttp.ParseTime(resp.Header.Get("Date")); err == nil {
-			return t, nil
-		}
-		break
+		return s.c.Clock(ctx, rest.Request{Method: "GET", Path: r.path, Query: values(q)})
 	}
 	return time.Now(), nil
 }

@@ -114,6 +114,20 @@ func NewClient(o Options) (*Client, error) {
 	return c, nil
 }
 
+// Clock makes the small request r and returns the server's time from
+// the answer's Date header, or the local time if it sends none: change
+// cursors start from the server's clock, not this machine's.
+func (c *Client) Clock(ctx context.Context, r Request) (time.Time, error) {
+	resp, err := c.Do(ctx, r)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		return t, nil
+	}
+	return time.Now(), nil
+}
+
 // Limiter is the client's limiter.
 func (c *Client) Limiter() *Limiter { return c.lim }
 
