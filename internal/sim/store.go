@@ -195,6 +195,22 @@ func (s *Store) Live(coll string) map[string]map[string]any {
 	return out
 }
 
+// LiveBy returns the live records of a collection by the value of field,
+// each with its id under idField. Two records with one value are an
+// error: tests use it to show that nothing was made twice.
+func (s *Store) LiveBy(coll, field, idField string) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for id, f := range s.Live(coll) {
+		v := fmt.Sprint(f[field])
+		if _, dup := out[v]; dup {
+			return nil, fmt.Errorf("two %s records have %s %s", coll, field, v)
+		}
+		f[idField] = id
+		out[v] = f
+	}
+	return out, nil
+}
+
 // Find returns the live records whose field equals value.
 func (s *Store) Find(coll, field string, value any) []*Rec {
 	return s.List(coll, func(r *Rec) bool {

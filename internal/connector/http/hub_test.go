@@ -141,14 +141,5 @@ func (r *rig) status() (pending, delivered, dead int64) {
 
 // crmByEmail is the CRM's live contacts by email, failing on duplicates.
 func (r *rig) crmByEmail() (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
-	for id, f := range r.crm.Store.Live("contacts") {
-		e := fmt.Sprint(f["email"])
-		if _, dup := out[e]; dup {
-			return nil, fmt.Errorf("two CRM contacts have email %s", e)
-		}
-		f["id"] = id
-		out[e] = f
-	}
-	return out, nil
+	return r.crm.Store.LiveBy("contacts", "email", "id")
 }

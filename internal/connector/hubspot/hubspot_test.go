@@ -39,16 +39,7 @@ func rig(t *testing.T, f sim.Faults, seed, batch int) (*simtest.Rig, *sim.HubSpo
 }
 
 func byEmail(hs *sim.HubSpot) (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
-	for id, f := range hs.Store.Live("contacts") {
-		e := fmt.Sprint(f["email"])
-		if _, dup := out[e]; dup {
-			return nil, fmt.Errorf("two contacts have email %s", e)
-		}
-		f["id"] = id
-		out[e] = f
-	}
-	return out, nil
+	return hs.Store.LiveBy("contacts", "email", "id")
 }
 
 func delivered(t *testing.T, r *simtest.Rig, hs *sim.HubSpot, n int) {

@@ -38,16 +38,7 @@ func rigBatch(t *testing.T, f sim.Faults, seed, batch int) (*simtest.Rig, *sim.S
 }
 
 func byEmail(org *sim.Salesforce) (map[string]map[string]any, error) {
-	out := map[string]map[string]any{}
-	for id, f := range org.Store.Live("Contact") {
-		e := fmt.Sprint(f["Email"])
-		if _, dup := out[e]; dup {
-			return nil, fmt.Errorf("two contacts have Email %s", e)
-		}
-		f["Id"] = id
-		out[e] = f
-	}
-	return out, nil
+	return org.Store.LiveBy("Contact", "Email", "Id")
 }
 
 func delivered(t *testing.T, r *simtest.Rig, org *sim.Salesforce, n int) {
