@@ -112,7 +112,7 @@ func (w *Worker) Step(ctx context.Context) (int, error) {
 func (w *Worker) fetch(ctx context.Context, after int64) (items []*item, last int64, err error) {
 	now := w.Now()
 	err = w.Store.View(ctx, func(tx store.Tx) error {
-		due, err := tx.DueAfter(w.System, now, after, w.Batch)
+		due, err := tx.Due(w.System, now, after, w.Batch)
 		if err != nil {
 			return err
 		}

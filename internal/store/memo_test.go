@@ -69,7 +69,7 @@ func TestTransactionSeesItsOwnWrites(t *testing.T) {
 		if err := tx.Touch("erp", "account", "G1", 2); err != nil {
 			return err
 		}
-		due, err := tx.Due("erp", now, 10)
+		due, err := tx.Due("erp", now, 0, 10)
 		if err != nil || len(due) != 1 || due[0].Ver != 2 {
 			t.Fatalf("Due after Enqueue and Touch = %+v, %v", due, err)
 		}
@@ -120,7 +120,7 @@ func TestFailedTransactionWritesNothing(t *testing.T) {
 		if g, _ := tx.Golden("account", "G9"); g != nil {
 			t.Errorf("golden record of a failed transaction: %+v", g)
 		}
-		if due, _ := tx.Due("erp", time.Now(), 10); len(due) != 0 {
+		if due, _ := tx.Due("erp", time.Now(), 0, 10); len(due) != 0 {
 			t.Errorf("outbound of a failed transaction: %+v", due)
 		}
 		return nil

@@ -108,11 +108,7 @@ func (t *sqlTx) flushDone() error {
 	return nil
 }
 
-func (t *sqlTx) Due(system string, now time.Time, max int) ([]Outbound, error) {
-	return t.DueAfter(system, now, 0, max)
-}
-
-func (t *sqlTx) DueAfter(system string, now time.Time, after int64, max int) ([]Outbound, error) {
+func (t *sqlTx) Due(system string, now time.Time, after int64, max int) ([]Outbound, error) {
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}

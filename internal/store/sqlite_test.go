@@ -88,7 +88,7 @@ func TestOutboundKeepsPositionAndVersion(t *testing.T) {
 	})
 	var due []Outbound
 	update(t, s, func(tx Tx) (err error) {
-		due, err = tx.Due("crm", now, 10)
+		due, err = tx.Due("crm", now, 0, 10)
 		return err
 	})
 	if len(due) != 2 || due[0].GID != "A" {
@@ -103,7 +103,7 @@ func TestOutboundKeepsPositionAndVersion(t *testing.T) {
 		return tx.Done(due[1])
 	})
 	update(t, s, func(tx Tx) (err error) {
-		due, err = tx.Due("crm", now, 10)
+		due, err = tx.Due("crm", now, 0, 10)
 		return err
 	})
 	if len(due) != 1 || due[0].GID != "A" || due[0].Ver != 2 {
@@ -112,7 +112,7 @@ func TestOutboundKeepsPositionAndVersion(t *testing.T) {
 	due[0].Attempts, due[0].NextAt = 1, now.Add(time.Hour)
 	update(t, s, func(tx Tx) error { return tx.Defer(due[0]) })
 	update(t, s, func(tx Tx) (err error) {
-		due, err = tx.Due("crm", now, 10)
+		due, err = tx.Due("crm", now, 0, 10)
 		return err
 	})
 	if len(due) != 0 {

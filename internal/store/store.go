@@ -158,9 +158,9 @@ type Tx interface {
 	// gid) to ver, so a delivery of an older golden state in flight will
 	// not count as done. It does nothing when there is no such entry.
 	Touch(system, entity, gid string, ver int64) error
-	Due(system string, now time.Time, max int) ([]Outbound, error)
-	// DueAfter is Due for entries queued after seq.
-	DueAfter(system string, now time.Time, after int64, max int) ([]Outbound, error)
+	// Due returns up to max entries of system due by now and queued
+	// after seq after (0: from the start), in queue order.
+	Due(system string, now time.Time, after int64, max int) ([]Outbound, error)
 	// Done removes o unless a newer version replaced it meanwhile
 	// (its Ver is at most o.Ver: o delivered that state or a newer one).
 	Done(o Outbound) error
