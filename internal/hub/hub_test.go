@@ -429,13 +429,14 @@ func TestChildCapturedBeforeItsParentIsHeld(t *testing.T) {
 	f.agree()
 }
 
-// Every state of a record reaches a destination at most once: a record
-// changed while its delivery is in flight gets the newer state next,
-// never the same one again.
+// Every state of a record reaches a destination at most once and in
+// order: a record changed while its delivery is in flight gets the newer
+// state next, never the same one again nor an older one.
 func TestNoStateIsDeliveredTwice(t *testing.T) {
 	var mu sync.Mutex
 	last := map[string]string{} // gid → fields last written to b
-	var dups []string
+	round := map[string]int{}   // gid → round of the name last written to b
+	var dups, backwards []string
 	f := newFixture(t, func(s map[string]*memory.System) {
 		s["b"].Fail = func(entity string, ws []record.Write) error {
 			mu.Lock()
@@ -446,6 +447,13 @@ func TestNoStateIsDeliveredTwice(t *testing.T) {
 					dups = append(dups, fmt.Sprintf("%s %s %s", entity, w.GID, got))
 				}
 				last[w.GID] = got
+				var i, r int
+				if _, err := fmt.Sscanf(fmt.Sprint(w.Fields["AccountName"]), "n%d-%d", &i, &r); err == nil {
+					if prev, ok := round[w.GID]; ok && r < prev {
+						backwards = append(backwards, fmt.Sprintf("%s: round %d after %d", w.GID, r, prev))
+					}
+					round[w.GID] = r
+				}
 			}
 			return nil
 		}
@@ -462,6 +470,12 @@ func TestNoStateIsDeliveredTwice(t *testing.T) {
 	defer mu.Unlock()
 	if len(dups) > 0 {
 		t.Fatalf("%d states delivered again, first: %s", len(dups), dups[0])
+	}
+	if len(backwards) > 0 {
+		t.Fatalf("%d older states delivered after newer ones, first: %s", len(backwards), backwards[0])
+	}
+	if len(round) != 150 {
+		t.Fatalf("names of %d records seen in writes to b, want 150", len(round))
 	}
 	if n := len(f.sys["b"].Rows("account")); n != 150 {
 		t.Fatalf("b has %d accounts, want 150", n)
