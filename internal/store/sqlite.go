@@ -53,6 +53,10 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		w.Close()
 		return nil, fmt.Errorf("create store schema in %s: %w", path, err)
 	}
+	if err := migrate(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("upgrade store schema in %s: %w", path, err)
+	}
 	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(15000)&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
@@ -258,9 +262,14 @@ CREATE TABLE IF NOT EXISTS links (
   PRIMARY KEY (entity, system, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS links_gid ON links(entity, gid, system);
+CREATE TABLE IF NOT EXISTS gone (
+  entity TEXT NOT NULL, system TEXT NOT NULL, key TEXT NOT NULL, gid TEXT NOT NULL, at INTEGER NOT NULL,
+  PRIMARY KEY (entity, system, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS golden (
   entity TEXT NOT NULL, gid TEXT NOT NULL, fields BLOB, sources BLOB,
   deleted INTEGER NOT NULL DEFAULT 0, ver INTEGER NOT NULL, updated INTEGER NOT NULL,
+  at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (entity, gid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS natural (
@@ -298,3 +307,21 @@ CREATE TABLE IF NOT EXISTS counters (
   PRIMARY KEY (system, entity)
 ) WITHOUT ROWID;
 `
+
+// migrate brings a store made by an earlier tandem up to this schema.
+func migrate(ctx context.Context, db *sql.DB) error {
+	for _, c := range []struct{ table, column, ddl string }{
+		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
+	} {
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", c.table, c.column).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			if _, err := db.ExecContext(ctx, c.ddl); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -168,7 +168,7 @@ func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
 		if len(load) == 1 {
 			continue
 		}
-		grows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated FROM golden
+		grows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated, at FROM golden
 			WHERE entity=? AND gid IN (`+marks(len(load)-1)+`)`, load...)
 		if err != nil {
 			return fmt.Errorf("preload golden records: %w", err)
@@ -262,7 +262,7 @@ func (t *sqlTx) flushGolden() error {
 	clear(t.m.isDirt)
 	for len(keys) > 0 {
 		n := min(len(keys), chunk)
-		args := make([]any, 0, n*7)
+		args := make([]any, 0, n*8)
 		for _, k := range keys[:n] {
 			g := t.m.gold[k]
 			t.m.published = append(t.m.published, g)
@@ -274,12 +274,12 @@ func (t *sqlTx) flushGolden() error {
 			if err != nil {
 				return err
 			}
-			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated))
+			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated), nanos(g.At))
 		}
-		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated) VALUES ` +
-			rowsOf(n, "(?,?,?,?,?,?,?)") + `
+		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated, at) VALUES ` +
+			rowsOf(n, "(?,?,?,?,?,?,?,?)") + `
 			ON CONFLICT(entity, gid) DO UPDATE SET fields=excluded.fields, sources=excluded.sources,
-			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated`
+			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated, at=excluded.at`
 		if _, err := t.exec(q, args...); err != nil {
 			return fmt.Errorf("write golden records: %w", err)
 		}

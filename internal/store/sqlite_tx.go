@@ -115,6 +115,51 @@ func (t *sqlTx) NewLink(entity, system, key, gid string) error {
 	return t.bufferLink(entity, system, key, gid, false)
 }
 
+// Unlink implements Tx.
+func (t *sqlTx) Unlink(entity, system, key string, at time.Time) error {
+	if !t.write {
+		return errReadOnly
+	}
+	if err := t.flushLinks(); err != nil {
+		return err
+	}
+	gid := t.m.links[linkKey{entity, system, key}]
+	if _, known := t.m.links[linkKey{entity, system, key}]; !known {
+		row, err := t.queryRow(`SELECT gid FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key)
+		if _, err := one(row, err, &gid); err != nil {
+			return err
+		}
+	}
+	if gid == "" {
+		return nil
+	}
+	t.m.rev[revKey{entity, gid, system}] = ""
+	t.m.links[linkKey{entity, system, key}] = ""
+	if _, err := t.exec(`DELETE FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key); err != nil {
+		return err
+	}
+	_, err := t.exec(`INSERT INTO gone(entity, system, key, gid, at) VALUES(?,?,?,?,?)
+		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid, at=excluded.at`, entity, system, key, gid, nanos(at))
+	return err
+}
+
+// Tombstone implements Tx.
+func (t *sqlTx) Tombstone(entity, system, key string) (string, time.Time, bool, error) {
+	row, err := t.queryRow(`SELECT gid, at FROM gone WHERE entity=? AND system=? AND key=?`, entity, system, key)
+	if err != nil {
+		return "", time.Time{}, false, err
+	}
+	var gid string
+	var at int64
+	if err := row.Scan(&gid, &at); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", time.Time{}, false, nil
+		}
+		return "", time.Time{}, false, err
+	}
+	return gid, fromNanos(at), true, nil
+}
+
 func (t *sqlTx) bufferLink(entity, system, key, gid string, replace bool) error {
 	if !t.write {
 		return errReadOnly
@@ -214,20 +259,20 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 		t.m.gold[goldKey{entity, gid}] = c
 		return t.Golden(entity, gid)
 	}
-	row, err := t.queryRow(`SELECT fields, sources, deleted, ver, updated FROM golden WHERE entity=? AND gid=?`, entity, gid)
+	row, err := t.queryRow(`SELECT fields, sources, deleted, ver, updated, at FROM golden WHERE entity=? AND gid=?`, entity, gid)
 	if err != nil {
 		return nil, err
 	}
 	var fields, sources []byte
 	var deleted bool
-	var ver, updated int64
-	if err := row.Scan(&fields, &sources, &deleted, &ver, &updated); err != nil {
+	var ver, updated, at int64
+	if err := row.Scan(&fields, &sources, &deleted, &ver, &updated, &at); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("read golden %s %s: %w", entity, gid, err)
 	}
-	g := &Golden{Entity: entity, GID: gid, Deleted: deleted, Ver: ver, Updated: fromNanos(updated)}
+	g := &Golden{Entity: entity, GID: gid, Deleted: deleted, Ver: ver, Updated: fromNanos(updated), At: fromNanos(at)}
 	if g.Fields, err = decodeFields(fields); err != nil {
 		return nil, err
 	}
@@ -243,7 +288,7 @@ func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated FROM golden
+	rows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated, at FROM golden
 		WHERE entity=? AND gid>? ORDER BY gid LIMIT ?`, entity, after, limit)
 	if err != nil {
 		return nil, err
@@ -260,15 +305,15 @@ func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 	return out, rows.Err()
 }
 
-// scanGolden reads a row of gid, fields, sources, deleted, ver, updated.
+// scanGolden reads a row of gid, fields, sources, deleted, ver, updated, at.
 func scanGolden(rows *sql.Rows, entity string) (*Golden, error) {
 	g := &Golden{Entity: entity}
 	var fields, sources []byte
-	var updated int64
-	if err := rows.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated); err != nil {
+	var updated, at int64
+	if err := rows.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated, &at); err != nil {
 		return nil, err
 	}
-	g.Updated = fromNanos(updated)
+	g.Updated, g.At = fromNanos(updated), fromNanos(at)
 	var err error
 	if g.Fields, err = decodeFields(fields); err != nil {
 		return nil, err

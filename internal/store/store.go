@@ -48,6 +48,9 @@ type Golden struct {
 	// Ver is the change-log sequence of the last change applied.
 	Ver     int64
 	Updated time.Time
+	// At is when the source said its change happened (zero if no source
+	// said): what record-level "last change wins" compares.
+	At time.Time
 }
 
 // Outbound is one pending delivery: bring system up to the golden record
@@ -128,6 +131,12 @@ type Tx interface {
 	PutLink(entity, system, key, gid string) error
 	// NewLink is PutLink for a gid made in this transaction.
 	NewLink(entity, system, key, gid string) error
+	// Unlink forgets system's key of entity: the record it named is gone
+	// from that system, and the key may name another record later. It
+	// keeps a tombstone of the key, the record and when it went.
+	Unlink(entity, system, key string, at time.Time) error
+	// Tombstone returns what Unlink left of system's key, if anything.
+	Tombstone(entity, system, key string) (gid string, at time.Time, ok bool, err error)
 	// Preload reads the links of system's keys, and the links and golden
 	// records of their gids, so that the transaction's lookups of them
 	// cost nothing. Call it with a batch's keys before working through it.
