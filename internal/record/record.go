@@ -60,6 +60,11 @@ type Change struct {
 	// unknown, and every field counts as changed. Fields still holds the
 	// whole record, as read.
 	Changed []string
+	// Inserted is true when the source knows its users made this row
+	// since tandem last read the key: a new record, even where the key
+	// once named another one (a key the system reused after a delete).
+	// False when unknown or when the row is known to be older.
+	Inserted bool
 }
 
 // Write is one record to apply to a destination, in its own column names.

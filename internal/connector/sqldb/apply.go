@@ -128,6 +128,7 @@ type plan struct {
 	gids  map[string]*string // global id → key text ("" while its insert is pending)
 	made  map[string]bool    // global ids whose rows this call made
 	ids   [][2]any           // tandem_ids rows to record: global id, *string key
+	dels  []any              // keys deleted, whose tandem_ids rows go
 	seg   segment
 	stmts []Stmt
 }
@@ -179,6 +180,7 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 				continue
 			}
 			p.add('d', w, key, nil)
+			p.dels = append(p.dels, Format(key))
 			continue
 		}
 		if key == nil && !t.KeyGenerated {
@@ -420,8 +422,30 @@ func (p *plan) flush(ctx context.Context) error {
 	return nil
 }
 
-// recordIDs stores the global ids of the rows this call created.
+// recordIDs stores the global ids of the rows this call created, and
+// forgets those of keys it deleted or made anew: a key names one record
+// at a time, and a system may give a freed key to a new row.
 func (p *plan) recordIDs(ctx context.Context) error {
+	d := p.e.d
+	gone := p.dels
+	for _, id := range p.ids {
+		k := *id[1].(*string)
+		if k == "" {
+			return fmt.Errorf("the database returned no key for the new %s with global id %q", p.t.Entity, id[0])
+		}
+		if k != id[0] { // a key that is the global id names no other record
+			gone = append(gone, k)
+		}
+	}
+	for len(gone) > 0 {
+		n := min(len(gone), maxList)
+		var args []any
+		q := "DELETE FROM " + d.IDs() + " WHERE entity = " + d.Param(&args, p.t.Entity) + " AND " + d.In(&args, "k", idKey, gone[:n])
+		gone = gone[n:]
+		if err := p.tx.Run(ctx, []Stmt{{SQL: q, Args: args}}); err != nil {
+			return fmt.Errorf("forget global ids of replaced rows: %w", err)
+		}
+	}
 	if len(p.ids) == 0 {
 		return nil
 	}
@@ -436,7 +460,6 @@ func (p *plan) recordIDs(ctx context.Context) error {
 	// A plain INSERT: when two calls create one record at once, the second
 	// fails on the primary key (to be retried, finding the first's row)
 	// instead of both making a row.
-	d := p.e.d
 	if err := p.tx.Run(ctx, d.Upsert(d.IDs(), nil, []Column{idEntity, idGID, idKey}, rows)); err != nil {
 		return fmt.Errorf("record global ids: %w", err)
 	}

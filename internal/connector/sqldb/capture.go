@@ -13,11 +13,20 @@ import (
 	"tandem/internal/record"
 )
 
-// seqs is the Ack token of a batch: the outbox rows it covers. Sequence
-// numbers of concurrent transactions commit out of order, so a batch
-// names its rows one by one; a lower one that shows up later is read
-// by a later batch instead of being skipped.
+// seqs lists outbox rows. Sequence numbers of concurrent transactions
+// commit out of order, so a batch names its rows one by one; a lower one
+// that shows up later is read by a later batch instead of being skipped.
 type seqs []int64
+
+// ticket is the Ack token of a batch: the outbox rows it covers, and the
+// id-table rows of records it found gone, to forget once it is stored.
+type ticket struct {
+	seqs  seqs
+	stale []idRow
+}
+
+// idRow is one row of the id table.
+type idRow struct{ entity, gid, key string }
 
 // outboxRow is one row of the outbox.
 type outboxRow struct {
@@ -29,6 +38,7 @@ type outboxRow struct {
 	// deletes and rows written before tandem recorded columns.
 	cols []string
 	all  bool
+	op   byte // I, U or D
 }
 
 // Changes reads up to max outbox rows in sequence order and returns one
@@ -68,11 +78,11 @@ func (e *Engine) Changes(ctx context.Context, max int) (connector.Batch, error) 
 		if len(known) == 0 && len(rows) == max {
 			continue // a full page of unmapped rows: there may be more behind it
 		}
-		changes, err := e.resolve(ctx, rows)
+		changes, stale, err := e.resolve(ctx, rows)
 		if err != nil {
 			return connector.Batch{}, fmt.Errorf("read changes from %s system %q: %w", e.d.Name(), e.system, err)
 		}
-		return connector.Batch{Changes: changes, Ack: known}, nil
+		return connector.Batch{Changes: changes, Ack: &ticket{seqs: known, stale: stale}}, nil
 	}
 }
 
@@ -94,7 +104,10 @@ func (e *Engine) readOutbox(ctx context.Context, max int) ([]outboxRow, error) {
 			return nil, err
 		}
 		r.at = scanTime(at)
-		r.all = strings.TrimSpace(op) != "U" || !cols.Valid
+		if op = strings.TrimSpace(op); op != "" {
+			r.op = op[0]
+		}
+		r.all = r.op != 'U' || !cols.Valid
 		if !r.all && cols.String != "" {
 			r.cols = strings.Split(cols.String, ",")
 		}
@@ -118,13 +131,22 @@ func scanTime(v any) time.Time {
 }
 
 // resolve turns outbox rows into changes, one per record, ordered by the
-// last row of each record.
-func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change, error) {
+// last row of each record. A key whose row is gone is a delete. A row
+// its users inserted since the last read (after any delete of the key)
+// is marked Inserted, and its id-table entry, which can only be left
+// from a record the key named before, is not trusted. A row that exists
+// though the last row of its key is a delete was made by tandem itself
+// after the users' delete (a key the system reused): its id-table entry
+// is tandem's own. It also returns the id-table rows of keys whose
+// record went, for Ack to forget.
+func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change, []idRow, error) {
 	type last struct {
 		seq  int64
 		at   time.Time
 		all  bool            // some row of the record changed all of it
 		cols map[string]bool // else the columns its updates changed
+		del  int64           // seq of the last delete, 0 if none
+		ins  int64           // seq of the last insert, 0 if none
 	}
 	keys := map[string][]string{}  // table name → keys, first-seen order
 	latest := map[[2]string]last{} // (table, key) → last row
@@ -141,24 +163,37 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 			l.cols = map[string]bool{}
 		}
 		l.seq, l.at, l.all = r.seq, r.at, l.all || r.all
+		switch r.op {
+		case 'D':
+			l.del = r.seq
+		case 'I':
+			l.ins = r.seq
+		}
 		for _, c := range r.cols {
 			l.cols[c] = true
 		}
 		latest[id] = l
 	}
 	var out []record.Change
+	var stale []idRow
 	for name, ks := range keys {
 		for _, t := range e.byName[name] {
 			found, err := e.fetch(ctx, t, ks)
 			if err != nil {
-				return nil, fmt.Errorf("read rows of %s: %w", t.Entity, err)
+				return nil, nil, fmt.Errorf("read rows of %s: %w", t.Entity, err)
 			}
+			var gone []string
 			for _, k := range ks {
 				c, ok := found[canonicalKey(t, k)]
-				if !ok {
-					c = record.Change{System: e.system, Entity: t.Entity, Key: k, Op: record.Delete}
-				}
 				l := latest[[2]string{name, k}]
+				switch {
+				case !ok:
+					c = record.Change{System: e.system, Entity: t.Entity, Key: k, Op: record.Delete}
+					gone = append(gone, k)
+				case l.ins > l.del:
+					c.Inserted, c.GID = true, ""
+					gone = append(gone, k)
+				}
 				c.Version, c.At = l.seq, l.at
 				if c.Op == record.Upsert && !l.all {
 					c.Changed = make([]string, 0, len(l.cols))
@@ -169,25 +204,78 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 				}
 				out = append(out, c)
 			}
+			ids, err := e.idsOf(ctx, t.Entity, gone)
+			if err != nil {
+				return nil, nil, fmt.Errorf("read the id table: %w", err)
+			}
+			stale = append(stale, ids...)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b record.Change) int {
 		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Entity, b.Entity))
 	})
+	return out, stale, nil
+}
+
+// idsOf reads the id-table rows of entity's keys.
+func (e *Engine) idsOf(ctx context.Context, entity string, keys []string) ([]idRow, error) {
+	var out []idRow
+	for len(keys) > 0 {
+		n := min(len(keys), maxList)
+		vals := make([]any, n)
+		for i, k := range keys[:n] {
+			vals[i] = k
+		}
+		keys = keys[n:]
+		var args []any
+		q := "SELECT gid, k FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, entity) + " AND " + e.d.In(&args, "k", idKey, vals)
+		rows, err := e.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var gid, k string
+			if err := rows.Scan(&gid, &k); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, idRow{entity: entity, gid: gid, key: k})
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
-// Ack deletes exactly the outbox rows of b.
+// forget deletes id-table rows, each only while it still says what it said.
+func (e *Engine) forget(ctx context.Context, ids []idRow) error {
+	for _, id := range ids {
+		var args []any
+		q := "DELETE FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, id.entity) +
+			" AND gid = " + e.d.Param(&args, id.gid) + " AND k = " + e.d.Param(&args, id.key)
+		if _, err := e.db.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ack forgets the id-table rows of records b found gone, then deletes
+// exactly the outbox rows of b.
 func (e *Engine) Ack(ctx context.Context, b connector.Batch) error {
-	s, ok := b.Ack.(seqs)
+	t, ok := b.Ack.(*ticket)
 	if !ok {
 		if b.Ack == nil {
 			return nil
 		}
 		return fmt.Errorf("ack to %s system %q: not a token of this system (%T)", e.d.Name(), e.system, b.Ack)
 	}
-	if err := e.deleteSeqs(ctx, s); err != nil {
-		return fmt.Errorf("ack %d changes to %s system %q: %w", len(s), e.d.Name(), e.system, err)
+	if err := e.forget(ctx, t.stale); err != nil {
+		return fmt.Errorf("ack to %s system %q: forget the ids of deleted rows: %w", e.d.Name(), e.system, err)
+	}
+	if err := e.deleteSeqs(ctx, t.seqs); err != nil {
+		return fmt.Errorf("ack %d changes to %s system %q: %w", len(t.seqs), e.d.Name(), e.system, err)
 	}
 	return nil
 }
