@@ -146,9 +146,8 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 	_, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
 		Body: s.body(r, w, false), Idempotent: true})
 	if rest.NotFound(err) {
-		// Deleted in the system while tandem had an update for it: try
-		// again later, when the delete has been captured and wins.
-		return record.Result{Err: fmt.Errorf("update %s %s in %s: the record is gone (deleted there?): %w", r.Entity, key, s.name, err)}
+		// Deleted in the system while tandem had an update for it.
+		return record.Result{Err: &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, key, s.name, err)}}
 	}
 	if err != nil {
 		return record.Result{Err: rest.RecordError(err)}

@@ -74,8 +74,9 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 			s.Capture.Feeds = append(s.Capture.Feeds, &rest.Feed{Name: t.Entity + "/deleted", Overlap: overlap, List: s.feed(r, d.Path, true)})
 		}
 		if d := r.cfg.Deletes; d != nil && d.Scan > 0 {
-			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name,
-				Every: d.Scan.D(), IDs: func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) }}
+			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name, Every: d.Scan.D(),
+				IDs:  func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) },
+				Gone: func(ctx context.Context, ids []string) ([]string, error) { return s.gone(ctx, r, ids) }}
 			s.Capture.Scans = append(s.Capture.Scans, sc)
 			s.scans[t.Entity] = sc
 		}
@@ -210,6 +211,26 @@ func (s *System) fetch(ctx context.Context, r *resource, keys []string) ([]recor
 	return out, nil
 }
 
+// gone returns which of ids the system no longer holds (or holds as
+// deleted), asking for each, and forgets them as records tandem made.
+func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]string, error) {
+	var out []string
+	for _, id := range ids {
+		rec, err := s.get(ctx, r, id)
+		switch {
+		case rest.NotFound(err):
+		case err != nil:
+			return nil, fmt.Errorf("look up %s %s in %s before taking it as deleted: %w", r.Entity, id, s.name, err)
+		case r.deleted != "" && rest.Truthy(rest.Get(rec, r.deleted)):
+		default:
+			continue
+		}
+		out = append(out, id)
+		s.forget(id)
+	}
+	return out, nil
+}
+
 func (s *System) get(ctx context.Context, r *resource, id string) (map[string]any, error) {
 	resp, err := s.c.Do(ctx, rest.Request{Method: "GET", Path: itemPath(r.item, id)})
 	if err != nil {
@@ -235,11 +256,15 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 		if x, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated)); err == nil {
 			st = x
 			c.Version = x.Order
+			if x.Time {
+				c.At = time.Unix(0, x.Order).UTC() // when the system says it changed
+			}
 			r.sample(x.Raw)
 		}
 	}
 	if deleted || (r.deleted != "" && rest.Truthy(rest.Get(rec, r.deleted))) {
 		c.Op = record.Delete
+		s.forget(key)
 		if c.Version == 0 {
 			c.Version = time.Now().UnixNano()
 		}
@@ -257,9 +282,9 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 		c.Fields[r.Key] = rest.Value(rest.Get(rec, r.Key))
 	}
 	if r.cfg.Lookup != "" {
+		// The record's own field says; one without it tandem did not make.
 		c.GID = rest.Text(rest.Get(rec, r.cfg.Lookup))
-	}
-	if c.GID == "" {
+	} else {
 		s.mu.Lock()
 		c.GID = s.created[key]
 		s.mu.Unlock()

@@ -33,7 +33,7 @@ type Capture struct {
 type ticket struct {
 	pulls []Taken
 	feeds map[*Feed][]Item
-	scans map[*Scan]map[string]bool
+	scans map[*Scan]*scanTicket
 }
 
 // Position is what the hub stores for an API system: each feed's cursor
@@ -50,7 +50,7 @@ func (c *Capture) Changes(ctx context.Context, max int) (connector.Batch, error)
 	if max <= 0 {
 		max = 500
 	}
-	t := &ticket{feeds: map[*Feed][]Item{}, scans: map[*Scan]map[string]bool{}}
+	t := &ticket{feeds: map[*Feed][]Item{}, scans: map[*Scan]*scanTicket{}}
 	var out []record.Change
 	if c.Pulls != nil && c.Fetch != nil {
 		t.pulls = c.Pulls.Take(max)
@@ -83,7 +83,7 @@ func (c *Capture) Changes(ctx context.Context, max int) (connector.Batch, error)
 		if len(out) >= max || !s.due(now) {
 			continue
 		}
-		dels, ids, err := s.run(ctx)
+		dels, st, err := s.run(ctx)
 		if err != nil {
 			return connector.Batch{}, fmt.Errorf("scan %s for deletes: %w", s.Name, err)
 		}
@@ -91,7 +91,7 @@ func (c *Capture) Changes(ctx context.Context, max int) (connector.Batch, error)
 			c.Log.Debug("scanned for deletes", "scan", s.Name, "deleted", len(dels))
 		}
 		if len(dels) > 0 {
-			t.scans[s] = ids
+			t.scans[s] = st
 			out = append(out, dels...)
 		}
 	}
@@ -113,8 +113,8 @@ func (c *Capture) Ack(_ context.Context, b connector.Batch) error {
 	for f, items := range t.feeds {
 		f.ack(items)
 	}
-	for s, ids := range t.scans {
-		s.commit(ids)
+	for s, st := range t.scans {
+		s.commit(st)
 	}
 	if c.Pulls != nil {
 		c.Pulls.Done(t.pulls)
@@ -173,11 +173,7 @@ func (c *Capture) Resume(_ context.Context, pos string) error {
 	}
 	for _, s := range c.Scans {
 		if ids, ok := p.Scans[s.Name]; ok {
-			set := map[string]bool{}
-			for _, id := range ids {
-				set[id] = true
-			}
-			s.commit(set)
+			s.resume(ids)
 		}
 	}
 	return nil
@@ -201,11 +197,7 @@ func (c *Capture) Position(b connector.Batch) string {
 	}
 	for _, s := range c.Scans {
 		if t != nil && t.scans[s] != nil {
-			ids := make([]string, 0, len(t.scans[s]))
-			for id := range t.scans[s] {
-				ids = append(ids, id)
-			}
-			p.Scans[s.Name] = ids
+			p.Scans[s.Name] = s.after(t.scans[s])
 		} else if ids, ok := s.snapshot(); ok {
 			p.Scans[s.Name] = ids
 		}

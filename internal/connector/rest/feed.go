@@ -139,7 +139,11 @@ func (f *Feed) get() (Stamp, bool) {
 
 // Scan finds deletes in a system that keeps no record of them: every
 // interval it lists every id and reports those that vanished since the
-// last listing.
+// last listing. A listing is not a snapshot: a record created while it
+// runs may be missing from it, and paging shifts when records change,
+// so an id missing from one listing is only a candidate. It is reported
+// deleted only if it was known before the listing began and Gone
+// confirms it, one by one.
 type Scan struct {
 	Name   string
 	Entity string
@@ -147,11 +151,24 @@ type Scan struct {
 	Every  time.Duration
 	// IDs lists every id the system holds now.
 	IDs func(ctx context.Context) ([]string, error)
+	// Gone returns which of ids the system no longer holds, asking for
+	// each; nil trusts the listing.
+	Gone func(ctx context.Context, ids []string) ([]string, error)
 
-	mu   sync.Mutex
-	base map[string]bool // the ids at the last acknowledged scan
+	mu sync.Mutex
+	// base holds the ids known to exist, each with the generation it was
+	// last seen in: a listing only judges ids seen before it began.
+	base map[string]uint64
+	gen  uint64
 	has  bool
 	last time.Time
+}
+
+// scanTicket is what a scan found, to commit on ack.
+type scanTicket struct {
+	gen    uint64          // the generation the listing began in
+	listed map[string]bool // the ids it listed
+	gone   map[string]bool // the ids confirmed gone
 }
 
 // due reports whether a scan should run now.
@@ -161,37 +178,54 @@ func (s *Scan) due(now time.Time) bool {
 	return now.Sub(s.last) >= s.Every
 }
 
-// run lists the ids and returns deletes of those that vanished, with the
-// new id set to commit on ack.
-func (s *Scan) run(ctx context.Context) ([]record.Change, map[string]bool, error) {
+// run lists the ids and returns deletes of those confirmed gone, with
+// the ticket to commit on ack (nil when there is nothing to store).
+func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
+	s.mu.Lock()
+	g0 := s.gen
+	s.gen++
+	s.mu.Unlock()
 	ids, err := s.IDs(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	now := map[string]bool{}
+	t := &scanTicket{gen: g0, listed: make(map[string]bool, len(ids)), gone: map[string]bool{}}
 	for _, id := range ids {
-		now[id] = true
+		t.listed[id] = true
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.last = time.Now()
 	if !s.has {
-		s.base, s.has = now, true
+		s.commitLocked(t)
+		s.mu.Unlock()
 		return nil, nil, nil
 	}
-	var out []record.Change
-	for id := range s.base {
-		if !now[id] {
-			out = append(out, record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete,
-				Version: time.Now().UnixNano(), At: time.Now()})
+	var candidates []string
+	for id, g := range s.base {
+		if !t.listed[id] && g <= g0 {
+			candidates = append(candidates, id)
 		}
 	}
-	slices.SortFunc(out, func(a, b record.Change) int { return cmp.Compare(a.Key, b.Key) })
+	s.mu.Unlock()
+	slices.Sort(candidates)
+	gone := candidates
+	if s.Gone != nil && len(candidates) > 0 {
+		if gone, err = s.Gone(ctx, candidates); err != nil {
+			return nil, nil, err
+		}
+	}
+	var out []record.Change
+	now := time.Now()
+	for _, id := range gone {
+		t.gone[id] = true
+		out = append(out, record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete,
+			Version: now.UnixNano(), At: now})
+	}
 	if len(out) == 0 {
-		s.base = now // new ids join the baseline; nothing to store
+		s.commit(t) // new ids join the baseline; nothing to store
 		return nil, nil, nil
 	}
-	return out, now, nil
+	return out, t, nil
 }
 
 // Saw adds ids known to exist (records just created, captured or
@@ -204,14 +238,65 @@ func (s *Scan) Saw(ids ...string) {
 		return
 	}
 	for _, id := range ids {
-		s.base[id] = true
+		s.base[id] = s.gen
 	}
 }
 
-func (s *Scan) commit(ids map[string]bool) {
+func (s *Scan) commit(t *scanTicket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.base, s.has = ids, true
+	s.commitLocked(t)
+}
+
+// commitLocked makes what t found the baseline: the listed ids are
+// known, the confirmed deletes are not, unless seen again since.
+func (s *Scan) commitLocked(t *scanTicket) {
+	if s.base == nil {
+		s.base = map[string]uint64{}
+	}
+	for id := range t.listed {
+		if g, ok := s.base[id]; !ok || g < t.gen {
+			s.base[id] = t.gen
+		}
+	}
+	for id := range t.gone {
+		if g, ok := s.base[id]; ok && g <= t.gen {
+			delete(s.base, id)
+		}
+	}
+	s.has = true
+}
+
+// after returns the baseline as it will be once t is committed.
+func (s *Scan) after(t *scanTicket) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	set := map[string]bool{}
+	for id, g := range s.base {
+		if !t.gone[id] || g > t.gen {
+			set[id] = true
+		}
+	}
+	for id := range t.listed {
+		set[id] = true
+	}
+	out := make([]string, 0, len(set))
+	for id := range set {
+		out = append(out, id)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// resume sets the baseline from a stored position.
+func (s *Scan) resume(ids []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.base = make(map[string]uint64, len(ids))
+	for _, id := range ids {
+		s.base[id] = s.gen
+	}
+	s.has = true
 }
 
 func (s *Scan) snapshot() ([]string, bool) {
