@@ -80,16 +80,24 @@ func Links(ctx context.Context, st store.Store, entity, ref string) (string, map
 				return err
 			}
 			if !found {
+				// A key whose record went from that system keeps a tombstone.
+				if g, _, found, err = tx.Tombstone(entity, sys, key); err != nil {
+					return err
+				}
+			}
+			if !found {
 				return fmt.Errorf("no %s with key %q in system %q is linked", entity, key, sys)
 			}
 			gid = g
 		}
 		var err error
-		links, err = tx.Links(entity, gid)
-		if err == nil && len(links) == 0 {
-			return fmt.Errorf("no %s %q is known (write SYSTEM:KEY or a global id)", entity, ref)
+		if links, err = tx.Links(entity, gid); err != nil || len(links) > 0 {
+			return err
 		}
-		return err
+		if g, err := tx.Golden(entity, gid); err != nil || g != nil {
+			return err // a record gone from every system
+		}
+		return fmt.Errorf("no %s %q is known (write SYSTEM:KEY or a global id)", entity, ref)
 	})
 	return gid, links, err
 }

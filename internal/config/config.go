@@ -80,10 +80,24 @@ type Entity struct {
 	// Match lists natural-key fields: a record new to tandem whose values
 	// of these fields equal an existing record's is the same record.
 	Match []string `yaml:"match"`
+	// Merge says how a captured change combines with tandem's record:
+	// "record" (the default), the newest change by its source's time wins
+	// whole; "field", each field the change's source says its users
+	// changed is taken, so concurrent edits of different fields both stay.
+	Merge string `yaml:"merge"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`
 }
+
+// Merge modes of an entity.
+const (
+	MergeRecord = "record"
+	MergeField  = "field"
+)
+
+// FieldMerge reports whether e merges field by field.
+func (e *Entity) FieldMerge() bool { return e != nil && e.Merge == MergeField }
 
 // Mapping is how one entity looks in one system.
 type Mapping struct {

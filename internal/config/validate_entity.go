@@ -29,6 +29,12 @@ func (k *checker) entities() {
 				k.add(e.Line, rp, fmt.Sprintf("field %q is not in the schema's properties", f), suggest(f, fields))
 			}
 		}
+		switch e.Merge {
+		case "", MergeRecord, MergeField:
+		default:
+			k.add(e.Line, child(p, "merge"), fmt.Sprintf("%q is not a merge mode", e.Merge),
+				`write record (the newest change wins whole, the default) or field (fields changed in different systems both stay)`)
+		}
 		for i, f := range e.Match {
 			if e.Schema != nil && !slices.Contains(fields, f) {
 				k.add(e.Line, item(child(p, "match"), i), fmt.Sprintf("field %q is not in the schema's properties", f),

@@ -74,6 +74,10 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 				if err := tx.Defer(o); err != nil {
 					return err
 				}
+			case it.fail != nil && connector.IsGone(it.fail):
+				if err := w.gone(tx, it, now); err != nil {
+					return err
+				}
 			case it.fail != nil && it.down:
 				o.Error = it.fail.Error()
 				o.Wait, o.NextAt = "", now.Add(it.delay)
@@ -99,7 +103,16 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 			default:
 				// Link a key the destination just made; an update's key is linked already.
 				if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key {
+					if err := w.taken(tx, o.Entity, it.key, o.GID); err != nil {
+						return err
+					}
 					if err := tx.PutLink(o.Entity, w.System, it.key, o.GID); err != nil {
+						return err
+					}
+				}
+				// A deleted record's key no longer names it here.
+				if it.w.Op == record.Delete && it.w.Key != "" {
+					if err := tx.Unlink(o.Entity, w.System, it.w.Key, now); err != nil {
 						return err
 					}
 				}
@@ -123,6 +136,48 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 		}
 		return nil
 	})
+}
+
+// taken handles a key the destination gave a new record while tandem
+// links it to another: the system reuses keys, so the record the key
+// named is gone from it, deleted by its users.
+func (w *Worker) taken(tx store.Tx, entity, key, gid string) error {
+	old, ok, err := tx.GID(entity, w.System, key)
+	if err != nil || !ok || old == gid {
+		return err
+	}
+	w.Log.Info("the system gave a key tandem links to another record to a new one; that record is gone from it",
+		"system", w.System, "entity", entity, "key", key, "was", old, "now", gid)
+	if w.Vanished == nil {
+		return tx.Unlink(entity, w.System, key, w.Now())
+	}
+	return w.Vanished(tx, entity, key, old, fmt.Sprintf("gone from %s: its key %s was given to the new record %s", w.System, key, gid))
+}
+
+// gone handles a write whose record is no longer in the destination.
+// Where the system's changes are captured, its users deleted it: that
+// delete is taken as captured and wins. Otherwise (the system only
+// receives this entity) the record is made there again.
+func (w *Worker) gone(tx store.Tx, it *item, now time.Time) error {
+	o := it.o
+	key := it.w.Key
+	if w.Captures[o.Entity] && w.Vanished != nil {
+		w.Log.Info("record gone from the system; taking it as deleted there", "system", w.System,
+			"entity", o.Entity, "key", key, "gid", o.GID, "err", it.fail)
+		if err := w.Vanished(tx, o.Entity, key, o.GID, fmt.Sprintf("gone from %s: %v", w.System, it.fail)); err != nil {
+			return err
+		}
+		return tx.Done(o)
+	}
+	w.Log.Info("record gone from the system; making it there again", "system", w.System,
+		"entity", o.Entity, "key", key, "gid", o.GID, "err", it.fail)
+	if key != "" {
+		if err := tx.Unlink(o.Entity, w.System, key, now); err != nil {
+			return err
+		}
+	}
+	o.Error, o.Wait, o.NextAt = it.fail.Error(), "", now
+	return tx.Defer(o)
 }
 
 func (w *Worker) dead(tx store.Tx, it *item, o store.Outbound, now time.Time) error {

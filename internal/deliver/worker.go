@@ -29,6 +29,14 @@ type Worker struct {
 	// WaitRetry is how long a child waits before looking again for a
 	// parent that has not reached this system yet.
 	WaitRetry time.Duration
+	// Captures says, by entity, whether changes made in this system are
+	// captured: then a record found gone here was deleted by the
+	// system's users, and Vanished takes that delete as captured.
+	// Otherwise the record is made here again.
+	Captures map[string]bool
+	// Vanished, called in a recording transaction, applies a delete of
+	// gid that this system's users made under key.
+	Vanished func(tx store.Tx, entity, key, gid, why string) error
 	// hasDead is set once this worker dead-letters, so later successes
 	// know to resolve earlier dead letters of the same record.
 	hasDead bool
@@ -265,7 +273,7 @@ func (w *Worker) judge(tried []*item) {
 		return
 	}
 	for _, it := range tried {
-		if it.fail == nil || connector.IsPermanent(it.fail) {
+		if it.fail == nil || connector.IsPermanent(it.fail) || connector.IsGone(it.fail) {
 			w.downs = 0
 			return
 		}

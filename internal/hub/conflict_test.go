@@ -26,6 +26,7 @@ systems:
 delivery: {attempts: 4, backoff: 5ms, max_backoff: 20ms}
 entities:
   account:
+    merge: field
     schema:
       type: object
       properties:

@@ -77,13 +77,36 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		if len(maps) == 0 {
 			continue
 		}
+		captures := map[string]bool{}
+		for _, ent := range h.capturedEntities(name) {
+			captures[ent] = true
+		}
 		h.workers[name] = &deliver.Worker{System: name, Dst: h.systems[name], Store: h.store, Maps: maps,
 			Order: cfg.EntityOrder(), Batch: sys.Batch, Log: log.With("system", name), Now: time.Now,
-			WaitRetry: 500 * time.Millisecond,
-			Policy:    deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
+			WaitRetry: 500 * time.Millisecond, Captures: captures, Vanished: h.vanished(name),
+			Policy: deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
 		h.wake[name] = make(chan struct{}, 1)
 	}
 	return h, nil
+}
+
+// vanished is how system's delivery worker applies a delete its users
+// made that tandem found while writing there.
+func (h *Hub) vanished(system string) func(tx store.Tx, entity, key, gid, why string) error {
+	return func(tx store.Tx, entity, key, gid, why string) error {
+		st, err := h.resolver.Vanished(tx, system, entity, key, gid, why)
+		if err != nil {
+			return err
+		}
+		for _, c := range st {
+			c.Captured = 0 // found by delivery, not captured
+			if err := tx.AddCount(*c); err != nil {
+				return err
+			}
+		}
+		h.wakeAll()
+		return nil
+	}
 }
 
 // Store is the hub's store.

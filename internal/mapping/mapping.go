@@ -108,6 +108,17 @@ func (m *Map) FieldNames() []string {
 	return out
 }
 
+// Writes reports whether the mapping writes the canonical field to
+// this system (it holds it and it is not read-only).
+func (m *Map) Writes(name string) bool {
+	for _, f := range m.fields {
+		if f.name == name {
+			return !f.readOnly && (f.column != "" || f.out != nil)
+		}
+	}
+	return false
+}
+
 // Changed returns the canonical fields that a change of the given local
 // columns may have changed: those read from one of them, and every
 // field computed by an In expression (whose inputs are not known) as

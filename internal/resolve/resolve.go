@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/oklog/ulid/v2"
-
 	"tandem/internal/config"
 	"tandem/internal/mapping"
 	"tandem/internal/record"
@@ -110,6 +108,22 @@ func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Stats, error) 
 		}
 	}
 	return st, nil
+}
+
+// Vanished records that system no longer holds the record gid of entity
+// that its key named: the system's users deleted it, as tandem found out
+// while writing there (the system gave the key to a new record, or
+// answered that the record is gone). The delete reaches every other
+// system, as a captured delete would.
+func (r *Resolver) Vanished(tx store.Tx, system, entity, key, gid, why string) (Stats, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := Stats{}
+	if err := r.lookForDead(tx); err != nil {
+		return nil, err
+	}
+	c := &store.Change{Change: record.Change{System: system, Entity: entity, Key: key, Op: record.Delete, GID: gid, At: r.Now()}}
+	return st, r.vanish(tx, c, gid, why, st.of(system, entity))
 }
 
 // Unblocked reports whether the last Resolve linked a key that held
@@ -242,280 +256,6 @@ func (r *Resolver) finish(tx store.Tx, c *store.Change, s store.State, note stri
 		return tx.SetState(c.Seq, s, note)
 	}
 	return tx.Append(c)
-}
-
-func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error {
-	gid, ok, err := tx.GID(c.Entity, c.System, c.Key)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return r.finish(tx, c, store.Dropped, "delete of a record tandem never knew", cnt)
-	}
-	c.GID = gid
-	g, err := tx.Golden(c.Entity, gid)
-	if err != nil {
-		return err
-	}
-	if g == nil || g.Deleted {
-		return r.finish(tx, c, store.Dropped, "already deleted", cnt)
-	}
-	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
-		return err
-	}
-	if err := r.dropNatural(tx, g); err != nil {
-		return err
-	}
-	g.Deleted, g.Ver, g.Updated = true, c.Seq, r.Now()
-	if err := tx.PutGolden(g); err != nil {
-		return err
-	}
-	if err := r.resolveDead(tx, c); err != nil {
-		return err
-	}
-	return r.route(tx, c, g, nil)
-}
-
-func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.Count) error {
-	canon, err := m.ToCanonical(c.Fields)
-	if err != nil {
-		var fe *mapping.FieldError
-		if errors.As(err, &fe) {
-			return &deadErr{field: fe.Field, err: err}
-		}
-		return &deadErr{err: err}
-	}
-	for f, ent := range m.Refs {
-		v, ok := canon[f].(string)
-		if !ok || v == "" {
-			continue
-		}
-		pg, ok, err := tx.GID(ent, c.System, v)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return &holdErr{why: fmt.Sprintf("waiting for %s %s of %s (field %q)", ent, v, c.System, f)}
-		}
-		canon[f] = pg
-	}
-	id, err := r.identify(tx, c, canon)
-	if err != nil {
-		return err
-	}
-	gid, linked, fresh, g := id.gid, id.linked, id.fresh, id.g
-	if g != nil && g.Deleted {
-		// Delete wins: the record was deleted elsewhere; bring this system in line.
-		c.GID = gid
-		if err := r.finish(tx, c, store.Dropped, "record was deleted; the delete wins", cnt); err != nil {
-			return err
-		}
-		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
-	}
-	merged := record.Fields{}
-	if g != nil {
-		for k, v := range g.Fields {
-			merged[k] = v
-		}
-	}
-	// Where the source says which columns its users changed, only the
-	// fields read from them are news; the rest of its row may be stale
-	// (read before tandem wrote a newer value there) and must not undo
-	// other systems' changes. If it is, the source gets the record back.
-	var only map[string]bool
-	if c.Changed != nil && g != nil && linked {
-		only = m.Changed(c.Changed)
-	}
-	var changed []string
-	stale := false
-	for k, v := range canon {
-		old, ok := merged[k]
-		if only != nil && !only[k] {
-			// An update that changed no mapped column sends nothing back:
-			// were a field not to survive the trip to this system and back,
-			// that would never end.
-			stale = stale || (ok && len(c.Changed) > 0 && !record.Equal(old, v))
-			continue
-		}
-		if !ok || !record.Equal(old, v) {
-			changed = append(changed, k)
-		}
-		merged[k] = v
-	}
-	if sch := r.schemas[c.Entity]; sch != nil {
-		if err := sch.Validate(merged); err != nil {
-			var ie *mapping.InvalidError
-			if errors.As(err, &ie) {
-				return &deadErr{field: ie.Field, err: err}
-			}
-			return &deadErr{err: err}
-		}
-	}
-	c.GID = gid
-	if !linked && r.parents[c.Entity] {
-		r.unblocked = true
-	}
-	switch {
-	case fresh:
-		if err := tx.NewLink(c.Entity, c.System, c.Key, gid); err != nil {
-			return err
-		}
-	case !linked:
-		if err := tx.PutLink(c.Entity, c.System, c.Key, gid); err != nil {
-			return err
-		}
-	}
-	if err := r.resolveDead(tx, c); err != nil {
-		return err
-	}
-	if g != nil && len(changed) == 0 {
-		if stale {
-			if err := tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now()); err != nil {
-				return err
-			}
-		}
-		return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
-	}
-	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
-		return err
-	}
-	if g == nil {
-		g = &store.Golden{Entity: c.Entity, GID: gid, Sources: map[string]string{}}
-	} else if err := r.dropNatural(tx, g); err != nil {
-		return err
-	}
-	if g.Sources == nil {
-		g.Sources = map[string]string{}
-	}
-	for _, k := range changed {
-		g.Sources[k] = c.System
-	}
-	created := g.Ver == 0
-	g.Fields, g.Ver, g.Updated = merged, c.Seq, r.Now()
-	if err := tx.PutGolden(g); err != nil {
-		return err
-	}
-	if v, ok := r.naturalValue(c.Entity, merged); ok {
-		if err := tx.PutNatural(c.Entity, v, gid); err != nil {
-			return err
-		}
-	}
-	if created {
-		changed = nil // a create goes everywhere
-	}
-	if err := r.route(tx, c, g, changed); err != nil {
-		return err
-	}
-	if stale {
-		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
-	}
-	return nil
-}
-
-// identity is what identify found out about a captured record.
-type identity struct {
-	gid    string
-	linked bool          // the system's key is linked to gid already
-	fresh  bool          // gid was made just now: a record tandem never saw
-	g      *store.Golden // its golden record, if any
-}
-
-// identify finds the record's global id: its link, the id the source
-// reported, a natural-key match, or a new id.
-func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields) (identity, error) {
-	gid, ok, err := tx.GID(c.Entity, c.System, c.Key)
-	if err != nil {
-		return identity{}, err
-	}
-	id := identity{gid: gid, linked: ok}
-	if !ok && c.GID != "" {
-		id.gid, ok = c.GID, true
-	}
-	if !ok {
-		if v, has := r.naturalValue(c.Entity, canon); has {
-			if id.gid, ok, err = tx.Natural(c.Entity, v); err != nil {
-				return identity{}, err
-			}
-			if ok {
-				// Only adopt a match this system is not already linked to
-				// under another key.
-				k, other, err := tx.Key(c.Entity, id.gid, c.System)
-				if err != nil {
-					return identity{}, err
-				}
-				ok = !other || k == c.Key
-			}
-		}
-	}
-	if !ok {
-		return identity{gid: ulid.Make().String(), fresh: true}, nil
-	}
-	id.g, err = tx.Golden(c.Entity, id.gid)
-	return id, err
-}
-
-// naturalValue is the entity's natural key of f, if it has one and every
-// part is present.
-func (r *Resolver) naturalValue(entity string, f record.Fields) (string, bool) {
-	e := r.cfg.Entities[entity]
-	if e == nil || len(e.Match) == 0 {
-		return "", false
-	}
-	parts := make([]string, len(e.Match))
-	for i, k := range e.Match {
-		v := f[k]
-		if v == nil {
-			return "", false
-		}
-		parts[i] = strings.ToLower(strings.TrimSpace(mapping.Text(v)))
-		if parts[i] == "" {
-			return "", false
-		}
-	}
-	return strings.Join(parts, "\x1f"), true
-}
-
-func (r *Resolver) dropNatural(tx store.Tx, g *store.Golden) error {
-	if v, ok := r.naturalValue(g.Entity, g.Fields); ok {
-		if cur, found, err := tx.Natural(g.Entity, v); err != nil {
-			return err
-		} else if found && cur == g.GID {
-			return tx.DeleteNatural(g.Entity, v)
-		}
-	}
-	return nil
-}
-
-// route enqueues the record for every destination of the change. With
-// changed set, a destination that maps none of the changed fields is skipped.
-func (r *Resolver) route(tx store.Tx, c *store.Change, g *store.Golden, changed []string) error {
-	// A delivery to the source itself may be in flight with an older
-	// state; make it count for nothing so the source gets the new one.
-	if err := tx.Touch(c.System, c.Entity, g.GID, g.Ver); err != nil {
-		return err
-	}
-	for _, dst := range r.cfg.Targets(c.Entity, c.System) {
-		if r.maps[dst][c.Entity] == nil {
-			continue
-		}
-		if changed != nil && !r.anyMapped(dst, c.Entity, changed) {
-			continue
-		}
-		if err := tx.Enqueue(dst, c.Entity, g.GID, g.Ver, r.Now()); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (r *Resolver) anyMapped(system, entity string, fields []string) bool {
-	set := r.fields[system][entity]
-	for _, f := range fields {
-		if set[f] {
-			return true
-		}
-	}
-	return false
 }
 
 // Held reports the records that have held changes, for status.

@@ -1,0 +1,56 @@
+package resolve
+
+import (
+	"tandem/internal/store"
+)
+
+// delete resolves a captured delete: the record its key names is gone
+// from that system, and from every other once routed (delete wins).
+func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error {
+	gid, ok, err := tx.GID(c.Entity, c.System, c.Key)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return r.finish(tx, c, store.Dropped, "delete of a record tandem never knew", cnt)
+	}
+	return r.vanish(tx, c, gid, "", cnt)
+}
+
+// vanish applies a delete of gid that c's system made: its key stops
+// naming the record there (a tombstone remembers it), the golden record
+// is deleted and the delete is routed to the other systems.
+func (r *Resolver) vanish(tx store.Tx, c *store.Change, gid, why string, cnt *store.Count) error {
+	c.GID = gid
+	if key, ok, err := tx.Key(c.Entity, gid, c.System); err != nil {
+		return err
+	} else if ok && key == c.Key {
+		if err := tx.Unlink(c.Entity, c.System, c.Key, r.Now()); err != nil {
+			return err
+		}
+	}
+	g, err := tx.Golden(c.Entity, gid)
+	if err != nil {
+		return err
+	}
+	if g == nil || g.Deleted {
+		return r.finish(tx, c, store.Dropped, "already deleted", cnt)
+	}
+	if err := r.finish(tx, c, store.Resolved, why, cnt); err != nil {
+		return err
+	}
+	if err := r.dropNatural(tx, g); err != nil {
+		return err
+	}
+	g.Deleted, g.Ver, g.Updated = true, c.Seq, r.Now()
+	if c.At.After(g.At) {
+		g.At = c.At
+	}
+	if err := tx.PutGolden(g); err != nil {
+		return err
+	}
+	if err := r.resolveDead(tx, c); err != nil {
+		return err
+	}
+	return r.route(tx, c, g, nil)
+}

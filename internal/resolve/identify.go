@@ -1,0 +1,135 @@
+package resolve
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+
+	"tandem/internal/record"
+	"tandem/internal/store"
+)
+
+// identity is what identify found out about a captured record.
+type identity struct {
+	gid    string
+	linked bool          // the system's key is linked to gid already
+	fresh  bool          // gid was made just now: a record tandem never saw
+	stale  bool          // a read of a record from before tandem saw it go from this system
+	g      *store.Golden // its golden record, if any
+}
+
+// identify finds the record a captured upsert is about. A linked key is
+// trusted unless the evidence says it now names another record, in which
+// case the record it named is gone from the system (see vanish). An
+// unlinked key is identified by the global id the row carries, by the
+// natural key, or made a new record.
+func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, cnt *store.Count) (identity, error) {
+	gid, linked, err := tx.GID(c.Entity, c.System, c.Key)
+	if err != nil {
+		return identity{}, err
+	}
+	if linked {
+		g, err := tx.Golden(c.Entity, gid)
+		if err != nil {
+			return identity{}, err
+		}
+		why := r.replaced(c, canon, gid, g)
+		if why == "" {
+			return identity{gid: gid, linked: true, g: g}, nil
+		}
+		v := &store.Change{Change: record.Change{System: c.System, Entity: c.Entity, Key: c.Key, Op: record.Delete, At: c.At}}
+		if err := r.vanish(tx, v, gid, why, cnt); err != nil {
+			return identity{}, err
+		}
+	} else if old, at, ok, err := tx.Tombstone(c.Entity, c.System, c.Key); err != nil {
+		return identity{}, err
+	} else if ok && !c.Inserted {
+		stale, err := r.staleRead(tx, c, canon, old, at)
+		if err != nil || stale {
+			return identity{gid: old, stale: stale}, err
+		}
+	}
+	if c.GID != "" {
+		g, err := tx.Golden(c.Entity, c.GID)
+		if err != nil {
+			return identity{}, err
+		}
+		if g != nil && !r.otherNatural(canon, g) {
+			return identity{gid: c.GID, g: g}, nil
+		}
+	}
+	if v, has := r.naturalValue(c.Entity, canon); has {
+		gid, ok, err := tx.Natural(c.Entity, v)
+		if err != nil {
+			return identity{}, err
+		}
+		if ok {
+			// Only adopt a match this system is not already linked to
+			// under another key: that would be a second copy in it.
+			k, other, err := tx.Key(c.Entity, gid, c.System)
+			if err != nil {
+				return identity{}, err
+			}
+			if !other || k == c.Key {
+				g, err := tx.Golden(c.Entity, gid)
+				return identity{gid: gid, g: g}, err
+			}
+		}
+	}
+	if c.GID != "" {
+		if g, err := tx.Golden(c.Entity, c.GID); err != nil || g == nil {
+			// A record of a store tandem kept before, as the system's id
+			// table or lookup field remembers it: keep its id.
+			return identity{gid: c.GID}, err
+		}
+	}
+	return identity{gid: ulid.Make().String(), fresh: true}, nil
+}
+
+// replaced says why a linked key now names another record than gid's,
+// or "" if nothing says so.
+func (r *Resolver) replaced(c *store.Change, canon record.Fields, gid string, g *store.Golden) string {
+	switch {
+	case c.Inserted:
+		return "gone from " + c.System + ": its users inserted a new row under its key " + c.Key
+	case c.GID != "" && c.GID != gid:
+		return fmt.Sprintf("gone from %s: its key %s now holds the record %s", c.System, c.Key, c.GID)
+	case c.Changed == nil && r.otherNatural(canon, g):
+		// A source that cannot tell an update from an insert: a row
+		// under the key with another natural key is another record.
+		return fmt.Sprintf("gone from %s: its key %s now holds a record with another natural key", c.System, c.Key)
+	}
+	return ""
+}
+
+// otherNatural reports whether canon and g both have a natural key and
+// the two differ.
+func (r *Resolver) otherNatural(canon record.Fields, g *store.Golden) bool {
+	if g == nil {
+		return false
+	}
+	a, ok1 := r.naturalValue(g.Entity, canon)
+	b, ok2 := r.naturalValue(g.Entity, g.Fields)
+	return ok1 && ok2 && a != b
+}
+
+// staleRead reports whether a change of an unlinked key whose tombstone
+// names gid is a read of that record from before it went: the same
+// record by its carried id or natural key, and not newer than its going.
+func (r *Resolver) staleRead(tx store.Tx, c *store.Change, canon record.Fields, gid string, gone time.Time) (bool, error) {
+	g, err := tx.Golden(c.Entity, gid)
+	if err != nil || g == nil {
+		return false, err
+	}
+	if c.GID != "" && c.GID != gid {
+		return false, nil
+	}
+	if r.otherNatural(canon, g) {
+		return false, nil
+	}
+	if c.GID == gid {
+		return true, nil
+	}
+	return !c.At.IsZero() && !c.At.After(gone), nil
+}

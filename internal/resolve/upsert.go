@@ -1,0 +1,227 @@
+package resolve
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"tandem/internal/mapping"
+	"tandem/internal/record"
+	"tandem/internal/store"
+)
+
+func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.Count) error {
+	canon, err := m.ToCanonical(c.Fields)
+	if err != nil {
+		var fe *mapping.FieldError
+		if errors.As(err, &fe) {
+			return &deadErr{field: fe.Field, err: err}
+		}
+		return &deadErr{err: err}
+	}
+	id, err := r.identify(tx, c, canon, cnt)
+	if err != nil {
+		return err
+	}
+	gid, g := id.gid, id.g
+	c.GID = gid
+	if id.stale {
+		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
+	}
+	if g != nil && g.Deleted {
+		// Delete wins: the record was deleted elsewhere; bring this system in line.
+		if !id.linked {
+			if err := tx.PutLink(c.Entity, c.System, c.Key, gid); err != nil {
+				return err
+			}
+		}
+		if err := r.finish(tx, c, store.Dropped, "record was deleted; the delete wins", cnt); err != nil {
+			return err
+		}
+		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
+	}
+	missing, err := r.translate(tx, c, m, canon)
+	if err != nil {
+		return err
+	}
+	fieldMerge := r.cfg.Entities[c.Entity].FieldMerge()
+	if !fieldMerge && g != nil && older(c.At, g.At) {
+		return r.lose(tx, c, m, canon, id, missing != "", cnt)
+	}
+	if missing != "" {
+		return &holdErr{why: missing}
+	}
+	merged, changed, stale := r.merge(c, m, canon, g, id.linked, fieldMerge)
+	if sch := r.schemas[c.Entity]; sch != nil {
+		if err := sch.Validate(merged); err != nil {
+			var ie *mapping.InvalidError
+			if errors.As(err, &ie) {
+				return &deadErr{field: ie.Field, err: err}
+			}
+			return &deadErr{err: err}
+		}
+	}
+	if !id.linked && r.parents[c.Entity] {
+		r.unblocked = true
+	}
+	if err := r.link(tx, c, id); err != nil {
+		return err
+	}
+	if err := r.resolveDead(tx, c); err != nil {
+		return err
+	}
+	if g != nil && len(changed) == 0 {
+		if stale {
+			if err := tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now()); err != nil {
+				return err
+			}
+		}
+		return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
+	}
+	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
+		return err
+	}
+	if g == nil {
+		g = &store.Golden{Entity: c.Entity, GID: gid, Sources: map[string]string{}}
+	} else if err := r.dropNatural(tx, g); err != nil {
+		return err
+	}
+	if g.Sources == nil {
+		g.Sources = map[string]string{}
+	}
+	for _, k := range changed {
+		g.Sources[k] = c.System
+	}
+	created := g.Ver == 0
+	g.Fields, g.Ver, g.Updated = merged, c.Seq, r.Now()
+	if c.At.After(g.At) {
+		g.At = c.At
+	}
+	if err := tx.PutGolden(g); err != nil {
+		return err
+	}
+	if v, ok := r.naturalValue(c.Entity, merged); ok {
+		if err := tx.PutNatural(c.Entity, v, gid); err != nil {
+			return err
+		}
+	}
+	if created {
+		changed = nil // a create goes everywhere
+	}
+	if err := r.route(tx, c, g, changed); err != nil {
+		return err
+	}
+	if stale {
+		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
+	}
+	return nil
+}
+
+// translate turns the references of canon from the system's keys into
+// global ids. A parent tandem does not know yet is left as it was, and
+// the reason is returned.
+func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields) (string, error) {
+	missing := ""
+	for f, ent := range m.Refs {
+		v, ok := canon[f].(string)
+		if !ok || v == "" {
+			continue
+		}
+		pg, ok, err := tx.GID(ent, c.System, v)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			missing = fmt.Sprintf("waiting for %s %s of %s (field %q)", ent, v, c.System, f)
+			continue
+		}
+		canon[f] = pg
+	}
+	return missing, nil
+}
+
+// older reports whether a change at c came before the golden record's
+// last change at g: a change of unknown time is older than one of known
+// time, and a golden record of unknown time is older than any change.
+func older(c, g time.Time) bool {
+	if g.IsZero() {
+		return false
+	}
+	if c.IsZero() {
+		return true
+	}
+	return c.Before(g)
+}
+
+// lose drops a change older than the golden record, record-level "last
+// change wins": the record changed since, elsewhere. Its source is sent
+// the golden record when its row differs from it.
+func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing bool, cnt *store.Count) error {
+	g := id.g
+	if err := r.link(tx, c, id); err != nil {
+		return err
+	}
+	if err := r.resolveDead(tx, c); err != nil {
+		return err
+	}
+	differs := refMissing
+	for f, v := range canon {
+		if m.Writes(f) && !record.Equal(v, g.Fields[f]) {
+			differs = true
+			break
+		}
+	}
+	note := fmt.Sprintf("older than the record's last change (at %s); the newer one wins", g.At.UTC().Format(time.RFC3339Nano))
+	if err := r.finish(tx, c, store.Dropped, note, cnt); err != nil {
+		return err
+	}
+	if !differs {
+		return nil
+	}
+	return tx.Enqueue(c.System, c.Entity, g.GID, g.Ver, r.Now())
+}
+
+// link links the change's key to its record, if it is not yet.
+func (r *Resolver) link(tx store.Tx, c *store.Change, id identity) error {
+	switch {
+	case id.linked:
+		return nil
+	case id.fresh:
+		return tx.NewLink(c.Entity, c.System, c.Key, id.gid)
+	}
+	return tx.PutLink(c.Entity, c.System, c.Key, id.gid)
+}
+
+// merge combines a change with the golden record. With record-level
+// merge every field the system holds is taken. With field-level merge,
+// where the source says which columns its users changed, only the fields
+// read from them are news; the rest of its row may be stale (read before
+// tandem wrote a newer value there) and must not undo other systems'
+// changes: stale says the source should get the record back.
+func (r *Resolver) merge(c *store.Change, m *mapping.Map, canon record.Fields, g *store.Golden, linked, fieldMerge bool) (merged record.Fields, changed []string, stale bool) {
+	merged = record.Fields{}
+	if g != nil {
+		for k, v := range g.Fields {
+			merged[k] = v
+		}
+	}
+	var only map[string]bool
+	if fieldMerge && c.Changed != nil && g != nil && linked {
+		only = m.Changed(c.Changed)
+	}
+	for k, v := range canon {
+		old, ok := merged[k]
+		if only != nil && !only[k] {
+			// An update that changed no mapped column sends nothing back:
+			// were a field not to survive the trip to this system and back,
+			// that would never end.
+			stale = stale || (ok && len(c.Changed) > 0 && !record.Equal(old, v))
+			continue
+		}
+		if !ok || !record.Equal(old, v) {
+			changed = append(changed, k)
+		}
+		merged[k] = v
+	}
+	return merged, changed, stale
+}
