@@ -38,7 +38,7 @@ func main() {
 	}
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "tandem.yaml", "configuration file")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(runCmd(g), checkCmd(g), setupCmd(g), statusCmd(g), dlqCmd(g), linksCmd(g), demoCmd(g), benchCmd(g), crmsimCmd(g))
+	root.AddCommand(runCmd(g), checkCmd(g), setupCmd(g), statusCmd(g), dlqCmd(g), linksCmd(g), demoCmd(g), benchCmd(g), crmsimCmd(g), tortureCmd(g))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := root.ExecuteContext(ctx)
 	stop()

@@ -1,0 +1,317 @@
+package torture
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// jsonServer is a running json-server 0.17.4: a real third-party REST
+// server that makes its own numeric ids and reuses the highest one after
+// it is deleted.
+type jsonServer struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan struct{}
+	out  *bytes.Buffer
+}
+
+// startJSONServer starts bin on a free port with an empty database in dir.
+func startJSONServer(ctx context.Context, bin, dir string) (*jsonServer, error) {
+	file := filepath.Join(dir, "shop.json")
+	if err := os.WriteFile(file, []byte(`{"accounts": [], "contacts": []}`), 0o644); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--quiet", file)
+	cmd.Dir = dir
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start json-server %s: %w", bin, err)
+	}
+	s := &jsonServer{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{}), out: out}
+	go func() { _ = cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/accounts")
+		if err == nil {
+			resp.Body.Close()
+			return s, nil
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("json-server exited: %s", out.String())
+		case <-ctx.Done():
+			s.stop()
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("json-server did not answer within 30s: %v", err)
+		}
+	}
+}
+
+func (s *jsonServer) stop() {
+	if s.cmd.Process != nil {
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	}
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// jsonApp plays json-server's users: records carry a code (the natural
+// key) and an updatedAt in epoch milliseconds that the application sets
+// on every write, as an application that keeps an updated-at would.
+type jsonApp struct {
+	name string
+	base string
+	hc   *http.Client
+}
+
+func newJSONApp(name, base string) *jsonApp {
+	return &jsonApp{name: name, base: base, hc: &http.Client{Timeout: 10 * time.Second}}
+}
+
+func (a *jsonApp) Name() string { return a.name }
+func (a *jsonApp) Close() error { return nil }
+
+func collection(entity string) string {
+	if entity == Account {
+		return "/accounts"
+	}
+	return "/contacts"
+}
+
+func (a *jsonApp) do(ctx context.Context, method, path string, body, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %s %s: %w", a.name, method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode == http.StatusNotFound {
+		return resp.StatusCode, errNotHere
+	}
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s: %s %s: %d %s", a.name, method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		d := json.NewDecoder(bytes.NewReader(data))
+		d.UseNumber()
+		if err := d.Decode(out); err != nil {
+			return resp.StatusCode, fmt.Errorf("%s: %s %s: %w", a.name, method, path, err)
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+func (a *jsonApp) list(ctx context.Context, entity string, q url.Values) ([]map[string]any, error) {
+	path := collection(entity)
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	var out []map[string]any
+	_, err := a.do(ctx, "GET", path, nil, &out)
+	return out, err
+}
+
+func (a *jsonApp) Rows(ctx context.Context, entity string) ([]Row, error) {
+	recs, err := a.list(ctx, entity, nil)
+	if err != nil {
+		return nil, err
+	}
+	var accts map[string]string // id → code
+	if entity == Contact {
+		as, err := a.list(ctx, Account, nil)
+		if err != nil {
+			return nil, err
+		}
+		accts = map[string]string{}
+		for _, r := range as {
+			accts[text(r["id"])] = text(r["code"])
+		}
+	}
+	out := make([]Row, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, a.row(entity, r, accts))
+	}
+	return out, nil
+}
+
+func (a *jsonApp) row(entity string, r map[string]any, accts map[string]string) Row {
+	row := Row{Entity: entity, Key: text(r["id"]), Ref: text(r["code"])}
+	if entity == Account {
+		row.State = State{Name: text(r["name"]), Tier: text(r["tier"]), Score: integer(r["score"])}
+		return row
+	}
+	row.AccountKey = text(r["account"])
+	row.State = State{Name: text(r["name"]), Account: accts[row.AccountKey]}
+	return row
+}
+
+// find returns the id of the record with code ref.
+func (a *jsonApp) find(ctx context.Context, entity, ref string) (string, error) {
+	recs, err := a.list(ctx, entity, url.Values{"code": {ref}})
+	if err != nil {
+		return "", err
+	}
+	for _, r := range recs {
+		if text(r["code"]) == ref {
+			return text(r["id"]), nil
+		}
+	}
+	return "", errNotHere
+}
+
+func (a *jsonApp) body(ctx context.Context, entity string, s State, p *Patch) (map[string]any, error) {
+	m := map[string]any{"updatedAt": time.Now().UnixMilli()}
+	set := func(k string, v any) { m[k] = v }
+	if p == nil {
+		set("name", s.Name)
+		if entity == Account {
+			set("tier", s.Tier)
+			set("score", s.Score)
+		} else {
+			p = &Patch{Account: &s.Account}
+		}
+	} else {
+		if p.Name != nil {
+			set("name", *p.Name)
+		}
+		if p.Tier != nil {
+			set("tier", *p.Tier)
+		}
+		if p.Score != nil {
+			set("score", *p.Score)
+		}
+	}
+	if entity == Contact && p != nil && p.Account != nil {
+		if *p.Account == "" {
+			set("account", nil)
+		} else {
+			id, err := a.find(ctx, Account, *p.Account)
+			if err != nil {
+				return nil, err
+			}
+			n, err := json.Number(id).Int64()
+			if err != nil {
+				set("account", id)
+			} else {
+				set("account", n)
+			}
+		}
+	}
+	return m, nil
+}
+
+// stateOf reads the state of a record json-server answered with.
+func (a *jsonApp) stateOf(ctx context.Context, entity string, r map[string]any) (State, error) {
+	if entity == Account {
+		return a.row(entity, r, nil).State, nil
+	}
+	accts := map[string]string{}
+	if id := text(r["account"]); id != "" {
+		var acct map[string]any
+		if _, err := a.do(ctx, "GET", "/accounts/"+url.PathEscape(id), nil, &acct); err == nil {
+			accts[id] = text(acct["code"])
+		} else if err != errNotHere {
+			return State{}, err
+		}
+	}
+	return a.row(entity, r, accts).State, nil
+}
+
+func (a *jsonApp) Create(ctx context.Context, entity, ref string, s State) (State, error) {
+	m, err := a.body(ctx, entity, s, nil)
+	if err != nil {
+		return s, err
+	}
+	m["code"] = ref
+	var got map[string]any
+	if _, err := a.do(ctx, "POST", collection(entity), m, &got); err != nil {
+		return s, err
+	}
+	return a.stateOf(ctx, entity, got)
+}
+
+// Update patches the record with code ref. Between finding its id and
+// the patch, the id could be freed and reused by another record; the
+// answer says which record was written, and a write that hit another
+// one is reported as errWrongRecord with its code.
+func (a *jsonApp) Update(ctx context.Context, entity, ref string, p Patch) (State, error) {
+	id, err := a.find(ctx, entity, ref)
+	if err != nil {
+		return State{}, err
+	}
+	m, err := a.body(ctx, entity, State{}, &p)
+	if err != nil {
+		return State{}, err
+	}
+	var got map[string]any
+	if _, err := a.do(ctx, "PATCH", collection(entity)+"/"+url.PathEscape(id), m, &got); err != nil {
+		return State{}, err
+	}
+	s, err := a.stateOf(ctx, entity, got)
+	if err != nil {
+		return s, err
+	}
+	if code := text(got["code"]); code != ref {
+		return s, &wrongRecord{ref: code}
+	}
+	return s, nil
+}
+
+func (a *jsonApp) Delete(ctx context.Context, entity, ref string) error {
+	id, err := a.find(ctx, entity, ref)
+	if err != nil {
+		return err
+	}
+	_, err = a.do(ctx, "DELETE", collection(entity)+"/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// wrongRecord is an update that, through a reused id, wrote another
+// record than the one meant: the writer records it as a write of ref.
+type wrongRecord struct{ ref string }
+
+func (e *wrongRecord) Error() string { return "the write reached record " + e.ref }

@@ -1,0 +1,450 @@
+package torture
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options of a run.
+type Options struct {
+	Seed     uint64
+	Duration time.Duration // how long the writers write
+	Writers  int
+	Rate     float64 // user actions a second, all writers together
+	// Faults names the kinds of fault to inject: kill, cut, slow, api, lose-dir.
+	Faults []string
+	// Dir is the work directory (systems' files, tandem.yaml, the store,
+	// logs); a new temporary one when empty. It is kept when the run fails.
+	Dir string
+	// Tandem is the tandem binary to run.
+	Tandem string
+	// JSONServer is json-server's binary; Postgres and MySQL are DSNs of
+	// users who may create databases.
+	JSONServer, Postgres, MySQL string
+	// Converge bounds the wait for the systems to agree once edits stop.
+	Converge time.Duration
+	// Systems names the systems to build (pg, maria, lite, shop); all when empty.
+	Systems []string
+	Out     io.Writer
+}
+
+// SystemNames are every system a run can build, the default.
+var SystemNames = []string{"pg", "maria", "lite", "shop"}
+
+// FaultKinds are every kind of fault, the default.
+var FaultKinds = []string{"kill", "cut", "slow", "api", "lose-dir"}
+
+// Report is the outcome of a run.
+type Report struct {
+	Seed        uint64         `json:"seed"`
+	Counts      Counts         `json:"counts"`
+	Problems    []string       `json:"problems,omitempty"`
+	Faults      map[string]int `json:"faults"`
+	Creates     int            `json:"creates"`
+	Updates     int            `json:"updates"`
+	Deletes     int            `json:"deletes"`
+	Convergence time.Duration  `json:"convergence_ns"`
+	Dir         string         `json:"dir"`
+}
+
+// ErrFailed is returned when any count is not zero.
+var ErrFailed = errors.New("torture found problems")
+
+type run struct {
+	opt     Options
+	out     io.Writer
+	rng     *rand.Rand
+	systems []*system
+	apps    []App
+	names   []string
+	hub     *hubProc
+	cfg     string
+	data    string
+	ledger  *ledger
+	gate    gate
+	appErrs atomic.Int64
+	errMu   sync.Mutex
+	errs    []string
+	faultMu sync.Mutex
+	faults  map[string]int
+	// problems found while running (a data directory that could not be
+	// lost because the systems never agreed).
+	problems []string
+}
+
+func (r *run) logf(format string, args ...any) {
+	fmt.Fprintf(r.out, "%s  "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+}
+
+func (r *run) fault(kind string) {
+	r.faultMu.Lock()
+	r.faults[kind]++
+	r.faultMu.Unlock()
+}
+
+// Run builds the systems, runs the workload and the faults, waits for
+// convergence and counts. It returns ErrFailed when any count is not zero.
+func Run(ctx context.Context, opt Options) (*Report, error) {
+	if opt.Writers <= 0 {
+		opt.Writers = 4
+	}
+	if opt.Rate <= 0 {
+		opt.Rate = 30
+	}
+	if opt.Converge <= 0 {
+		opt.Converge = 3 * time.Minute
+	}
+	if opt.Faults == nil {
+		opt.Faults = FaultKinds
+	}
+	for _, f := range opt.Faults {
+		if !slices.Contains(FaultKinds, f) {
+			return nil, fmt.Errorf("unknown fault %q; known: %s", f, strings.Join(FaultKinds, ", "))
+		}
+	}
+	if opt.Out == nil {
+		opt.Out = io.Discard
+	}
+	keep := opt.Dir != ""
+	if opt.Dir == "" {
+		d, err := os.MkdirTemp("", "tandem-torture-")
+		if err != nil {
+			return nil, err
+		}
+		opt.Dir = d
+	} else if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	r := &run{opt: opt, out: opt.Out, rng: rand.New(rand.NewPCG(opt.Seed, 0x70727475)), ledger: newLedger(), faults: map[string]int{}}
+	rep := &Report{Seed: opt.Seed, Faults: r.faults, Dir: opt.Dir}
+	defer func() {
+		for _, s := range r.systems {
+			s.close()
+		}
+		if !keep && rep.Counts.Zero() && len(rep.Problems) == 0 {
+			os.RemoveAll(opt.Dir)
+		}
+	}()
+	if err := r.build(ctx); err != nil {
+		return rep, err
+	}
+	defer r.hub.close()
+	err := r.exercise(ctx, rep)
+	if err == nil && (!rep.Counts.Zero() || len(rep.Problems) > 0) {
+		err = ErrFailed
+	}
+	return rep, err
+}
+
+// build makes the systems, writes tandem.yaml, checks and sets it up.
+func (r *run) build(ctx context.Context) error {
+	r.logf("seed %d; work directory %s", r.opt.Seed, r.opt.Dir)
+	makers := map[string]func() (*system, error){
+		"pg":    func() (*system, error) { return postgresSystem(ctx, r.opt.Postgres) },
+		"maria": func() (*system, error) { return mysqlSystem(ctx, r.opt.MySQL) },
+		"lite":  func() (*system, error) { return sqliteSystem(ctx, r.opt.Dir) },
+		"shop":  func() (*system, error) { return jsonServerSystem(ctx, r.opt.JSONServer, r.opt.Dir) },
+	}
+	want := r.opt.Systems
+	if len(want) == 0 {
+		want = SystemNames
+	}
+	for _, name := range want {
+		mk, ok := makers[name]
+		if !ok {
+			return fmt.Errorf("unknown system %q; known: %s", name, strings.Join(SystemNames, ", "))
+		}
+		s, err := mk()
+		if err != nil {
+			return err
+		}
+		r.systems = append(r.systems, s)
+		r.apps = append(r.apps, s.app)
+		r.names = append(r.names, s.name)
+	}
+	r.data = filepath.Join(r.opt.Dir, "data")
+	r.cfg = filepath.Join(r.opt.Dir, "tandem.yaml")
+	if err := os.WriteFile(r.cfg, []byte(config(r.data, r.systems)), 0o644); err != nil {
+		return err
+	}
+	for _, args := range [][]string{{"check"}, {"setup"}} {
+		cmd := exec.CommandContext(ctx, r.opt.Tandem, append(args, "-c", r.cfg)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("tandem %s: %v\n%s", args[0], err, out)
+		}
+	}
+	var err error
+	r.hub, err = newHubProc(r.opt.Tandem, r.cfg, r.opt.Dir, filepath.Join(r.opt.Dir, "tandem.log"))
+	if err != nil {
+		return err
+	}
+	r.logf("systems: %s; tandem.yaml: %s; hub log: %s", strings.Join(r.names, ", "), r.cfg, r.hub.log.Name())
+	return r.hub.start()
+}
+
+// exercise runs writers and faults, then waits and counts.
+func (r *run) exercise(ctx context.Context, rep *Report) error {
+	wctx, stopWriters := context.WithTimeout(ctx, r.opt.Duration)
+	defer stopWriters()
+	var wg sync.WaitGroup
+	for i := range r.opt.Writers {
+		w := &writer{id: i + 1, seed: r.opt.Seed, rng: rand.New(rand.NewPCG(r.opt.Seed, uint64(i+1))), apps: r.apps,
+			ledger: r.ledger, gate: &r.gate, accounts: map[string]State{}, contacts: map[string]State{},
+			errors: &r.appErrs, errLog: r.appError, maxAccounts: 60}
+		wg.Add(1)
+		go func() { defer wg.Done(); w.run(wctx, r.opt.Rate/float64(r.opt.Writers)) }()
+	}
+	wg.Add(1)
+	go func() { defer wg.Done(); r.inject(wctx) }()
+	start := time.Now()
+	tick := time.NewTicker(10 * time.Second)
+	for wctx.Err() == nil {
+		select {
+		case <-wctx.Done():
+		case <-tick.C:
+			c, u, d := r.ledger.count()
+			r.logf("%s: %d creates, %d updates, %d deletes; faults %v", time.Since(start).Round(time.Second), c, u, d, r.faultSummary())
+		}
+	}
+	tick.Stop()
+	wg.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	r.heal()
+	if err := r.hub.start(); err != nil {
+		return err
+	}
+	rep.Creates, rep.Updates, rep.Deletes = r.ledger.count()
+	r.logf("edits stopped after %d creates, %d updates, %d deletes; faults healed; waiting for the systems to agree",
+		rep.Creates, rep.Updates, rep.Deletes)
+	c, problems, took, err := r.converge(ctx, r.opt.Converge, true)
+	if err != nil {
+		return err
+	}
+	r.errMu.Lock()
+	problems = append(problems, r.errs...)
+	r.errMu.Unlock()
+	problems = append(problems, r.problems...)
+	r.hub.mu.Lock()
+	c.HubExits = r.hub.exits
+	problems = append(problems, r.hub.exitErrs...)
+	r.hub.mu.Unlock()
+	c.AppErrors = int(r.appErrs.Load())
+	rep.Counts, rep.Problems, rep.Convergence = c, problems, took
+	return nil
+}
+
+func (r *run) appError(s string) {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if len(r.errs) < 200 {
+		r.errs = append(r.errs, s)
+	}
+}
+
+func (r *run) faultSummary() string {
+	r.faultMu.Lock()
+	defer r.faultMu.Unlock()
+	var parts []string
+	for k, n := range r.faults {
+		parts = append(parts, fmt.Sprintf("%s %d", k, n))
+	}
+	sort.Strings(parts)
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// converge waits until every system holds what the ledger says and
+// tandem holds nothing back, then watches the contents stay put for a
+// while. It returns the last counts, their problems and how long
+// agreement took.
+func (r *run) converge(ctx context.Context, limit time.Duration, final bool) (Counts, []string, time.Duration, error) {
+	start := time.Now()
+	deadline := start.Add(limit)
+	var agreed time.Time
+	var took time.Duration
+	var fp string
+	const steady = 5 * time.Second
+	for {
+		c, problems, snap, err := r.check(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return c, nil, 0, ctx.Err()
+			}
+			r.logf("reading the systems failed: %v", err)
+		}
+		ok := err == nil && c.converged() && c.Dead == 0 && c.Held == 0
+		switch {
+		case ok && agreed.IsZero():
+			agreed, took, fp = time.Now(), time.Since(start), snap.fp
+			if !final {
+				return c, nil, took, nil
+			}
+		case ok && snap.fp != fp:
+			c.Moving = 1
+			problems = append(problems, fmt.Sprintf("the systems' contents changed after they agreed (fingerprint %s → %s)", fp, snap.fp))
+			return c, problems, took, nil
+		case ok && time.Since(agreed) >= steady:
+			r.logf("the systems agree after %s and stayed put for %s", took.Round(10*time.Millisecond), steady)
+			return c, problems, took, nil
+		case !ok && !agreed.IsZero():
+			// They agreed, then something moved away from agreement.
+			c.Moving = 1
+			problems = append(problems, "the systems agreed, then moved apart")
+			return c, problems, took, nil
+		}
+		if time.Now().After(deadline) {
+			r.logf("the systems did not agree within %s: %s", limit, c)
+			return c, problems, 0, nil
+		}
+		select {
+		case <-ctx.Done():
+			return c, problems, 0, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// check reads every system and tandem's store and compares them with the ledger.
+func (r *run) check(ctx context.Context) (Counts, []string, *snapshot, error) {
+	snap, err := read(ctx, r.apps)
+	if err != nil {
+		return Counts{}, nil, nil, err
+	}
+	c, problems := compare(snap, r.ledger, r.names)
+	dead, held, lines, err := tandemState(ctx, r.data)
+	if err != nil {
+		return c, problems, snap, err
+	}
+	c.Dead, c.Held = dead, held
+	return c, append(problems, lines...), snap, nil
+}
+
+// heal ends every fault.
+func (r *run) heal() {
+	for _, s := range r.systems {
+		if s.tcp != nil {
+			s.tcp.Heal()
+		}
+		if s.api != nil {
+			s.api.Set(apiOK)
+		}
+	}
+}
+
+// inject runs faults one after another until ctx ends.
+func (r *run) inject(ctx context.Context) {
+	if len(r.opt.Faults) == 0 {
+		return
+	}
+	lastLost := time.Now()
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	between := func(lo, hi time.Duration) time.Duration { return lo + time.Duration(r.rng.Int64N(int64(hi-lo)+1)) }
+	for wait(between(2*time.Second, 5*time.Second)) {
+		if !r.hub.running() {
+			if err := r.hub.start(); err != nil {
+				r.logf("restart tandem run: %v", err)
+			}
+		}
+		kind := r.opt.Faults[r.rng.IntN(len(r.opt.Faults))]
+		switch kind {
+		case "kill":
+			r.fault(kind)
+			r.hub.kill()
+			wait(between(200*time.Millisecond, 2*time.Second))
+			if err := r.hub.start(); err != nil {
+				r.logf("restart tandem run: %v", err)
+			}
+		case "cut", "slow":
+			var dbs []*system
+			for _, s := range r.systems {
+				if s.tcp != nil {
+					dbs = append(dbs, s)
+				}
+			}
+			if len(dbs) == 0 {
+				continue
+			}
+			s := dbs[r.rng.IntN(len(dbs))]
+			r.fault(kind + " " + s.name)
+			if kind == "cut" {
+				s.tcp.Cut()
+				wait(between(time.Second, 6*time.Second))
+			} else {
+				s.tcp.Slow(between(20*time.Millisecond, 100*time.Millisecond))
+				wait(between(3*time.Second, 8*time.Second))
+			}
+			s.tcp.Heal()
+		case "api":
+			var apis []*system
+			for _, s := range r.systems {
+				if s.api != nil {
+					apis = append(apis, s)
+				}
+			}
+			if len(apis) == 0 {
+				continue
+			}
+			s := apis[r.rng.IntN(len(apis))]
+			f := apiFault(1 + r.rng.IntN(4))
+			r.fault(f.String() + " " + s.name)
+			s.api.Set(f)
+			wait(between(2*time.Second, 6*time.Second))
+			s.api.Set(apiOK)
+		case "lose-dir":
+			if time.Since(lastLost) < 60*time.Second {
+				continue
+			}
+			lastLost = time.Now()
+			r.loseDataDir(ctx)
+		}
+	}
+}
+
+// loseDataDir pauses the writers, waits for the systems to agree, then
+// kills the hub, removes its data directory and starts it afresh, as if
+// the directory were lost or the hub moved to a new machine.
+func (r *run) loseDataDir(ctx context.Context) {
+	r.gate.pause()
+	defer r.gate.resume()
+	r.logf("pausing the writers to lose the data directory of systems in step")
+	c, problems, _, err := r.converge(context.WithoutCancel(ctx), 90*time.Second, false)
+	if err != nil || !c.converged() || c.Dead+c.Held > 0 {
+		r.problems = append(r.problems, fmt.Sprintf("before losing the data directory, the systems did not agree within 90s: %s", c))
+		if len(problems) > 20 {
+			problems = problems[:20]
+		}
+		r.problems = append(r.problems, problems...)
+		return
+	}
+	r.fault("lose-dir")
+	r.hub.kill()
+	if err := os.RemoveAll(r.data); err != nil {
+		r.logf("remove the data directory: %v", err)
+	}
+	if err := r.hub.start(); err != nil {
+		r.logf("restart tandem run: %v", err)
+	}
+	r.logf("data directory lost; tandem run started afresh; writers resume")
+}

@@ -1,0 +1,5 @@
+package torture
+
+import "sort"
+
+func sortStrings(s []string) { sort.Strings(s) }
