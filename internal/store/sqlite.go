@@ -13,8 +13,9 @@ import (
 )
 
 // SQLite is the embedded store: one file in the data directory.
-// One hub process writes it; CLI commands may read it and make small
-// writes (dead-letter retries) at the same time, serialised by SQLite.
+// One hub process writes it, holding the data directory's lock (see
+// OpenExclusive); CLI commands may read it and make small writes
+// (dead-letter retries) at the same time, serialised by SQLite.
 type SQLite struct {
 	w *sql.DB // one connection: SQLite has a single writer anyway
 	r *sql.DB // readers, for View
@@ -27,6 +28,7 @@ type SQLite struct {
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt
 	gold   *goldenCache
+	lock   *Lock // the data directory's lock, when opened by OpenExclusive
 }
 
 // GoldenCacheSize is how many golden records the store keeps in memory.
@@ -35,7 +37,28 @@ const GoldenCacheSize = 250_000
 // FileName is the store file inside the data directory.
 const FileName = "tandem.db"
 
-// OpenSQLite opens (creating if needed) the store in dir.
+// OpenExclusive opens the store in dir for a hub. It first takes the data
+// directory's lock (see LockDir) and holds it until Close, so that a
+// second hub on the same directory is refused at once: two hubs would
+// each trust their own cache of golden records and drift apart. Commands
+// that only read the store, or mark dead letters for the hub to act on,
+// use OpenSQLite and run next to the hub.
+func OpenExclusive(ctx context.Context, dir string) (*SQLite, error) {
+	l, err := LockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := OpenSQLite(ctx, dir)
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	s.lock = l
+	return s, nil
+}
+
+// OpenSQLite opens (creating if needed) the store in dir, without taking
+// the data directory's lock.
 func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
@@ -159,7 +182,9 @@ func (s *SQLite) Close() error {
 		st.Close()
 	}
 	s.rmu.Unlock()
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	// The lock goes last, once nothing of this process writes the file.
+	return errors.Join(err, s.lock.Close())
 }
 
 // stmt returns a prepared statement bound to tx. Write transactions use
