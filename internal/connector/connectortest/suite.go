@@ -34,6 +34,8 @@ func Run(t *testing.T, h Harness) {
 		{"CreateGeneratedKey", testCreateGenerated},
 		{"CreateRetriedFindsItsRow", testCreateRetried},
 		{"CreateUsesGlobalID", testCreateGID},
+		{"KeyFieldIsCaptured", testKeyFieldCaptured},
+		{"CreateCarriesKey", testCreateCarriesKey},
 		{"ResultsAreAligned", testAligned},
 		{"BadWriteIsPermanent", testBadWrite},
 		{"BadValueIsPermanent", testBadValue},

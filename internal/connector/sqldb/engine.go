@@ -51,7 +51,7 @@ type table struct {
 	connector.Table
 	quoted   string
 	key      Column
-	cols     []Column          // the configured columns, in order
+	cols     []Column          // the configured columns, in order; the key only when a field maps it
 	all      map[string]Column // every column of the table
 	required []Column          // the required columns, key excluded
 }
@@ -118,9 +118,7 @@ func (e *Engine) learn(ctx context.Context, ct connector.Table) (*table, error) 
 			missing = append(missing, name)
 			continue
 		}
-		if name != ct.Key {
-			t.cols = append(t.cols, c)
-		}
+		t.cols = append(t.cols, c)
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s system %q, entity %q: table %q has no column %s; fix the mapping or the table",
