@@ -2,6 +2,7 @@ package connectortest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -109,5 +110,26 @@ func testCreateCarriesKey(t *testing.T, e *env) {
 	}
 	if got := e.drain(t); len(got) != 0 {
 		t.Errorf("tandem's own writes came back as %d changes", len(got))
+	}
+}
+
+// A create that cannot have the global id as its integer key fails for
+// good, saying how the mapping can give it one.
+func testCreateWithoutKey(t *testing.T, e *env) {
+	e = e.ledgers(t)
+	for _, tc := range []struct {
+		entity string
+		want   []string
+	}{
+		{"ledger", []string{`no value for the key column "id"`, "key_generated: true"}},
+		{"bare", []string{"map a field to the key column", "key_generated: true"}},
+	} {
+		_, err := e.sys.Apply(e.ctx, tc.entity, []record.Write{{Op: record.Upsert, GID: "0190-no-key", Fields: record.Fields{"name": "n"}}})
+		permanent(t, err, "id")
+		for _, w := range tc.want {
+			if err != nil && !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not say %q", tc.entity, err, w)
+			}
+		}
 	}
 }

@@ -36,6 +36,7 @@ func Run(t *testing.T, h Harness) {
 		{"CreateUsesGlobalID", testCreateGID},
 		{"KeyFieldIsCaptured", testKeyFieldCaptured},
 		{"CreateCarriesKey", testCreateCarriesKey},
+		{"CreateWithoutKeySaysHow", testCreateWithoutKey},
 		{"ResultsAreAligned", testAligned},
 		{"BadWriteIsPermanent", testBadWrite},
 		{"BadValueIsPermanent", testBadValue},

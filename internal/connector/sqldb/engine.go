@@ -52,6 +52,7 @@ type table struct {
 	quoted   string
 	key      Column
 	cols     []Column          // the configured columns, in order; the key only when a field maps it
+	keyField bool              // a field maps the key column
 	all      map[string]Column // every column of the table
 	required []Column          // the required columns, key excluded
 }
@@ -119,6 +120,7 @@ func (e *Engine) learn(ctx context.Context, ct connector.Table) (*table, error) 
 			continue
 		}
 		t.cols = append(t.cols, c)
+		t.keyField = t.keyField || name == ct.Key
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s system %q, entity %q: table %q has no column %s; fix the mapping or the table",
