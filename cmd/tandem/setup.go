@@ -12,12 +12,15 @@ func setupCmd(g *globals) *cobra.Command {
 		Short: "install capture (outbox tables and triggers) in every system",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := g.load()
+			cfg, st, err := g.openStore(ctx)
 			if err != nil {
 				return err
 			}
-			h, err := hub.Open(ctx, cfg, g.logger(), hub.Options{})
+			// Setup runs no hub, so it opens the store without the data
+			// directory's lock and works beside a running hub.
+			h, err := hub.Open(ctx, cfg, g.logger(), hub.Options{Store: st})
 			if err != nil {
+				st.Close()
 				return err
 			}
 			defer h.Close(ctx) //nolint:errcheck // closing on the way out

@@ -69,6 +69,10 @@ func (k *checker) fields(m *Mapping, e *Entity, mp string) {
 		}
 		k.values(f, fp, line)
 		k.expressions(f, e, fp, line)
+		if m.KeyGenerated && !f.ReadOnly && f.Column != "" && f.Column == m.Key {
+			k.add(line, fp, fmt.Sprintf("writes the key column %q, but key_generated: true says the table makes its keys", m.Key),
+				"mark the field read_only: true to carry the key without writing it, or key_generated: false to write the key it carries")
+		}
 		if !f.ReadOnly && f.Column != "" {
 			if other, dup := written[f.Column]; dup {
 				k.add(line, child(fp, "column"), fmt.Sprintf("%q is also written by field %s", f.Column, other),

@@ -126,6 +126,10 @@ func TestMistakes(t *testing.T) {
 			[]want{{"mappings.crm.account.fields.email.column", "missing: out needs a column", "add column", "lower(mail)"}}},
 		{"column written twice", []edit{{"email: email\n", "email: company_name\n"}},
 			[]want{{"mappings.crm.account.fields.name.column", `"company_name" is also written by field email`, "read_only", "name: company_name"}}},
+		{"generated key written", []edit{{"        tier: {enum: [gold, silver]}\n", "        tier: {enum: [gold, silver]}\n        id: {type: integer}\n"},
+			{"{table: accounts, fields: {name: name,", "{table: accounts, key_generated: true, fields: {id: id, name: name,"}},
+			[]want{{"mappings.shop.account.fields.id", `writes the key column "id", but key_generated: true says the table makes its keys`,
+				"read_only: true to carry the key without writing it, or key_generated: false", "key_generated: true"}}},
 		{"filter not boolean", []edit{{"{table: contacts, fields", "{table: contacts, filter: 'upper(name)', fields"}},
 			[]want{{"mappings.shop.contact.filter", "does not compile: expected bool, but got string", "true or false", "upper(name)"}}},
 		{"filter unknown name", []edit{{"{table: contacts, fields", "{table: contacts, filter: 'nam != \"\"', fields"}},
@@ -189,6 +193,23 @@ func TestMistakes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A mapping may carry its key: a field on the key column is captured with
+// the record and, unless the table makes its keys, written as the key of
+// a create. Where it does make them, the field can only be read.
+func TestKeyField(t *testing.T) {
+	for _, m := range []string{
+		"{table: accounts, fields: {id: id, name: name}}",
+		"{table: accounts, key: ref, fields: {id: ref, name: name}}",
+		"{table: accounts, key_generated: true, fields: {id: {column: id, read_only: true}, name: name}}",
+	} {
+		src := strings.Replace(baseYAML, "        tier: {enum: [gold, silver]}\n", "        tier: {enum: [gold, silver]}\n        id: {type: integer}\n", 1)
+		src = strings.Replace(src, "{table: accounts, fields: {name: name, email: email, tier: tier}}", m, 1)
+		if _, problems := parse(t, src, nil); len(problems) != 0 {
+			t.Errorf("mapping %s: %v", m, problems)
+		}
 	}
 }
 

@@ -18,7 +18,10 @@ type Table struct {
 	// auto-increment); otherwise tandem supplies the key of a create
 	// (the record's global id).
 	KeyGenerated bool
-	Columns      []string // every column tandem reads or writes, key excluded
+	// Columns are every column tandem reads or writes. The key column is
+	// among them only when a field maps it: then a captured record carries
+	// its key among its fields, and a create may name its own key.
+	Columns []string
 }
 
 // Batch is a set of captured changes and the opaque token to acknowledge them.

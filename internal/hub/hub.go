@@ -34,7 +34,8 @@ type Hub struct {
 
 // Options adjust a hub; the zero value is fine.
 type Options struct {
-	// Store replaces the embedded store opened from cfg.Store.Dir.
+	// Store replaces the embedded store opened from cfg.Store.Dir (which
+	// the hub holds exclusively: see store.OpenExclusive).
 	Store store.Store
 	// Systems replaces connectors opened from the registry, by name (tests, bench).
 	Systems map[string]registry.System
@@ -50,7 +51,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		workers: map[string]*deliver.Worker{}, wake: map[string]chan struct{}{}, readyCh: make(chan struct{})}
 	h.store = opt.Store
 	if h.store == nil {
-		if h.store, err = store.OpenSQLite(ctx, cfg.Store.Dir); err != nil {
+		if h.store, err = store.OpenExclusive(ctx, cfg.Store.Dir); err != nil {
 			return nil, err
 		}
 	}

@@ -84,11 +84,12 @@ func New(m *config.Mapping, e *config.Entity) (*Map, error) {
 	return mp, nil
 }
 
-// Columns lists every column the mapping reads or writes, key excluded.
+// Columns lists every column the mapping reads or writes, the key column
+// only when a field maps it (so that the key travels with the record).
 // Columns used only inside In expressions cannot be known and must be
 // mapped explicitly or named by another field.
 func (m *Map) Columns() []string {
-	seen := map[string]bool{m.Key: true}
+	seen := map[string]bool{}
 	var cols []string
 	for _, f := range m.fields {
 		if f.column != "" && !seen[f.column] {

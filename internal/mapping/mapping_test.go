@@ -112,3 +112,23 @@ func TestSchemaNamesTheField(t *testing.T) {
 		}
 	}
 }
+
+// A field on the key column makes the key one of the columns read, so
+// that the record carries it to the other systems.
+func TestColumnsNameAMappedKey(t *testing.T) {
+	for _, tc := range []struct {
+		fields map[string]*config.Field
+		want   []string
+	}{
+		{map[string]*config.Field{"id": {Column: "id"}, "name": {Column: "name"}}, []string{"id", "name"}},
+		{map[string]*config.Field{"name": {Column: "name"}}, []string{"name"}},
+	} {
+		m, err := New(&config.Mapping{System: "src", Entity: "account", Table: "accounts", Key: "id", Fields: tc.fields}, &config.Entity{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(tc.want, sorted(m.Columns())); d != "" {
+			t.Errorf("columns (-want +got):\n%s", d)
+		}
+	}
+}

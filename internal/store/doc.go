@@ -3,4 +3,10 @@
 // letters and counters. Store is the interface; SQLite is the embedded
 // implementation. Everything one resolve or delivery step writes goes
 // through one Update transaction, so a crash leaves all of it or none.
+//
+// One hub at a time runs on a data directory: the hub opens the store
+// with OpenExclusive, which holds the directory's lock (an flock on
+// tandem.lock naming the holder) for the life of the process. Commands
+// that read the store or mark dead letters open it with OpenSQLite,
+// beside the hub.
 package store

@@ -13,8 +13,9 @@ import (
 )
 
 // SQLite is the embedded store: one file in the data directory.
-// One hub process writes it; CLI commands may read it and make small
-// writes (dead-letter retries) at the same time, serialised by SQLite.
+// One hub process writes it, holding the data directory's lock (see
+// OpenExclusive); CLI commands may read it and make small writes
+// (dead-letter retries) at the same time, serialised by SQLite.
 type SQLite struct {
 	w *sql.DB // one connection: SQLite has a single writer anyway
 	r *sql.DB // readers, for View
@@ -27,6 +28,7 @@ type SQLite struct {
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt
 	gold   *goldenCache
+	lock   *Lock // the data directory's lock, when opened by OpenExclusive
 }
 
 // GoldenCacheSize is how many golden records the store keeps in memory.
@@ -35,12 +37,40 @@ const GoldenCacheSize = 250_000
 // FileName is the store file inside the data directory.
 const FileName = "tandem.db"
 
-// OpenSQLite opens (creating if needed) the store in dir.
+// OpenExclusive opens the store in dir for a hub. It first takes the data
+// directory's lock (see LockDir) and holds it until Close, so that a
+// second hub on the same directory is refused at once: two hubs would
+// each trust their own cache of golden records and drift apart. Commands
+// that only read the store, or mark dead letters for the hub to act on,
+// use OpenSQLite and run next to the hub.
+func OpenExclusive(ctx context.Context, dir string) (*SQLite, error) {
+	l, err := LockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	s, err := OpenSQLite(ctx, dir)
+	if err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	s.lock = l
+	return s, nil
+}
+
+// OpenSQLite opens (creating if needed) the store in dir, without taking
+// the data directory's lock. A directory and a store file it creates are
+// private to the user (0700, 0600); SQLite gives its WAL and shared-memory
+// files the store file's mode.
 func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("create store %s: %w", path, err)
+	}
+	f.Close()
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -163,7 +193,9 @@ func (s *SQLite) Close() error {
 		st.Close()
 	}
 	s.rmu.Unlock()
-	return errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.r.Close(), s.w.Close())
+	// The lock goes last, once nothing of this process writes the file.
+	return errors.Join(err, s.lock.Close())
 }
 
 // stmt returns a prepared statement bound to tx. Write transactions use

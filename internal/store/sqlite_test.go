@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -133,5 +135,30 @@ func TestDeadLetters(t *testing.T) {
 	})
 	if got.State != DeadResolved || got.Field != "email" || got.Fields["Email"] != "bad" {
 		t.Fatalf("dead letter %+v", got)
+	}
+}
+
+// The data directory tandem creates and the store's files are the user's
+// alone: they hold every record of every system.
+func TestStoreIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s, err := OpenExclusive(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	update(t, s, func(tx Tx) error { return tx.PutCursor("crm", "snapshot", "done") })
+	want := map[string]os.FileMode{dir: 0o700 | os.ModeDir}
+	for _, name := range []string{FileName, FileName + "-wal", FileName + "-shm", LockFileName} {
+		want[filepath.Join(dir, name)] = 0o600
+	}
+	for path, mode := range want {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != mode {
+			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), mode)
+		}
 	}
 }

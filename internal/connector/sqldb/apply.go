@@ -189,9 +189,7 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 			}
 			k, err := Encode(t.key, w.gid)
 			if err != nil {
-				return &connector.Permanent{Field: t.Key, Err: fmt.Errorf(
-					"%s with global id %q: the global id cannot be a key of %s column %q (%w); set key_generated: true if the table makes its own keys",
-					t.Entity, w.gid, t.key.Kind, t.Key, err)}
+				return &connector.Permanent{Field: t.Key, Err: noKey(t, w.gid, err)}
 			}
 			key = k
 		}
@@ -220,6 +218,20 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 		return err
 	}
 	return p.recordIDs(ctx)
+}
+
+// noKey says why a create of t has no key: its global id, the key of
+// last resort, does not fit the key column (err), and how to give it one.
+func noKey(t *table, gid string, err error) error {
+	if t.keyField {
+		return fmt.Errorf("%s with global id %q has no value for the key column %q, and the global id cannot be a key of %s column %q (%w); "+
+			"give the field mapped to %q a value in every record written here, or set key_generated: true if the table makes its own keys",
+			t.Entity, gid, t.Key, t.key.Kind, t.Key, err, t.Key)
+	}
+	return fmt.Errorf("%s with global id %q: the global id cannot be a key of %s column %q (%w); "+
+		"to keep the keys of the system the record comes from, map a field to the key column in both mappings (like fields: {%s: %s}), "+
+		"or set key_generated: true if the table makes its own keys",
+		t.Entity, gid, t.key.Kind, t.Key, err, t.Key, t.Key)
 }
 
 func (p *plan) remember(gid string, key *string) {

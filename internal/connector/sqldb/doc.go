@@ -14,7 +14,8 @@
 // Changes reads up to max outbox rows in seq order, then reads the
 // current rows of those keys (one query per table) and returns one change
 // per key, an upsert with the configured columns or a delete when the row
-// is gone. Several outbox rows of one key in a batch become one change,
+// is gone. The key column is among those columns when a field maps it, so
+// that the key travels with the record to the other systems. Several outbox rows of one key in a batch become one change,
 // whose Version is the highest seq; changes are ordered by Version. A
 // change of a row tandem created carries its global id (GID), joined from
 // tandem_ids.
@@ -45,10 +46,10 @@
 // deletes; a key seen twice starts a new statement so that writes of one
 // key keep their order. Writes without a key are creates: their global
 // ids are looked up in tandem_ids first (a create retried after a lost
-// answer finds its row and updates it), the others insert — with the
-// global id as key, or letting the database make the key and reading it
-// back — and record (entity, gid, key) in tandem_ids in the same
-// transaction. Constraint and data errors come back as
+// answer finds its row and updates it), the others insert — with the key
+// the write carries in the key column (a field maps it), else the global
+// id as key, or letting the database make the key and reading it back —
+// and record (entity, gid, key) in tandem_ids in the same transaction. Constraint and data errors come back as
 // *connector.Permanent so that delivery can split the batch and park the
 // one bad record; anything else is a whole-call error to retry.
 //

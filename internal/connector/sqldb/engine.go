@@ -51,7 +51,8 @@ type table struct {
 	connector.Table
 	quoted   string
 	key      Column
-	cols     []Column          // the configured columns, in order
+	cols     []Column          // the configured columns, in order; the key only when a field maps it
+	keyField bool              // a field maps the key column
 	all      map[string]Column // every column of the table
 	required []Column          // the required columns, key excluded
 }
@@ -118,9 +119,8 @@ func (e *Engine) learn(ctx context.Context, ct connector.Table) (*table, error) 
 			missing = append(missing, name)
 			continue
 		}
-		if name != ct.Key {
-			t.cols = append(t.cols, c)
-		}
+		t.cols = append(t.cols, c)
+		t.keyField = t.keyField || name == ct.Key
 	}
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("%s system %q, entity %q: table %q has no column %s; fix the mapping or the table",
