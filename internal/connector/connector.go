@@ -94,3 +94,22 @@ func IsPermanent(err error) bool {
 	var p *Permanent
 	return errors.As(err, &p)
 }
+
+// Busy marks a write the destination could not make now because
+// someone else is using what it touches: a row locked by one of the
+// system's own transactions, which may yet commit or roll back. Nothing
+// of it was applied. It is not the record's fault and not an outage:
+// delivery tries it again soon, without using up an attempt.
+type Busy struct {
+	Err error
+}
+
+func (b *Busy) Error() string { return b.Err.Error() }
+
+func (b *Busy) Unwrap() error { return b.Err }
+
+// IsBusy reports whether err is marked busy.
+func IsBusy(err error) bool {
+	var b *Busy
+	return errors.As(err, &b)
+}
