@@ -41,3 +41,7 @@ func harness() connectortest.Harness {
 func TestConnector(t *testing.T) {
 	connectortest.Run(t, harness())
 }
+
+func TestContention(t *testing.T) {
+	connectortest.Contention(t, harness())
+}
