@@ -60,6 +60,9 @@ type Destination interface {
 	// An upsert with a Key updates a row tandem has seen in the system;
 	// if the system's users have deleted it meanwhile, Apply leaves it
 	// deleted and reports success (the delete is on its way to tandem).
+	// A write whose row one of the system's own transactions holds is
+	// not made and comes back as a *Busy Result.Err: Apply never waits
+	// for, or deadlocks with, the system's users.
 	// Apply must be idempotent: the same write applied twice has the
 	// effect of one, and a create retried after a lost answer must find
 	// the record it made (by its global id) instead of making another.

@@ -13,7 +13,7 @@ import (
 	"tandem/internal/record"
 )
 
-// Contention checks that tandem never makes the application's own
+// testContention checks that tandem never makes the application's own
 // transactions fail: while several application sessions run
 // multi-statement transactions on a captured table (inserts, updates and
 // deletes, two rows in either order, a row locked and then updated),
@@ -25,8 +25,7 @@ import (
 // The application sessions each own their rows, so that they cannot
 // conflict with one another: every conflict is one with tandem. The work
 // is bounded by counts, not by time.
-func Contention(t *testing.T, h Harness) {
-	e := open(t, h)
+func testContention(t *testing.T, e *env) {
 	const (
 		apps    = 4
 		owned   = 8   // rows each application session starts with
@@ -53,7 +52,8 @@ func Contention(t *testing.T, h Harness) {
 		mu       sync.Mutex
 		appErrs  []error
 		dstErrs  []error
-		busy     int
+		busy     int // writes reported busy, one by one
+		busyAll  int // Apply calls that failed busy as a whole
 		applies  int
 		appsDone = make(chan struct{})
 		wg       sync.WaitGroup
@@ -123,7 +123,7 @@ func Contention(t *testing.T, h Harness) {
 			if err != nil {
 				if connector.IsBusy(err) {
 					mu.Lock()
-					busy += len(ws)
+					busyAll++
 					mu.Unlock()
 					continue
 				}
@@ -163,7 +163,8 @@ func Contention(t *testing.T, h Harness) {
 	}()
 	wg.Wait()
 
-	t.Logf("%d application transactions, %d Apply calls, %d writes reported busy", apps*txns, applies, busy)
+	t.Logf("%d application transactions; %d Apply calls, of which %d failed busy; %d writes reported busy",
+		apps*txns, applies, busyAll, busy)
 	if len(appErrs) > 0 {
 		for _, err := range appErrs[:min(len(appErrs), 5)] {
 			t.Logf("application error: %v", err)
