@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -133,6 +134,9 @@ func testContention(t *testing.T, e *env) {
 			for i, r := range res {
 				switch {
 				case r.Err == nil:
+					if ws[i].Op == record.Delete {
+						p.remove(ws[i].Key)
+					}
 				case connector.IsBusy(r.Err):
 					mu.Lock()
 					busy++
@@ -179,16 +183,25 @@ func testContention(t *testing.T, e *env) {
 	}
 }
 
-// pool holds the keys of the applications' rows, for tandem to pick from.
+// pool holds the keys of the applications' rows that exist, for tandem
+// to pick from.
 type pool struct {
 	mu  sync.Mutex
-	ids []int64
+	ids []string
 }
 
 func (p *pool) add(id int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.ids = append(p.ids, id)
+	p.ids = append(p.ids, strconv.FormatInt(id, 10))
+}
+
+func (p *pool) remove(key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if i := slices.Index(p.ids, key); i >= 0 {
+		p.ids = slices.Delete(p.ids, i, i+1)
+	}
 }
 
 func (p *pool) pick(rng *rand.Rand) (string, bool) {
@@ -197,7 +210,7 @@ func (p *pool) pick(rng *rand.Rand) (string, bool) {
 	if len(p.ids) == 0 {
 		return "", false
 	}
-	return strconv.FormatInt(p.ids[rng.IntN(len(p.ids))], 10), true
+	return p.ids[rng.IntN(len(p.ids))], true
 }
 
 // appSession is one application session editing the rows it owns.
@@ -210,8 +223,9 @@ type appSession struct {
 }
 
 // txn runs one transaction of a randomly chosen shape and commits it.
+// Rows it finds gone (tandem deleted them) it stops editing.
 func (a *appSession) txn(ctx context.Context, n int) (err error) {
-	if len(a.mine) < 2 {
+	for len(a.mine) < 2 {
 		id, err := a.e.insertRow(ctx, a.e.App, fmt.Sprintf("%s refill %d", a.name, n))
 		if err != nil {
 			return fmt.Errorf("%s: insert: %w", a.name, err)
@@ -223,6 +237,13 @@ func (a *appSession) txn(ctx context.Context, n int) (err error) {
 	j := (i + 1 + a.rng.IntN(len(a.mine)-1)) % len(a.mine)
 	x, y := a.mine[i], a.mine[j]
 	shape := a.rng.IntN(4)
+	gone := map[int64]bool{}
+	defer func() {
+		a.mine = slices.DeleteFunc(a.mine, func(id int64) bool { return gone[id] })
+		for id := range gone {
+			a.p.remove(strconv.FormatInt(id, 10))
+		}
+	}()
 	tx, err := a.e.App.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("%s: begin: %w", a.name, err)
@@ -233,17 +254,26 @@ func (a *appSession) txn(ctx context.Context, n int) (err error) {
 			err = fmt.Errorf("%s: transaction %d (shape %d): %w", a.name, n, shape, err)
 		}
 	}()
-	exec := func(q string, args ...any) error {
-		_, err := tx.ExecContext(ctx, a.e.bind(q), args...)
-		return err
+	// exec runs a statement that writes row id, which is gone when it
+	// writes nothing (every statement here changes what it finds).
+	exec := func(id int64, q string, args ...any) error {
+		res, err := tx.ExecContext(ctx, a.e.bind(q), append(args, id)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 0 {
+			gone[id] = true
+		}
+		return nil
 	}
+	note := fmt.Sprintf("%s, transaction %d", a.name, n)
 	var made int64
 	switch shape {
 	case 0: // two rows, in either order
-		if err := exec("UPDATE items SET qty = qty + 1 WHERE id = ?", x); err != nil {
+		if err := exec(x, "UPDATE items SET qty = qty + 1 WHERE id = ?"); err != nil {
 			return err
 		}
-		if err := exec("UPDATE items SET note = ? WHERE id = ?", a.name, y); err != nil {
+		if err := exec(y, "UPDATE items SET note = ? WHERE id = ?", note); err != nil {
 			return err
 		}
 	case 1: // read a row for update, then write it
@@ -252,33 +282,31 @@ func (a *appSession) txn(ctx context.Context, n int) (err error) {
 		if err != nil && err != sql.ErrNoRows {
 			return err
 		}
-		if err := exec("UPDATE items SET qty = ? WHERE id = ?", qty.Int64+1, x); err != nil {
+		if err := exec(x, "UPDATE items SET qty = ?, note = ? WHERE id = ?", qty.Int64+1, note); err != nil {
 			return err
 		}
 	case 2: // a new row, then an existing one
-		if made, err = a.e.insertRow(ctx, tx, fmt.Sprintf("%s new %d", a.name, n)); err != nil {
+		if made, err = a.e.insertRow(ctx, tx, note); err != nil {
 			return err
 		}
-		if err := exec("UPDATE items SET qty = qty - 1 WHERE id = ?", x); err != nil {
+		if err := exec(x, "UPDATE items SET qty = qty - 1 WHERE id = ?"); err != nil {
 			return err
 		}
 	case 3: // delete one row, update another
-		if err := exec("DELETE FROM items WHERE id = ?", x); err != nil {
+		if err := exec(x, "DELETE FROM items WHERE id = ?"); err != nil {
 			return err
 		}
-		if err := exec("UPDATE items SET note = ? WHERE id = ?", a.name+" after a delete", y); err != nil {
+		gone[x] = true
+		if err := exec(y, "UPDATE items SET note = ? WHERE id = ?", note); err != nil {
 			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	switch {
-	case made != 0:
+	if made != 0 {
 		a.mine = append(a.mine, made)
 		a.p.add(made)
-	case shape == 3:
-		a.mine = append(a.mine[:i], a.mine[i+1:]...)
 	}
 	return nil
 }
