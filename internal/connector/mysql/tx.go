@@ -12,8 +12,9 @@ import (
 // noWait makes one MariaDB statement fail at once, with error 1205,
 // instead of waiting for a lock that another transaction holds; the
 // server then queues no lock request, so the statement can never close
-// a deadlock either. It is not used on the SELECT that locks the rows:
-// MariaDB 10.11 fails SKIP LOCKED under a zero timeout.
+// a deadlock either. It is not used on the SELECT that locks the rows,
+// which never waits anyway: under a zero timeout MariaDB 10.11 answers
+// SKIP LOCKED with error 1180 instead of skipping.
 const noWait = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR "
 
 // Write runs fn on one connection with the echo marker set, and clears
@@ -22,9 +23,9 @@ const noWait = "SET STATEMENT innodb_lock_wait_timeout = 0 FOR "
 //
 // The transaction is READ COMMITTED: its searches take no gap locks, so
 // applications' inserts never wait for tandem, and each of its
-// statements reads the latest commits. Its writes never wait for a lock
-// either: on MariaDB each fails at once instead (see noWait), on MySQL,
-// which cannot do that, the session waits at most a second
+// statements reads the latest commits. On MariaDB its writes do not
+// wait for a lock either: each fails at once instead (see noWait).
+// MySQL cannot refuse to wait; there the session waits at most a second
 // (innodb_lock_wait_timeout = 1) for the rest of the transaction.
 func (d *dialect) Write(ctx context.Context, db *sql.DB, fn func(sqldb.Tx) error) (err error) {
 	conn, err := db.Conn(ctx)
