@@ -63,6 +63,9 @@ type Destination interface {
 	// An upsert with a Key updates a row tandem has seen in the system;
 	// if the system's users have deleted it meanwhile, Apply leaves it
 	// deleted and reports success (the delete is on its way to tandem).
+	// A write whose row one of the system's own transactions holds is
+	// not made and comes back as a *Busy Result.Err: Apply never waits
+	// for, or deadlocks with, the system's users.
 	// Apply must be idempotent: the same write applied twice has the
 	// effect of one, and a create retried after a lost answer must find
 	// the record it made (by its global id) instead of making another.
@@ -96,4 +99,23 @@ func (p *Permanent) Unwrap() error { return p.Err }
 func IsPermanent(err error) bool {
 	var p *Permanent
 	return errors.As(err, &p)
+}
+
+// Busy marks a write the destination could not make now because
+// someone else is using what it touches: a row locked by one of the
+// system's own transactions, which may yet commit or roll back. Nothing
+// of it was applied. It is not the record's fault and not an outage:
+// delivery tries it again soon, without using up an attempt.
+type Busy struct {
+	Err error
+}
+
+func (b *Busy) Error() string { return b.Err.Error() }
+
+func (b *Busy) Unwrap() error { return b.Err }
+
+// IsBusy reports whether err is marked busy.
+func IsBusy(err error) bool {
+	var b *Busy
+	return errors.As(err, &b)
 }

@@ -11,7 +11,8 @@ import (
 // batch in halves until the failing records stand alone, so that one
 // poison record fails by itself and the rest goes through. Transient
 // whole-call failures (the destination is down) are not split: every
-// record gets the error and is retried later.
+// record gets the error and is retried later; nor is a busy one, which
+// no record is to blame for.
 func applySplit(ctx context.Context, dst connector.Destination, entity string, ws []record.Write, split bool) []record.Result {
 	res, err := dst.Apply(ctx, entity, ws)
 	if err == nil && len(res) != len(ws) {
@@ -20,7 +21,7 @@ func applySplit(ctx context.Context, dst connector.Destination, entity string, w
 	if err == nil {
 		return res
 	}
-	if len(ws) == 1 || (!split && !connector.IsPermanent(err)) || ctx.Err() != nil {
+	if len(ws) == 1 || (!split && !connector.IsPermanent(err)) || connector.IsBusy(err) || ctx.Err() != nil {
 		out := make([]record.Result, len(ws))
 		for i := range out {
 			out[i].Err = err

@@ -55,8 +55,10 @@ type item struct {
 	wait  string // a parent is missing here
 	fail  error  // failed before or while writing
 	field string
-	// down marks a failure while the destination failed every write of
-	// the round: it is unavailable, and the record is not to blame.
+	// down marks a failure the record is not to blame for: the
+	// destination failed every write of the round (it is unavailable),
+	// or was busy with the record. It is tried again after delay
+	// without using up an attempt.
 	down  bool
 	delay time.Duration // when down, how long until the next try
 	canon record.Fields // canonical fields with references translated, while waiting
@@ -262,21 +264,36 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 	return nil
 }
 
+// busyDelay is how long a busy record waits before it is tried again.
+const busyDelay = 250 * time.Millisecond
+
 // judge decides whether the destination, rather than the records, is at
 // fault for this round's failures: when every write failed and none for
 // good, the system is taken to be unavailable. Such failures do not use
 // up the records' attempts (an outage longer than the retry budget must
 // not dead-letter a whole backlog); the round is tried again after a
 // backoff that grows while the outage lasts.
+//
+// A busy record (see connector.Busy) waits a moment for the system's own
+// transaction that holds it, also without using up an attempt; the
+// destination answered, so it is no sign of an outage.
 func (w *Worker) judge(tried []*item) {
 	if len(tried) == 0 {
 		return
 	}
+	answered := false
 	for _, it := range tried {
-		if it.fail == nil || connector.IsPermanent(it.fail) || connector.IsGone(it.fail) {
-			w.downs = 0
-			return
+		switch {
+		case it.fail == nil || connector.IsPermanent(it.fail) || connector.IsGone(it.fail):
+			answered = true
+		case connector.IsBusy(it.fail):
+			it.down, it.delay = true, busyDelay
+			answered = true
 		}
+	}
+	if answered {
+		w.downs = 0
+		return
 	}
 	w.downs++
 	delay := w.Policy.delay(w.downs)

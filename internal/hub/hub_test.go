@@ -411,6 +411,60 @@ func TestOutageLongerThanRetriesDeadLettersNothing(t *testing.T) {
 	f.agree()
 }
 
+// A record a destination reports busy (one of its own transactions
+// holds the row) is tried again, however often, without using up its
+// attempts, while the records around it are delivered.
+func TestBusyRecordUsesUpNoAttempts(t *testing.T) {
+	const times = 6 // b allows 3 attempts
+	var mu sync.Mutex
+	answered := 0
+	f := newFixture(t, func(s map[string]*memory.System) {
+		s["b"].FailEach = func(entity string, w record.Write) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if entity == "account" && w.Fields["AccountName"] == "held" && answered < times {
+				answered++
+				return &connector.Busy{Err: errors.New("row locked by another transaction")}
+			}
+			return nil
+		}
+	})
+	<-f.h.Ready()
+	f.sys["a"].Put("account", "held", record.Fields{"name": "held"})
+	deadline := time.Now().Add(20 * time.Second)
+	for i := 0; ; i++ {
+		mu.Lock()
+		n := answered
+		mu.Unlock()
+		if n == times {
+			break
+		}
+		if ds := f.dead(); len(ds) != 0 {
+			t.Fatalf("a busy record was dead-lettered after %d busy answers: %s", n, ds[0].Error)
+		}
+		// Another record, delivered in the rounds that find "held" busy.
+		f.sys["a"].Put("account", fmt.Sprint("k", i), record.Fields{"name": fmt.Sprint("n", i)})
+		for len(f.sys["b"].Rows("account")) < i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("b has %d accounts, want %d", len(f.sys["b"].Rows("account")), i+1)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	f.drain()
+	found := false
+	for _, row := range f.sys["b"].Rows("account") {
+		found = found || row["AccountName"] == "held"
+	}
+	if !found {
+		t.Fatal("the busy record never reached b")
+	}
+	if ds := f.dead(); len(ds) != 0 {
+		t.Fatalf("dead letters: %s", ds[0].Error)
+	}
+	f.agree()
+}
+
 func TestChildCapturedBeforeItsParentIsHeld(t *testing.T) {
 	f := newFixture(t, nil)
 	<-f.h.Ready()

@@ -22,6 +22,10 @@ type System struct {
 	nextID int64
 	// Fail, when set, is called before each Apply; a non-nil error fails it.
 	Fail func(entity string, ws []record.Write) error
+	// FailEach, when set, is called for each write of an Apply; a non-nil
+	// error is that write's result, and the write is not made. It is
+	// called with the system locked and must not call it.
+	FailEach func(entity string, w record.Write) error
 }
 
 type table struct {
@@ -191,6 +195,12 @@ func (s *System) Apply(_ context.Context, entity string, ws []record.Write) ([]r
 	}
 	res := make([]record.Result, len(ws))
 	for i, w := range ws {
+		if s.FailEach != nil {
+			if err := s.FailEach(entity, w); err != nil {
+				res[i] = record.Result{Key: w.Key, Err: err}
+				continue
+			}
+		}
 		key := w.Key
 		if key == "" {
 			key = t.gids[w.GID]

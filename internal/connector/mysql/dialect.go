@@ -21,10 +21,37 @@ const (
 type dialect struct {
 	schema string
 	idStep int64
+	// lock is the clause that locks the rows tandem writes (see LockRows),
+	// and mariadb says whether the server is MariaDB; both learned from
+	// the server's version (see locking).
+	lock    string
+	mariadb bool
 }
 
-// LockRows makes the look for rows to update hold them until the write.
-func (*dialect) LockRows() string { return " FOR UPDATE" }
+// LockRows locks the rows to write without waiting for rows that the
+// applications' transactions hold: SKIP LOCKED leaves them out (MariaDB
+// 10.6, MySQL 8), NOWAIT fails at once (MariaDB 10.3 to 10.5).
+func (d *dialect) LockRows() string { return d.lock }
+
+// locking returns the clause that locks rows for a server of version
+// (as VERSION() gives it), and whether the server is MariaDB.
+func locking(version string) (lock string, mariadb bool) {
+	mariadb = strings.Contains(version, "MariaDB")
+	num, _, _ := strings.Cut(version, "-")
+	parts := strings.Split(num, ".")
+	var v [2]int // major, minor
+	for i := 0; i < len(v) && i < len(parts); i++ {
+		v[i], _ = strconv.Atoi(parts[i])
+	}
+	at := func(major, minor int) bool { return v[0] > major || v[0] == major && v[1] >= minor }
+	switch {
+	case mariadb && at(10, 6), !mariadb && at(8, 0):
+		return " FOR UPDATE SKIP LOCKED", mariadb
+	case mariadb && at(10, 3):
+		return " FOR UPDATE NOWAIT", mariadb
+	}
+	return " FOR UPDATE", mariadb // MySQL 5.7: waits, at most innodb_lock_wait_timeout
+}
 
 func (*dialect) Name() string             { return "mysql" }
 func (*dialect) Quote(name string) string { return sqldb.QuoteIdent(name, "`") }

@@ -31,3 +31,24 @@ func TestInsertKeys(t *testing.T) {
 		t.Errorf("insert without columns: %s", st[0].SQL)
 	}
 }
+
+func TestLockClause(t *testing.T) {
+	for _, tc := range []struct {
+		version, lock string
+		mariadb       bool
+	}{
+		{"10.11.19-MariaDB-0+deb12u1", " FOR UPDATE SKIP LOCKED", true},
+		{"11.4.2-MariaDB", " FOR UPDATE SKIP LOCKED", true},
+		{"10.6.0-MariaDB-log", " FOR UPDATE SKIP LOCKED", true},
+		{"10.5.23-MariaDB", " FOR UPDATE NOWAIT", true},
+		{"10.3.39-MariaDB", " FOR UPDATE NOWAIT", true},
+		{"8.0.36", " FOR UPDATE SKIP LOCKED", false},
+		{"8.4.0-commercial", " FOR UPDATE SKIP LOCKED", false},
+		{"5.7.44-log", " FOR UPDATE", false},
+	} {
+		lock, mariadb := locking(tc.version)
+		if lock != tc.lock || mariadb != tc.mariadb {
+			t.Errorf("locking(%q) = %q, %v; want %q, %v", tc.version, lock, mariadb, tc.lock, tc.mariadb)
+		}
+	}
+}

@@ -8,6 +8,12 @@
 // failure; the triggers do nothing while it is 1, so tandem's writes are
 // never captured back. The application's sessions never set it.
 //
+// A write transaction is READ COMMITTED; it locks the rows it writes
+// with FOR UPDATE SKIP LOCKED (MariaDB 10.6, MySQL 8; see sqldb's Locks),
+// and on MariaDB each of its writes runs with SET STATEMENT
+// innodb_lock_wait_timeout = 0, so it fails at once rather than wait for
+// a lock an application's transaction holds.
+//
 // Sessions run with time_zone '+00:00' (TIMESTAMP columns read and write
 // UTC), parseTime, client-side parameter interpolation (one round trip per
 // statement instead of prepare, execute and close) and STRICT_ALL_TABLES

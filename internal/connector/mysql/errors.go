@@ -37,15 +37,29 @@ var fieldPatterns = []*regexp.Regexp{
 	regexp.MustCompile("for key '(?:[^']*\\.)?([^'.]+)'"), // Duplicate entry 'x' for key 'email'
 }
 
+// busy lists the server errors of a statement that gave up a lock
+// another transaction holds.
+var busy = map[uint16]bool{
+	1205: true, // lock wait timeout (and MariaDB's NOWAIT)
+	1213: true, // deadlock
+	3572: true, // NOWAIT (MySQL)
+}
+
 // Classify marks errors about the data (NULL in a NOT NULL column, a
 // duplicate, a value out of range or too long, a missing parent)
-// permanent, naming the column when the server does.
+// permanent, naming the column when the server does, and lock errors
+// busy.
 func (*dialect) Classify(err error) error {
 	var me *mysql.MySQLError
-	if !errors.As(err, &me) || !permanent[me.Number] {
+	switch {
+	case !errors.As(err, &me):
 		return err
+	case busy[me.Number]:
+		return &connector.Busy{Err: err}
+	case permanent[me.Number]:
+		return &connector.Permanent{Err: err, Field: field(me.Message)}
 	}
-	return &connector.Permanent{Err: err, Field: field(me.Message)}
+	return err
 }
 
 func field(msg string) string {

@@ -50,3 +50,16 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyBusy(t *testing.T) {
+	d := &dialect{}
+	for _, num := range []uint16{1205, 1213, 3572} {
+		err := d.Classify(fmt.Errorf("wrapped: %w", &mysql.MySQLError{Number: num, Message: "lock"}))
+		if !connector.IsBusy(err) || connector.IsPermanent(err) {
+			t.Errorf("error %d: %v; want it marked busy", num, err)
+		}
+	}
+	if err := d.Classify(&mysql.MySQLError{Number: 1062, Message: "Duplicate entry"}); connector.IsBusy(err) {
+		t.Errorf("a duplicate is marked busy")
+	}
+}

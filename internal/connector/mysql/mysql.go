@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -53,15 +54,24 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 	if err != nil {
 		return nil, err
 	}
-	var mode, step int64
-	if err := db.QueryRowContext(ctx, "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment").Scan(&mode, &step); err != nil {
+	var mode, step, binlog int64
+	var version, format string
+	if err := db.QueryRowContext(ctx, "SELECT @@innodb_autoinc_lock_mode, @@auto_increment_increment, VERSION(), @@log_bin, @@binlog_format").
+		Scan(&mode, &step, &version, &binlog, &format); err != nil {
 		_ = e.Close(ctx)
-		return nil, fmt.Errorf("mysql system %q: read auto-increment settings: %w", name, err)
+		return nil, fmt.Errorf("mysql system %q: read server settings: %w", name, err)
 	}
 	// Lock modes 0 and 1 give the rows of one multi-row INSERT
 	// consecutive keys, so their keys follow from the first.
 	if mode <= 1 && step > 0 {
 		d.idStep = step
+	}
+	d.lock, d.mariadb = locking(version)
+	if binlog == 1 && strings.EqualFold(format, "STATEMENT") {
+		_ = e.Close(ctx)
+		return nil, fmt.Errorf("mysql system %q at %s: the binary log is in STATEMENT format, which cannot log tandem's "+
+			"READ COMMITTED write transactions; set the server's binlog_format to ROW or MIXED, or add "+
+			"binlog_format=ROW to the dsn's parameters (setting it needs the BINLOG ADMIN or SUPER privilege)", name, cfg.Addr)
 	}
 	return &System{Engine: e}, nil
 }

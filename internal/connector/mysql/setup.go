@@ -56,6 +56,17 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 			return fmt.Errorf("add cols to the outbox: %w", err)
 		}
 	}
+	// Apply looks up the outbox rows of the keys it writes.
+	var hasIndex int
+	if err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.STATISTICS
+		WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'tandem_outbox' AND INDEX_NAME = 'tandem_outbox_k'`, d.schema).Scan(&hasIndex); err != nil {
+		return fmt.Errorf("look at the outbox: %w", err)
+	}
+	if hasIndex == 0 {
+		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+d.Outbox()+" ADD INDEX tandem_outbox_k (tbl, k)"); err != nil {
+			return fmt.Errorf("index the outbox: %w", err)
+		}
+	}
 	existing, err := d.triggers(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("read existing triggers: %w", err)

@@ -45,8 +45,7 @@ func TestSetupKeepsTriggers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Other databases on the server may have tandem triggers of their own.
-	got := map[string]string{}
+	got := map[string]string{} // this test's; other databases on the server have theirs
 	for name, body := range all {
 		if strings.HasPrefix(name, d.Quote(d.schema)+".") {
 			got[name] = body
@@ -73,4 +72,43 @@ func dbName(t *testing.T, db *sql.DB) string {
 
 func sqldbCapture(table, key string) sqldb.Capture {
 	return sqldb.Capture{Table: table, Key: sqldb.Column{Name: key}}
+}
+
+// Setup indexes the outbox of an installation made before it had the
+// index, and leaves an indexed one alone.
+func TestSetupIndexesTheOutbox(t *testing.T) {
+	ctx := context.Background()
+	dsn := testenv.MySQL(t)
+	app, err := sql.Open("mysql", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	if _, err := app.ExecContext(ctx, "CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(ctx, "my", &config.System{DSN: dsn}, []connector.Table{{Entity: "tag", Name: "tags", Key: "code"}}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	if err := s.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.ExecContext(ctx, "ALTER TABLE tandem_outbox DROP INDEX tandem_outbox_k"); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var cols string
+		if err := app.QueryRowContext(ctx, `SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY SEQ_IN_INDEX) FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'tandem_outbox' AND INDEX_NAME = 'tandem_outbox_k'`).Scan(&cols); err != nil {
+			t.Fatal(err)
+		}
+		if cols != "tbl,k" {
+			t.Fatalf("outbox index tandem_outbox_k has columns %q, want tbl,k", cols)
+		}
+	}
 }

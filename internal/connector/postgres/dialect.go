@@ -24,8 +24,9 @@ type keygen struct {
 	always bool // GENERATED ALWAYS AS IDENTITY: inserting a key needs OVERRIDING SYSTEM VALUE
 }
 
-// LockRows makes the look for rows to update hold them until the write.
-func (*dialect) LockRows() string { return " FOR UPDATE" }
+// LockRows locks the rows to write, leaving out rows that the
+// applications' transactions hold instead of waiting for them.
+func (*dialect) LockRows() string { return " FOR UPDATE SKIP LOCKED" }
 
 func (*dialect) Name() string               { return "postgres" }
 func (*dialect) Quote(name string) string   { return sqldb.QuoteIdent(name, `"`) }

@@ -13,4 +13,7 @@
 // prepares once. All statements of a write transaction are sent in one
 // pipelined pgx.Batch, so a batch of creates with generated keys costs
 // one round trip, not one per row.
+//
+// A write transaction is READ COMMITTED with lock_timeout 10 ms; it locks
+// the rows it writes with FOR UPDATE SKIP LOCKED (see sqldb's Locks).
 package postgres

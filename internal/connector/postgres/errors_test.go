@@ -37,3 +37,15 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestClassifyBusy(t *testing.T) {
+	d := &dialect{}
+	for _, code := range []string{"55P03", "40P01", "40001"} {
+		if err := d.Classify(&pgconn.PgError{Code: code}); !connector.IsBusy(err) || connector.IsPermanent(err) {
+			t.Errorf("%s: %v; want it marked busy", code, err)
+		}
+	}
+	if err := d.Classify(&pgconn.PgError{Code: "23505"}); connector.IsBusy(err) {
+		t.Errorf("a unique violation is marked busy")
+	}
+}

@@ -37,6 +37,8 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (
 			k      text NOT NULL,
 			PRIMARY KEY (entity, gid))`,
 		`CREATE INDEX IF NOT EXISTS tandem_ids_k ON ` + d.IDs() + ` (entity, k)`,
+		// Apply looks up the outbox rows of the keys it writes.
+		`CREATE INDEX IF NOT EXISTS tandem_outbox_k ON ` + d.Outbox() + ` (tbl, k)`,
 		// Which columns an update changed (NULL: all, for inserts and deletes).
 		`ALTER TABLE ` + d.Outbox() + ` ADD COLUMN IF NOT EXISTS cols text`,
 	}

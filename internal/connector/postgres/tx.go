@@ -15,6 +15,19 @@ import (
 // while tandem.origin is 'tandem'. It lasts until the transaction ends.
 const markSQL = "SELECT set_config('tandem.origin', 'tandem', true)"
 
+// beginSQL starts a write transaction. READ COMMITTED: each statement
+// reads the latest commits, and tandem takes part in no serializable
+// snapshot, whatever the server's default_transaction_isolation.
+// lock_timeout: a statement gives up a lock another transaction holds
+// after 10 ms instead of waiting for it. tandem locks the rows it writes
+// without waiting (SKIP LOCKED), so only a foreign key or a unique index
+// other than the key can still make it wait. PostgreSQL looks for a
+// deadlock only in a session that has waited deadlock_timeout (1 s by
+// default); giving up within 10 ms, tandem is never found in a cycle,
+// unless an application had already waited for tandem's transaction for
+// almost all of that second when tandem began to wait.
+const beginSQL = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '10ms'"
+
 // Write runs fn in a pgx transaction on one pooled connection. The marker
 // goes out with the first statements that write.
 func (*dialect) Write(ctx context.Context, db *sql.DB, fn func(sqldb.Tx) error) error {
@@ -28,7 +41,7 @@ func (*dialect) Write(ctx context.Context, db *sql.DB, fn func(sqldb.Tx) error) 
 		if !ok {
 			return fmt.Errorf("postgres: unexpected driver connection %T", dc)
 		}
-		tx, err := sc.Conn().Begin(ctx)
+		tx, err := sc.Conn().BeginTx(ctx, pgx.TxOptions{BeginQuery: beginSQL})
 		if err != nil {
 			return err
 		}

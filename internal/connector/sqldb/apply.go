@@ -49,19 +49,29 @@ func (e *Engine) Apply(ctx context.Context, entity string, writes []record.Write
 		return nil, err
 	}
 	start := time.Now()
-	p := &plan{e: e, t: t, keys: make([]*string, len(ws)), gids: map[string]*string{}, made: map[string]bool{}}
+	p := &plan{e: e, t: t, keys: make([]*string, len(ws)), errs: make([]error, len(ws)),
+		gids: map[string]*string{}, made: map[string]bool{}}
 	err = e.d.Write(ctx, e.db, func(tx Tx) error {
 		p.tx = tx
 		return p.run(ctx, ws)
 	})
 	if err != nil {
+		if !connector.IsPermanent(err) && !connector.IsBusy(err) {
+			if b := e.d.Classify(err); connector.IsBusy(b) {
+				err = b // a lock given up anywhere in the transaction
+			}
+		}
 		return nil, fmt.Errorf("apply %d %s writes to %s system %q: %w", len(writes), entity, e.d.Name(), e.system, err)
 	}
 	res := make([]record.Result, len(ws))
+	busy := 0
 	for i, k := range p.keys {
-		res[i].Key = *k
+		res[i].Key, res[i].Err = *k, p.errs[i]
+		if p.errs[i] != nil {
+			busy++
+		}
 	}
-	e.log.Debug("applied", "entity", entity, "writes", len(ws), "took", time.Since(start))
+	e.log.Debug("applied", "entity", entity, "writes", len(ws), "busy", busy, "took", time.Since(start))
 	return res, nil
 }
 
@@ -125,6 +135,7 @@ type plan struct {
 	t     *table
 	tx    Tx
 	keys  []*string          // per write: its result key, filled once its statement ran
+	errs  []error            // per write: why it was not applied (its row is busy)
 	gids  map[string]*string // global id → key text ("" while its insert is pending)
 	made  map[string]bool    // global ids whose rows this call made
 	ids   [][2]any           // tandem_ids rows to record: global id, *string key
@@ -148,7 +159,7 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 	if err := p.lookup(ctx, ws); err != nil {
 		return err
 	}
-	present, err := p.present(ctx, ws)
+	rows, err := p.present(ctx, ws)
 	if err != nil {
 		return err
 	}
@@ -179,6 +190,16 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 				p.keys[w.i] = new(string) // never made here: nothing to delete
 				continue
 			}
+			if !madeHere {
+				switch k := Format(key); rows[k] {
+				case busy:
+					p.busyWrite(w, k)
+					continue
+				case gone:
+					p.keys[w.i] = &k // nothing to delete
+					continue
+				}
+			}
 			p.add('d', w, key, nil)
 			p.dels = append(p.dels, Format(key))
 			continue
@@ -201,13 +222,24 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 			}
 			continue
 		}
-		if (!w.unkeyed || known) && !madeHere && !present[Format(key)] {
-			// The row tandem knows here is gone: the system's users
-			// deleted it, and that delete is on its way to tandem. An
-			// upsert would bring the row back and lose their delete.
-			k := Format(key)
-			p.keys[w.i] = &k
-			continue
+		if (!w.unkeyed || known) && !madeHere {
+			switch k := Format(key); rows[k] {
+			case busy:
+				p.busyWrite(w, k)
+				continue
+			case gone:
+				// The system's users deleted the row: writing would
+				// bring it back. Delivery decides what the delete means.
+				p.keys[w.i] = &k
+				p.errs[w.i] = &connector.Gone{Err: fmt.Errorf("%s key %q is no longer in %s system %q",
+					t.Entity, k, p.e.d.Name(), p.e.system)}
+				continue
+			case edited:
+				// The row has an edit tandem has yet to capture: it is on
+				// its way to tandem, and writing would overwrite it.
+				p.keys[w.i] = &k
+				continue
+			}
 		}
 		p.add('u', w, key, nil)
 		if w.unkeyed && w.gid != "" && !known {
@@ -232,6 +264,14 @@ func noKey(t *table, gid string, err error) error {
 		"to keep the keys of the system the record comes from, map a field to the key column in both mappings (like fields: {%s: %s}), "+
 		"or set key_generated: true if the table makes its own keys",
 		t.Entity, gid, t.key.Kind, t.Key, err, t.Key, t.Key)
+}
+
+// busyWrite reports w not applied: another transaction holds its row.
+func (p *plan) busyWrite(w *write, k string) {
+	p.keys[w.i] = &k
+	p.errs[w.i] = &connector.Busy{Err: fmt.Errorf(
+		"%s key %q is locked by another transaction of %s system %q; tandem will write it once that transaction ends",
+		p.t.Entity, k, p.e.d.Name(), p.e.system)}
 }
 
 func (p *plan) remember(gid string, key *string) {
@@ -283,88 +323,6 @@ func (p *plan) lookup(ctx context.Context, ws []write) error {
 		}
 	}
 	return nil
-}
-
-// RowLocker is implemented by dialects that can lock the rows a
-// SELECT reads until the transaction ends (SELECT ... FOR UPDATE).
-type RowLocker interface {
-	LockRows() string
-}
-
-// present reads which of the rows that updates expect to find exist
-// and may be written, locking them where the database can, so that none
-// changes between this look and the write. A row whose users changed
-// it since tandem last captured it (its change is still in the outbox)
-// is left alone: writing it would lose their edit, which is on its way
-// to tandem and will be merged and sent back out from there.
-func (p *plan) present(ctx context.Context, ws []write) (map[string]bool, error) {
-	var keys []any
-	seen := map[string]bool{}
-	for _, w := range ws {
-		if w.op != record.Upsert {
-			continue
-		}
-		key := w.key
-		if w.unkeyed {
-			key = nil
-			if ptr, ok := p.gids[w.gid]; ok && *ptr != "" {
-				k, err := Encode(p.t.key, *ptr)
-				if err != nil {
-					continue // reported when the write is planned
-				}
-				key = k
-			}
-		}
-		if key == nil || seen[Format(key)] {
-			continue
-		}
-		seen[Format(key)] = true
-		keys = append(keys, key)
-	}
-	out := make(map[string]bool, len(keys))
-	d := p.e.d
-	col := d.Quote(p.t.Key)
-	for len(keys) > 0 {
-		n := min(len(keys), maxList)
-		var args []any
-		q := "SELECT " + col + " FROM " + p.t.quoted + " WHERE " + d.In(&args, col, p.t.key, keys[:n])
-		if l, ok := d.(RowLocker); ok {
-			q += l.LockRows()
-		}
-		keys = keys[n:]
-		rows, err := p.tx.Query(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("look for the rows to update: %w", err)
-		}
-		var found []any
-		for _, r := range rows {
-			out[Format(record.Normalize(r[0]))] = true
-			found = append(found, Format(record.Normalize(r[0])))
-		}
-		if len(found) == 0 {
-			continue
-		}
-		args = nil
-		q = "SELECT k FROM " + d.Outbox() + " WHERE tbl = " + d.Param(&args, p.t.Name) +
-			" AND " + d.In(&args, "k", idKey, found)
-		if l, ok := d.(RowLocker); ok {
-			// A locking read sees the latest commit even where the
-			// transaction's snapshot is older (MySQL's repeatable read).
-			q += l.LockRows()
-		}
-		pending, err := p.tx.Query(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("look for unsynced edits of the rows to update: %w", err)
-		}
-		for _, r := range pending {
-			k := canonicalKey(p.t, Format(record.Normalize(r[0])))
-			if out[k] {
-				p.e.log.Debug("not overwriting an edit tandem has yet to capture", "entity", p.t.Entity, "key", k)
-			}
-			delete(out, k)
-		}
-	}
-	return out, nil
 }
 
 // add puts one write into the current segment, starting a new one when it

@@ -22,8 +22,14 @@ type fake struct {
 	runs   int
 	ids    map[string]string // gid → key already in tandem_ids
 	gone   map[string]bool   // keys whose rows the system's users deleted
+	busy   map[string]bool   // keys whose rows another transaction holds
+	edited map[string]bool   // keys with an edit in the outbox
 	nextID int
 }
+
+const fakeLock = " FOR UPDATE SKIP LOCKED"
+
+func (*fake) LockRows() string { return fakeLock }
 
 func (*fake) Name() string                    { return "fake" }
 func (*fake) Quote(name string) string        { return name }
@@ -75,11 +81,17 @@ func (*fake) Delete(table string, key Column, keys []any) []Stmt {
 func (f *fake) Query(ctx context.Context, q string, args ...any) ([][]any, error) {
 	var out [][]any
 	if strings.HasPrefix(q, "SELECT k FROM outbox") { // unsynced edits
-		return nil, nil
+		for _, a := range args[1:] {
+			if f.edited[fmt.Sprint(a)] {
+				out = append(out, []any{a})
+			}
+		}
+		return out, nil
 	}
-	if !strings.HasPrefix(q, "SELECT gid, k") { // which rows to update exist
+	if !strings.HasPrefix(q, "SELECT gid, k") { // which rows to write exist, and which are free
 		for _, a := range args {
-			if !f.gone[fmt.Sprint(a)] {
+			k := fmt.Sprint(a)
+			if !f.gone[k] && !(f.busy[k] && strings.HasSuffix(q, fakeLock)) {
 				out = append(out, []any{a})
 			}
 		}
@@ -136,8 +148,12 @@ func TestApplyPlan(t *testing.T) {
 		writes []record.Write
 		ids    map[string]string
 		gone   map[string]bool
+		busy   map[string]bool
+		edited map[string]bool
 		want   []string
 		keys   []string
+		failed []int // writes reported busy
+		gonew  []int // writes reported gone
 		runs   int
 	}{{
 		name:   "one statement for writes of the same shape",
@@ -206,13 +222,61 @@ func TestApplyPlan(t *testing.T) {
 		writes: []record.Write{up("a", full), up("b", full), cr("g1", full)},
 		want:   []string{"upsert tags [name qty] a"},
 		keys:   []string{"a", "b", "mine"},
+		gonew:  []int{1, 2},
+	}, {
+		name:   "an edit tandem has yet to capture is not overwritten, but may be deleted",
+		entity: "tag",
+		edited: map[string]bool{"b": true, "c": true},
+		writes: []record.Write{up("a", full), up("b", full), {Op: record.Delete, Key: "c"}},
+		want:   []string{"upsert tags [name qty] a", "delete tags [c]", "DELETE FROM ids WHERE entity = ? AND k IN list"},
+		keys:   []string{"a", "b", "c"},
+		runs:   2,
+	}, {
+		name:   "rows another transaction holds are busy and left alone",
+		entity: "tag",
+		busy:   map[string]bool{"b": true, "mine": true, "d": true},
+		gone:   map[string]bool{"e": true},
+		ids:    map[string]string{"g1": "mine"},
+		writes: []record.Write{up("a", full), up("b", full), cr("g1", full), up("b", full),
+			{Op: record.Delete, Key: "d"}, {Op: record.Delete, Key: "e"}, {Op: record.Delete, Key: "f"}},
+		want:   []string{"upsert tags [name qty] a", "delete tags [f]", "DELETE FROM ids WHERE entity = ? AND k IN list"},
+		keys:   []string{"a", "b", "mine", "b", "d", "e", "f"},
+		failed: []int{1, 2, 3, 4},
+		runs:   2,
+	}, {
+		name:   "a row made in this call is not looked for",
+		entity: "item",
+		busy:   map[string]bool{"101": true},
+		writes: []record.Write{cr("g1", full), cr("g1", record.Fields{"qty": int64(5)}), {Op: record.Delete, GID: "g1"}},
+		want: []string{"insert items [name qty] n", "merge items [qty] 101", "delete items [101]",
+			"DELETE FROM ids WHERE entity = ? AND k IN list", "upsert ids [entity gid k] item"},
+		keys: []string{"101", "101", "101"},
+		runs: 4,
 	}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fake{ids: tc.ids, gone: tc.gone}
+			f := &fake{ids: tc.ids, gone: tc.gone, busy: tc.busy, edited: tc.edited}
 			res, err := fakeEngine(f).Apply(context.Background(), tc.entity, tc.writes)
 			if err != nil {
 				t.Fatal(err)
+			}
+			var failed, gone []int
+			for i, r := range res {
+				switch {
+				case r.Err == nil:
+				case connector.IsBusy(r.Err):
+					failed = append(failed, i)
+				case connector.IsGone(r.Err):
+					gone = append(gone, i)
+				default:
+					t.Errorf("write %d: %v; want no error, a busy one or a gone one", i, r.Err)
+				}
+			}
+			if diff := cmp.Diff(tc.failed, failed); diff != "" {
+				t.Errorf("writes reported busy (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.gonew, gone); diff != "" {
+				t.Errorf("writes reported gone (-want +got):\n%s", diff)
 			}
 			if diff := cmp.Diff(tc.want, f.ran); diff != "" {
 				t.Errorf("statements (-want +got):\n%s", diff)

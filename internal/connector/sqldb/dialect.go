@@ -108,7 +108,11 @@ type Dialect interface {
 	// Running it again changes nothing.
 	Setup(ctx context.Context, db *sql.DB, tables []Capture) error
 	// Write runs fn in one transaction whose writes the triggers do not
-	// capture (the echo marker). fn's error rolls everything back.
+	// capture (the echo marker). fn's error rolls everything back. Each
+	// statement of the transaction reads the latest commits (READ
+	// COMMITTED, or a single writer), and on a database that locks rows
+	// none waits for a lock another transaction holds, where the database
+	// can refuse to wait: it fails instead (see Classify).
 	Write(ctx context.Context, db *sql.DB, fn func(Tx) error) error
 
 	// Upsert writes rows (values of keys, then of cols) to table (quoted):
@@ -128,6 +132,8 @@ type Dialect interface {
 	Delete(table string, key Column, keys []any) []Stmt
 	// Classify returns err marked *connector.Permanent, naming the column
 	// when the database says it, if retrying cannot fix it (constraint and
-	// data errors); other errors come back unchanged.
+	// data errors); marked *connector.Busy if a statement gave up, or
+	// lost, a lock another transaction holds (lock timeout, deadlock,
+	// serialization failure); other errors come back unchanged.
 	Classify(err error) error
 }

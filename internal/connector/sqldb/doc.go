@@ -8,9 +8,9 @@
 // # Capture
 //
 // Setup creates two tables in the database, tandem_outbox (seq, tbl, k,
-// op, at) and tandem_ids (entity, gid, k), and triggers on every mapped
-// table that insert one outbox row — table name and key as text — per
-// inserted, updated or deleted row. The outbox holds keys, not values:
+// op, at; indexed by tbl and k) and tandem_ids (entity, gid, k), and
+// triggers on every mapped table that insert one outbox row — table name
+// and key as text — per inserted, updated or deleted row. The outbox holds keys, not values:
 // Changes reads up to max outbox rows in seq order, then reads the
 // current rows of those keys (one query per table) and returns one change
 // per key, an upsert with the configured columns or a delete when the row
@@ -52,6 +52,34 @@
 // and record (entity, gid, key) in tandem_ids in the same transaction. Constraint and data errors come back as
 // *connector.Permanent so that delivery can split the batch and park the
 // one bad record; anything else is a whole-call error to retry.
+//
+// An update or delete by key first looks for its row (see present): an
+// update of a row the system's users deleted leaves it deleted, and an
+// update of a row with an edit still in the outbox leaves their edit
+// alone; both changes are on their way to tandem.
+//
+// # Locks
+//
+// Apply must never make the applications' own transactions fail, and a
+// transaction fails (as a deadlock's victim, by a lock wait timeout)
+// when it waits for a lock held by one that waits for it in turn. So
+// tandem's write transaction never waits for a lock another transaction
+// holds. It runs at READ COMMITTED: its searches lock no gaps (the
+// applications' inserts never wait for it) and each statement reads the
+// latest commits. It locks the rows it will update or delete with
+// SELECT … FOR UPDATE SKIP LOCKED, which leaves out rows an application's
+// transaction holds; those writes come back as per-record
+// *connector.Busy errors, not applied, because that transaction may yet
+// change the row, delete it or roll back, and delivery tries them again
+// shortly. Its later statements write only rows it holds, its own new
+// rows and tandem_ids. The outbox is read without locks, after the rows
+// are locked, through an index on (tbl, k): an application's edit of a
+// held row committed before the lock is seen there, and none can commit
+// after it. Where a statement could still wait — a create into a gap an
+// application's REPEATABLE READ transaction locked, a foreign key check
+// on a parent row it holds — the dialect makes it fail at once (MariaDB)
+// or after a few milliseconds (PostgreSQL's lock_timeout) instead; the
+// whole call is then *connector.Busy. See each dialect's Write.
 //
 // Values are converted by the kind of their column, learned from the
 // catalog when the Engine is made (see Kind, Encode, Decode), so that a
