@@ -119,3 +119,14 @@ func IsBusy(err error) bool {
 	var b *Busy
 	return errors.As(err, &b)
 }
+
+// Announcer is implemented by destinations that make records one at a
+// time and can tell each new key as soon as the system answers, before
+// Apply returns. Delivery links the key at once, so that a crash while
+// the rest of the call runs cannot leave a record tandem made but does
+// not know of (which the system's users could then delete unseen).
+type Announcer interface {
+	// Announce sets what Apply calls with each record the system made:
+	// its entity, the write's global id and the new key.
+	Announce(func(entity, gid, key string))
+}

@@ -69,6 +69,12 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 				if err := tx.Done(o); err != nil {
 					return err
 				}
+			case it.stale:
+				// Its key changed while it waited: prepared again next round.
+				o.NextAt = now
+				if err := tx.Defer(o); err != nil {
+					return err
+				}
 			case it.wait != "":
 				o.Wait, o.NextAt = it.wait, now.Add(w.WaitRetry)
 				if err := tx.Defer(o); err != nil {
@@ -79,12 +85,19 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 					return err
 				}
 			case it.fail != nil && it.down:
+				w.Log.Debug("delivery deferred", "entity", o.Entity, "gid", o.GID, "key", it.w.Key, "err", it.fail)
+				if it.w.Op == record.Upsert && it.w.Key == "" && !connector.IsBusy(it.fail) {
+					o.Tried = true // the create may have happened
+				}
 				o.Error = it.fail.Error()
 				o.Wait, o.NextAt = "", now.Add(it.delay)
 				if err := tx.Defer(o); err != nil {
 					return err
 				}
 			case it.fail != nil:
+				if it.w.Op == record.Upsert && it.w.Key == "" && !connector.IsPermanent(it.fail) {
+					o.Tried = true // the create may have happened
+				}
 				o.Attempts++
 				o.Error = it.fail.Error()
 				if connector.IsPermanent(it.fail) || o.Attempts >= w.Policy.Attempts {
@@ -102,18 +115,20 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 				}
 			default:
 				// Link a key the destination just made; an update's key is linked already.
-				if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key {
-					if err := w.taken(tx, o.Entity, it.key, o.GID); err != nil {
-						return err
-					}
-					if err := tx.PutLink(o.Entity, w.System, it.key, o.GID); err != nil {
+				if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key && !it.linked {
+					if err := w.link(tx, it); err != nil {
 						return err
 					}
 				}
-				// A deleted record's key no longer names it here.
+				// A deleted record's key no longer names it here (unless
+				// another record got the key meanwhile).
 				if it.w.Op == record.Delete && it.w.Key != "" {
-					if err := tx.Unlink(o.Entity, w.System, it.w.Key, now); err != nil {
+					if gid, ok, err := tx.GID(o.Entity, w.System, it.w.Key); err != nil {
 						return err
+					} else if ok && gid == o.GID {
+						if err := tx.Unlink(o.Entity, w.System, it.w.Key, now); err != nil {
+							return err
+						}
 					}
 				}
 				if err := tx.Done(o); err != nil {
@@ -124,6 +139,7 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 						return err
 					}
 				}
+				w.Log.Debug("delivered", "entity", o.Entity, "gid", o.GID, "key", it.key, "op", it.w.Op, "ver", o.Ver, "fields", it.w.Fields)
 				c := count(o.Entity)
 				c.Delivered++
 				c.LastDelivery = now
@@ -136,6 +152,18 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 		}
 		return nil
 	})
+}
+
+// link links the key the destination gave a record it made.
+func (w *Worker) link(tx store.Tx, it *item) error {
+	o := it.o
+	if err := w.taken(tx, o.Entity, it.key, o.GID); err != nil {
+		return err
+	}
+	if err := tx.PutLink(o.Entity, w.System, it.key, o.GID); err != nil {
+		return err
+	}
+	return w.created(tx, it)
 }
 
 // taken handles a key the destination gave a new record while tandem
@@ -152,6 +180,27 @@ func (w *Worker) taken(tx store.Tx, entity, key, gid string) error {
 		return tx.Unlink(entity, w.System, key, w.Now())
 	}
 	return w.Vanished(tx, entity, key, old, fmt.Sprintf("gone from %s: its key %s was given to the new record %s", w.System, key, gid))
+}
+
+// created checks a record the destination just made, now linked: its
+// users may have deleted it before tandem could link it (a delete of a
+// key tandem did not know yet leaves a tombstone), or tandem may have
+// deleted it meanwhile.
+func (w *Worker) created(tx store.Tx, it *item) error {
+	o := it.o
+	if old, at, ok, err := tx.Tombstone(o.Entity, w.System, it.key); err != nil {
+		return err
+	} else if ok && (old == "" || old == o.GID) && at.After(it.answered) {
+		if w.Vanished == nil {
+			return tx.Unlink(o.Entity, w.System, it.key, w.Now())
+		}
+		return w.Vanished(tx, o.Entity, it.key, o.GID, fmt.Sprintf("gone from %s: its users deleted it as tandem made it", w.System))
+	}
+	g, err := tx.Golden(o.Entity, o.GID)
+	if err != nil || g == nil || !g.Deleted {
+		return err
+	}
+	return tx.Enqueue(w.System, o.Entity, o.GID, g.Ver, w.Now())
 }
 
 // gone handles a write whose record is no longer in the destination.

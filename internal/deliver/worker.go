@@ -43,6 +43,22 @@ type Worker struct {
 	// downs counts rounds in a row in which the destination failed every
 	// write with an error that retrying may fix.
 	downs int
+	// early holds the new keys linked as the destination announced them
+	// (entity, gid, key), until the round that made them takes note.
+	early sync.Map
+}
+
+// Announced links a key the destination just made, at once (see
+// connector.Announcer). The round that made it finds it linked.
+func (w *Worker) Announced(entity, gid, key string) {
+	it := &item{o: store.Outbound{Entity: entity, GID: gid}, key: key, answered: w.Now()}
+	err := w.Store.Update(context.Background(), func(tx store.Tx) error { return w.link(tx, it) })
+	if err != nil {
+		w.Log.Warn("linking the key of a new record failed; it is linked with the round", "system", w.System,
+			"entity", entity, "gid", gid, "key", key, "err", err)
+		return
+	}
+	w.early.Store(entity+"\x00"+gid+"\x00"+key, true)
 }
 
 // item is one queued record being delivered this round.
@@ -62,6 +78,13 @@ type item struct {
 	down  bool
 	delay time.Duration // when down, how long until the next try
 	canon record.Fields // canonical fields with references translated, while waiting
+	// answered is when the destination answered the write.
+	answered time.Time
+	// linked is set once a created record's new key is linked.
+	linked bool
+	// stale is set when the record's key here changed after the write
+	// was prepared: it is not written, and is prepared again.
+	stale bool
 }
 
 // refPlaceholder stands for a parent whose key here is not known yet.
@@ -168,6 +191,9 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 		if len(writes) == 0 {
 			continue
 		}
+		if group, writes = w.current(ctx, ent, group, writes); len(writes) == 0 {
+			continue
+		}
 		// Split to find a poison record once a batch has failed before,
 		// also when its failures looked like an outage: a record whose
 		// every write fails must not pass for one.
@@ -179,6 +205,8 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 		}
 		tried = append(tried, group...)
 		res := applySplit(ctx, w.Dst, ent, writes, split)
+		answered := w.Now()
+		var made []*item
 		for i, it := range group {
 			if res[i].Err != nil {
 				it.fail = res[i].Err
@@ -188,11 +216,79 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 				}
 				continue
 			}
-			it.key = res[i].Key
+			it.key, it.answered = res[i].Key, answered
 			if it.w.Op == record.Upsert && it.key != "" {
 				newKeys[ent+"\x00"+it.o.GID] = it.key
 			}
+			if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key {
+				if _, ok := w.early.LoadAndDelete(ent + "\x00" + it.o.GID + "\x00" + it.key); ok {
+					it.linked = true
+					continue
+				}
+				made = append(made, it)
+			}
 		}
+		w.linkMade(ctx, made)
+	}
+}
+
+// current keeps the writes whose keys still name their records here. A
+// write is prepared a moment before it is sent; meanwhile the record's
+// key may have gone to another record (a system that reuses keys), and
+// a write by the old key would hit that one.
+func (w *Worker) current(ctx context.Context, ent string, group []*item, writes []record.Write) ([]*item, []record.Write) {
+	stale := map[int]bool{}
+	err := w.Store.View(ctx, func(tx store.Tx) error {
+		for i, it := range group {
+			if it.w.Key == "" {
+				continue
+			}
+			key, ok, err := tx.Key(ent, it.o.GID, w.System)
+			if err != nil {
+				return err
+			}
+			if !ok || key != it.w.Key {
+				stale[i] = true
+			}
+		}
+		return nil
+	})
+	if err != nil || len(stale) == 0 {
+		return group, writes // an unreadable store is found out when the round is recorded
+	}
+	keep, kw := group[:0:0], writes[:0:0]
+	for i, it := range group {
+		if stale[i] {
+			it.stale = true
+			continue
+		}
+		keep, kw = append(keep, it), append(kw, writes[i])
+	}
+	return keep, kw
+}
+
+// linkMade links the keys of records the destination just made, at
+// once: until a new key is linked, a crash would leave a record tandem
+// made that it does not know of, which a user could delete unseen.
+// What fails here is linked when the round is recorded.
+func (w *Worker) linkMade(ctx context.Context, made []*item) {
+	if len(made) == 0 {
+		return
+	}
+	err := w.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		for _, it := range made {
+			if err := w.link(tx, it); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.Log.Warn("linking the keys of new records failed; they are linked with the round", "system", w.System, "err", err)
+		return
+	}
+	for _, it := range made {
+		it.linked = true
 	}
 }
 
@@ -220,10 +316,12 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 	}
 	it.key = key
 	if g.Deleted {
-		if key == "" {
-			it.skip = true
+		if key == "" && !o.Tried {
+			it.skip = true // never sent here
 			return nil
 		}
+		// Without a key, a create whose outcome is unknown may have
+		// made the record: the destination looks for it by global id.
 		it.w = record.Write{Op: record.Delete, GID: o.GID, Key: key}
 		return nil
 	}

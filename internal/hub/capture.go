@@ -51,6 +51,13 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 		}
 	}
 	snapDone()
+	// Changes are resolved against every system's initial copy: a delete
+	// made meanwhile must find the record another system's copy brought.
+	select {
+	case <-h.readyCh:
+	case <-ctx.Done():
+		return
+	}
 	for n := 0; ctx.Err() == nil; {
 		b, err := src.Changes(ctx, sys.Batch)
 		if err != nil {

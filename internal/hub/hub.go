@@ -86,6 +86,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			Order: cfg.EntityOrder(), Batch: sys.Batch, Log: log.With("system", name), Now: time.Now,
 			WaitRetry: 500 * time.Millisecond, Captures: captures, Vanished: h.vanished(name),
 			Policy: deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
+		if a, ok := h.systems[name].(connector.Announcer); ok {
+			a.Announce(h.workers[name].Announced)
+		}
 		h.wake[name] = make(chan struct{}, 1)
 	}
 	return h, nil
@@ -133,7 +136,13 @@ func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
 // only once every system's initial snapshot is in, so records that
 // already exist on both sides are matched, not copied twice.
 func (h *Hub) Run(ctx context.Context) error {
-	if err := h.store.Update(ctx, func(tx store.Tx) error { return h.resolver.LoadHeld(tx) }); err != nil {
+	if err := h.store.Update(ctx, func(tx store.Tx) error {
+		// Creates in flight when the last run ended may have happened.
+		if err := tx.Unsettle(); err != nil {
+			return err
+		}
+		return h.resolver.LoadHeld(tx)
+	}); err != nil {
 		return err
 	}
 	var wg sync.WaitGroup

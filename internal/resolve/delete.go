@@ -11,10 +11,33 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return r.finish(tx, c, store.Dropped, "delete of a record tandem never knew", cnt)
+	if ok {
+		return r.vanish(tx, c, gid, "", cnt)
 	}
-	return r.vanish(tx, c, gid, "", cnt)
+	if c.GID != "" {
+		// A row tandem made, whose key it may not have linked yet (or
+		// one an earlier store made, and this one matched anew).
+		gid, g, err := r.carried(tx, c.Entity, c.GID)
+		if err != nil {
+			return err
+		}
+		if g != nil {
+			if key, linked, err := tx.Key(c.Entity, gid, c.System); err != nil {
+				return err
+			} else if !linked || key == c.Key {
+				return r.vanish(tx, c, gid, "", cnt)
+			}
+		}
+	}
+	// Remember the key went, in case tandem is linking it right now.
+	at := c.At
+	if at.IsZero() {
+		at = r.Now()
+	}
+	if err := tx.Bury(c.Entity, c.System, c.Key, c.GID, at); err != nil {
+		return err
+	}
+	return r.finish(tx, c, store.Dropped, "delete of a record tandem never knew", cnt)
 }
 
 // vanish applies a delete of gid that c's system made: its key stops

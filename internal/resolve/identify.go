@@ -34,7 +34,10 @@ func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, c
 		if err != nil {
 			return identity{}, err
 		}
-		why := r.replaced(c, canon, gid, g)
+		why, err := r.replaced(tx, c, canon, gid, g)
+		if err != nil {
+			return identity{}, err
+		}
 		if why == "" {
 			return identity{gid: gid, linked: true, g: g}, nil
 		}
@@ -51,12 +54,12 @@ func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, c
 		}
 	}
 	if c.GID != "" {
-		g, err := tx.Golden(c.Entity, c.GID)
+		gid, g, err := r.carried(tx, c.Entity, c.GID)
 		if err != nil {
 			return identity{}, err
 		}
 		if g != nil && !r.otherNatural(canon, g) {
-			return identity{gid: c.GID, g: g}, nil
+			return identity{gid: gid, g: g}, nil
 		}
 	}
 	if v, has := r.naturalValue(c.Entity, canon); has {
@@ -72,6 +75,13 @@ func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, c
 				return identity{}, err
 			}
 			if !other || k == c.Key {
+				if c.GID != "" && c.GID != gid {
+					// The row carries the id of an earlier store: the
+					// system's other rows with it are this record too.
+					if err := tx.PutAlias(c.Entity, c.GID, gid); err != nil {
+						return identity{}, err
+					}
+				}
 				g, err := tx.Golden(c.Entity, gid)
 				return identity{gid: gid, g: g}, err
 			}
@@ -87,20 +97,44 @@ func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, c
 	return identity{gid: ulid.Make().String(), fresh: true}, nil
 }
 
+// carried returns the record a carried global id names: the record of
+// that id, or of the id it is an alias of.
+func (r *Resolver) carried(tx store.Tx, entity, gid string) (string, *store.Golden, error) {
+	g, err := tx.Golden(entity, gid)
+	if err != nil || g != nil {
+		return gid, g, err
+	}
+	alias, ok, err := tx.Alias(entity, gid)
+	if err != nil || !ok {
+		return gid, nil, err
+	}
+	g, err = tx.Golden(entity, alias)
+	return alias, g, err
+}
+
 // replaced says why a linked key now names another record than gid's,
 // or "" if nothing says so.
-func (r *Resolver) replaced(c *store.Change, canon record.Fields, gid string, g *store.Golden) string {
+func (r *Resolver) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid string, g *store.Golden) (string, error) {
 	switch {
 	case c.Inserted:
-		return "gone from " + c.System + ": its users inserted a new row under its key " + c.Key
+		return "gone from " + c.System + ": its users inserted a new row under its key " + c.Key, nil
 	case c.GID != "" && c.GID != gid:
-		return fmt.Sprintf("gone from %s: its key %s now holds the record %s", c.System, c.Key, c.GID)
-	case c.Changed == nil && r.otherNatural(canon, g):
+		// Only a record tandem knows is evidence: an id from a store
+		// tandem kept before names none (the record was matched anew).
+		other, g, err := r.carried(tx, c.Entity, c.GID)
+		if err != nil {
+			return "", err
+		}
+		if g != nil && other != gid {
+			return fmt.Sprintf("gone from %s: its key %s now holds the record %s", c.System, c.Key, other), nil
+		}
+	}
+	if c.Changed == nil && r.otherNatural(canon, g) {
 		// A source that cannot tell an update from an insert: a row
 		// under the key with another natural key is another record.
-		return fmt.Sprintf("gone from %s: its key %s now holds a record with another natural key", c.System, c.Key)
+		return fmt.Sprintf("gone from %s: its key %s now holds a record with another natural key", c.System, c.Key), nil
 	}
-	return ""
+	return "", nil
 }
 
 // otherNatural reports whether canon and g both have a natural key and

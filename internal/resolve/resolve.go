@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -249,6 +250,10 @@ func (r *Resolver) one(tx store.Tx, c *store.Change, st Stats) error {
 // finish writes c to the log in state s (or updates it if already logged).
 func (r *Resolver) finish(tx store.Tx, c *store.Change, s store.State, note string, cnt *store.Count) error {
 	c.State, c.Note = s, note
+	if r.log.Enabled(context.Background(), slog.LevelDebug) {
+		r.log.Debug("resolved", "system", c.System, "entity", c.Entity, "key", c.Key, "gid", c.GID, "op", c.Op,
+			"state", s, "note", note, "at", c.At, "fields", c.Fields)
+	}
 	if s == store.Dropped {
 		cnt.Dropped++
 	}

@@ -294,6 +294,10 @@ CREATE TABLE IF NOT EXISTS links (
   PRIMARY KEY (entity, system, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS links_gid ON links(entity, gid, system);
+CREATE TABLE IF NOT EXISTS aliases (
+  entity TEXT NOT NULL, old TEXT NOT NULL, gid TEXT NOT NULL,
+  PRIMARY KEY (entity, old)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS gone (
   entity TEXT NOT NULL, system TEXT NOT NULL, key TEXT NOT NULL, gid TEXT NOT NULL, at INTEGER NOT NULL,
   PRIMARY KEY (entity, system, key)
@@ -314,6 +318,7 @@ CREATE TABLE IF NOT EXISTS outbound (
   ver INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   next_at INTEGER NOT NULL DEFAULT 0, wait TEXT NOT NULL DEFAULT '',
   error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,
+  tried INTEGER NOT NULL DEFAULT 0,
   UNIQUE (system, entity, gid)
 );
 CREATE INDEX IF NOT EXISTS outbound_due ON outbound(system, seq);
@@ -344,6 +349,7 @@ CREATE TABLE IF NOT EXISTS counters (
 func migrate(ctx context.Context, db *sql.DB) error {
 	for _, c := range []struct{ table, column, ddl string }{
 		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
+		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
 	} {
 		var n int
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", c.table, c.column).Scan(&n); err != nil {

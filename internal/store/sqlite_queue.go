@@ -112,7 +112,7 @@ func (t *sqlTx) Due(system string, now time.Time, after int64, max int) ([]Outbo
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created FROM outbound
+	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created, tried FROM outbound
 		WHERE system=? AND seq>? AND next_at<=? ORDER BY seq LIMIT ?`, system, after, now.UnixNano(), max)
 	if err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func (t *sqlTx) Due(system string, now time.Time, after int64, max int) ([]Outbo
 	for rows.Next() {
 		o := Outbound{System: system}
 		var next, created int64
-		if err := rows.Scan(&o.Seq, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created); err != nil {
+		if err := rows.Scan(&o.Seq, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created, &o.Tried); err != nil {
 			return nil, err
 		}
 		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
@@ -145,8 +145,22 @@ func (t *sqlTx) Defer(o Outbound) error {
 	if err := t.flushOutbound(); err != nil {
 		return err
 	}
-	_, err := t.exec(`UPDATE outbound SET attempts=?, next_at=?, wait=?, error=? WHERE seq=? AND ver=?`,
-		o.Attempts, nanos(o.NextAt), o.Wait, o.Error, o.Seq, o.Ver)
+	_, err := t.exec(`UPDATE outbound SET attempts=?, next_at=?, wait=?, error=?, tried=MAX(tried, ?) WHERE seq=?`,
+		o.Attempts, nanos(o.NextAt), o.Wait, o.Error, o.Tried, o.Seq)
+	if err != nil || o.Ver == 0 {
+		return err
+	}
+	// A newer version replaced o meanwhile: it is due at once, as
+	// enqueued, but what was learned of the system stays.
+	_, err = t.exec(`UPDATE outbound SET attempts=0, next_at=0, wait='', error='' WHERE seq=? AND ver>?`, o.Seq, o.Ver)
+	return err
+}
+
+func (t *sqlTx) Unsettle() error {
+	if err := t.flushOutbound(); err != nil {
+		return err
+	}
+	_, err := t.exec(`UPDATE outbound SET tried=1 WHERE tried=0`)
 	return err
 }
 

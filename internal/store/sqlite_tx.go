@@ -143,6 +143,16 @@ func (t *sqlTx) Unlink(entity, system, key string, at time.Time) error {
 	return err
 }
 
+// Bury implements Tx.
+func (t *sqlTx) Bury(entity, system, key, gid string, at time.Time) error {
+	if !t.write {
+		return errReadOnly
+	}
+	_, err := t.exec(`INSERT INTO gone(entity, system, key, gid, at) VALUES(?,?,?,?,?)
+		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid, at=excluded.at`, entity, system, key, gid, nanos(at))
+	return err
+}
+
 // Tombstone implements Tx.
 func (t *sqlTx) Tombstone(entity, system, key string) (string, time.Time, bool, error) {
 	row, err := t.queryRow(`SELECT gid, at FROM gone WHERE entity=? AND system=? AND key=?`, entity, system, key)
@@ -220,6 +230,22 @@ func (t *sqlTx) flushLinks() error {
 		}
 	}
 	return nil
+}
+
+func (t *sqlTx) Alias(entity, old string) (string, bool, error) {
+	var gid string
+	row, err := t.queryRow(`SELECT gid FROM aliases WHERE entity=? AND old=?`, entity, old)
+	ok, err := one(row, err, &gid)
+	return gid, ok, err
+}
+
+func (t *sqlTx) PutAlias(entity, old, gid string) error {
+	if !t.write {
+		return errReadOnly
+	}
+	_, err := t.exec(`INSERT INTO aliases(entity, old, gid) VALUES(?,?,?)
+		ON CONFLICT(entity, old) DO UPDATE SET gid=excluded.gid`, entity, old, gid)
+	return err
 }
 
 func (t *sqlTx) Natural(entity, value string) (string, bool, error) {

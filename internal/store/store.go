@@ -65,6 +65,9 @@ type Outbound struct {
 	Wait                string // why it is waiting (a missing parent), if it is
 	Error               string // last failure
 	Created             time.Time
+	// Tried is set once a create of the record was sent and its outcome
+	// is unknown: the system may hold it, so a delete must look for it.
+	Tried bool
 }
 
 // Stage says where a dead letter failed.
@@ -135,7 +138,10 @@ type Tx interface {
 	// from that system, and the key may name another record later. It
 	// keeps a tombstone of the key, the record and when it went.
 	Unlink(entity, system, key string, at time.Time) error
-	// Tombstone returns what Unlink left of system's key, if anything.
+	// Bury records that system's key of entity, linked to no record,
+	// named a record that went at at; gid is that record if known.
+	Bury(entity, system, key, gid string, at time.Time) error
+	// Tombstone returns what Unlink or Bury left of system's key, if anything.
 	Tombstone(entity, system, key string) (gid string, at time.Time, ok bool, err error)
 	// Preload reads the links of system's keys, and the links and golden
 	// records of their gids, so that the transaction's lookups of them
@@ -143,6 +149,11 @@ type Tx interface {
 	Preload(entity, system string, keys []string) error
 	// PreloadGIDs is Preload by global id.
 	PreloadGIDs(entity string, gids []string) error
+
+	// Aliases: a global id an earlier store gave a record (which systems'
+	// id tables and lookup fields still carry) → the id it has now.
+	Alias(entity, old string) (gid string, ok bool, err error)
+	PutAlias(entity, old, gid string) error
 
 	// Natural keys: entity + match value → gid.
 	Natural(entity, value string) (gid string, ok bool, err error)
@@ -175,6 +186,9 @@ type Tx interface {
 	Done(o Outbound) error
 	// Defer postpones o (a retry or a wait) unless it was replaced meanwhile.
 	Defer(o Outbound) error
+	// Unsettle marks every queued delivery Tried: after a restart, a
+	// create that was on its way may have reached its system unrecorded.
+	Unsettle() error
 	// Drop removes o whatever its version (it is being dead-lettered).
 	Drop(o Outbound) error
 	Backlog() ([]Pending, error)

@@ -1,6 +1,7 @@
 package torture
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 // so that it can be killed.
 type hubProc struct {
 	bin, cfg, dir string
+	level         string
 	log           *os.File
 
 	mu     sync.Mutex
@@ -25,12 +27,15 @@ type hubProc struct {
 	expected bool
 }
 
-func newHubProc(bin, cfg, dir, logPath string) (*hubProc, error) {
+func newHubProc(bin, cfg, dir, logPath, level string) (*hubProc, error) {
+	if level == "" {
+		level = "info"
+	}
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &hubProc{bin: bin, cfg: cfg, dir: dir, log: f}, nil
+	return &hubProc{bin: bin, cfg: cfg, dir: dir, level: level, log: f}, nil
 }
 
 // start starts the hub unless it runs.
@@ -42,7 +47,7 @@ func (h *hubProc) start() error {
 	}
 	h.starts++
 	fmt.Fprintf(h.log, "\n=== torture: start %d of tandem run at %s\n", h.starts, time.Now().Format(time.RFC3339Nano))
-	cmd := exec.Command(h.bin, "run", "-c", h.cfg)
+	cmd := exec.Command(h.bin, "run", "-c", h.cfg, "--log-level", h.level)
 	cmd.Dir = h.dir
 	cmd.Stdout, cmd.Stderr = h.log, h.log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -91,6 +96,19 @@ func (h *hubProc) signal(sig syscall.Signal) {
 		_ = cmd.Process.Kill()
 		<-done
 	}
+}
+
+// readySince reports whether the hub started last has logged that its
+// initial copy is done.
+func (h *hubProc) readySince() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	b, err := os.ReadFile(h.log.Name())
+	if err != nil {
+		return false
+	}
+	last := bytes.LastIndex(b, []byte("=== torture: start"))
+	return last >= 0 && bytes.Contains(b[last:], []byte("initial snapshots done"))
 }
 
 func (h *hubProc) running() bool {

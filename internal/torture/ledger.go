@@ -1,6 +1,8 @@
 package torture
 
 import (
+	"encoding/json"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -137,4 +139,27 @@ func (l *ledger) expect() []expectation {
 		return out[i].Ref < out[j].Ref
 	})
 	return out
+}
+
+// dump writes every write, one JSON object a line, in the order they began.
+func (l *ledger) dump(path string) error {
+	l.mu.Lock()
+	var all []write
+	for _, ws := range l.writes {
+		all = append(all, ws...)
+	}
+	l.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].N < all[j].N })
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, w := range all {
+		if err := enc.Encode(w); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
 }

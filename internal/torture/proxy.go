@@ -2,6 +2,7 @@ package torture
 
 import (
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -132,11 +133,11 @@ func (p *tcpProxy) Close() {
 type apiFault int32
 
 const (
-	apiOK       apiFault = iota
-	api429               // answers 429 with Retry-After
-	api500               // answers 500 to a share of requests
-	apiTimeout           // holds a share of requests past tandem's timeout, never forwarding them
-	apiLoseAnswer        // forwards a share of writes, then drops the connection without the answer
+	apiOK         apiFault = iota
+	api429                 // answers 429 with Retry-After
+	api500                 // answers 500 to a share of requests
+	apiTimeout             // holds a share of requests past tandem's timeout, never forwarding them
+	apiLoseAnswer          // forwards a share of writes, then drops the connection without the answer
 )
 
 func (f apiFault) String() string {
@@ -164,6 +165,7 @@ func newAPIProxy(target string) (*apiProxy, error) {
 		return nil, err
 	}
 	p := &apiProxy{ln: ln, rp: httputil.NewSingleHostReverseProxy(u)}
+	p.rp.ErrorLog = log.New(io.Discard, "", 0)
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
 	return p, nil

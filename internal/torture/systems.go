@@ -300,4 +300,3 @@ mappings:
 	fmt.Fprintf(&b, "routes:\n  - {entity: account, between: [%s]}\n  - {entity: contact, between: [%s]}\n", list, list)
 	return b.String()
 }
-

@@ -35,6 +35,8 @@ type Options struct {
 	JSONServer, Postgres, MySQL string
 	// Converge bounds the wait for the systems to agree once edits stop.
 	Converge time.Duration
+	// HubLog is the log level of the hub (info when empty).
+	HubLog string
 	// Systems names the systems to build (pg, maria, lite, shop); all when empty.
 	Systems []string
 	Out     io.Writer
@@ -186,7 +188,7 @@ func (r *run) build(ctx context.Context) error {
 		}
 	}
 	var err error
-	r.hub, err = newHubProc(r.opt.Tandem, r.cfg, r.opt.Dir, filepath.Join(r.opt.Dir, "tandem.log"))
+	r.hub, err = newHubProc(r.opt.Tandem, r.cfg, r.opt.Dir, filepath.Join(r.opt.Dir, "tandem.log"), r.opt.HubLog)
 	if err != nil {
 		return err
 	}
@@ -244,6 +246,9 @@ func (r *run) exercise(ctx context.Context, rep *Report) error {
 	r.hub.mu.Unlock()
 	c.AppErrors = int(r.appErrs.Load())
 	rep.Counts, rep.Problems, rep.Convergence = c, problems, took
+	if err := r.ledger.dump(filepath.Join(r.opt.Dir, "ledger.jsonl")); err != nil {
+		r.logf("write the ledger: %v", err)
+	}
 	return nil
 }
 
@@ -422,6 +427,18 @@ func (r *run) inject(ctx context.Context) {
 	}
 }
 
+// waitReady waits for the hub's log to say its initial copy is done.
+func (r *run) waitReady(ctx context.Context, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r.hub.readySince() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	r.problems = append(r.problems, fmt.Sprintf("tandem run did not finish its initial copy within %s", limit))
+}
+
 // loseDataDir pauses the writers, waits for the systems to agree, then
 // kills the hub, removes its data directory and starts it afresh, as if
 // the directory were lost or the hub moved to a new machine.
@@ -446,5 +463,9 @@ func (r *run) loseDataDir(ctx context.Context) {
 	if err := r.hub.start(); err != nil {
 		r.logf("restart tandem run: %v", err)
 	}
-	r.logf("data directory lost; tandem run started afresh; writers resume")
+	// Users go on once tandem has copied the systems again: a record
+	// deleted while that copy runs, before it was read in its system,
+	// would be copied back from the others.
+	r.waitReady(ctx, 2*time.Minute)
+	r.logf("data directory lost; tandem run started afresh and copied the systems; writers resume")
 }

@@ -14,9 +14,9 @@ import (
 // directory of systems that are in step).
 type gate struct{ mu sync.RWMutex }
 
-func (g *gate) enter() { g.mu.RLock() }
-func (g *gate) leave() { g.mu.RUnlock() }
-func (g *gate) pause() { g.mu.Lock() }
+func (g *gate) enter()  { g.mu.RLock() }
+func (g *gate) leave()  { g.mu.RUnlock() }
+func (g *gate) pause()  { g.mu.Lock() }
 func (g *gate) resume() { g.mu.Unlock() }
 
 // writer plays the users of every system for the records it owns: one

@@ -31,6 +31,8 @@ func resultKeys(rs []record.Result) []string {
 
 func testEcho(t *testing.T, e *env) {
 	res := e.apply(t, "item", create("g1", record.Fields{"name": "made by tandem"}), create("g2", record.Fields{"name": "two"}))
+	e.exec(t, "INSERT INTO tags (code, label) VALUES (?, ?)", "t1", "made by the app")
+	e.drain(t)
 	e.apply(t, "item", upsert(res[0].Key, record.Fields{"qty": int64(3)}), del(res[1].Key))
 	e.apply(t, "tag", upsert("t1", record.Fields{"label": "x"}), create("g3", record.Fields{"label": "y"}))
 	if got := e.drain(t); len(got) != 0 {
@@ -71,6 +73,11 @@ func testApplyIdempotent(t *testing.T, e *env) {
 		upsert("c", record.Fields{"label": nil}),
 	}
 	first := e.apply(t, "tag", ws...)
+	for i, r := range first {
+		if r.Err != nil {
+			t.Fatalf("first Apply: write %d: %v", i, r.Err)
+		}
+	}
 	rows := func() []record.Change {
 		cs, err := e.sys.Fetch(e.ctx, "tag", []string{"a", "b", "c"})
 		if err != nil {
@@ -79,7 +86,16 @@ func testApplyIdempotent(t *testing.T, e *env) {
 		return cs
 	}
 	before := rows()
-	second := e.apply(t, "tag", ws...)
+	// Applied again, the update of b finds it gone, and says so.
+	second := e.applyEach(t, "tag", ws...)
+	for i, r := range second {
+		if r.Err != nil && !(i == 1 && connector.IsGone(r.Err)) {
+			t.Errorf("second Apply: write %d: %v", i, r.Err)
+		}
+	}
+	if !connector.IsGone(second[1].Err) {
+		t.Errorf("second Apply of the update of b, which the first deleted: %v; want it gone", second[1].Err)
+	}
 	if diff := cmp.Diff(resultKeys(first), resultKeys(second)); diff != "" {
 		t.Errorf("results of the same writes differ (-first +second):\n%s", diff)
 	}
@@ -177,6 +193,10 @@ func testCreateGID(t *testing.T, e *env) {
 }
 
 func testAligned(t *testing.T, e *env) {
+	for _, k := range []string{"k1", "k3"} {
+		e.exec(t, "INSERT INTO tags (code, label) VALUES (?, ?)", k, "before")
+	}
+	e.drain(t)
 	res := e.apply(t, "tag",
 		upsert("k1", record.Fields{"label": "1"}),
 		del("missing"),
@@ -274,9 +294,9 @@ func testNoResurrection(t *testing.T, e *env) {
 	e.drain(t)
 	// The application deletes the row while tandem's update is on its way.
 	e.exec(t, "DELETE FROM items WHERE id = ?", k)
-	res := e.apply(t, "item", upsert(k, record.Fields{"name": "renamed"}))
-	if res[0].Err != nil || res[0].Key != k {
-		t.Fatalf("update of a deleted row: result %+v, want its key and no error", res[0])
+	res := e.applyEach(t, "item", upsert(k, record.Fields{"name": "renamed"}))
+	if !connector.IsGone(res[0].Err) || res[0].Key != k {
+		t.Fatalf("update of a deleted row: result %+v, want its key and a gone error", res[0])
 	}
 	if n := e.count(t, "SELECT COUNT(*) FROM items"); n != 0 {
 		t.Errorf("items has %d rows: tandem's update brought back a row the application deleted", n)
@@ -294,9 +314,9 @@ func testUnsyncedEditKept(t *testing.T, e *env) {
 	// The application edits the row; before tandem captures that edit,
 	// an older state of the record arrives from elsewhere.
 	e.exec(t, "UPDATE items SET name = 'edited by the app' WHERE id = ?", k)
-	res := e.apply(t, "item", upsert(k, record.Fields{"name": "older, from another system"}))
-	if res[0].Err != nil || res[0].Key != k {
-		t.Fatalf("result %+v, want its key and no error", res[0])
+	res := e.applyEach(t, "item", upsert(k, record.Fields{"name": "older, from another system"}))
+	if !connector.IsBusy(res[0].Err) || res[0].Key != k {
+		t.Fatalf("result %+v, want its key and a busy error: the edit is on its way to tandem", res[0])
 	}
 	if got := e.fetch(t, "item", k).Fields["name"]; got != "edited by the app" {
 		t.Errorf("name %v: tandem overwrote an edit it had not captured yet", got)

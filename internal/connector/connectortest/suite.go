@@ -136,6 +136,19 @@ func (e *env) apply(t *testing.T, entity string, ws ...record.Write) []record.Re
 	return res
 }
 
+// applyEach is Apply, failing the test only when the whole call fails.
+func (e *env) applyEach(t *testing.T, entity string, ws ...record.Write) []record.Result {
+	t.Helper()
+	res, err := e.sys.Apply(e.ctx, entity, ws)
+	if err != nil {
+		t.Fatalf("Apply: %v", err)
+	}
+	if len(res) != len(ws) {
+		t.Fatalf("Apply returned %d results for %d writes", len(res), len(ws))
+	}
+	return res
+}
+
 func (e *env) fetch(t *testing.T, entity, key string) record.Change {
 	t.Helper()
 	cs, err := e.sys.Fetch(e.ctx, entity, []string{key})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"tandem/internal/config"
 	"tandem/internal/connector"
@@ -28,7 +29,13 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 			return nil, err
 		}
 		if b := r.cfg.Batch; b != nil && batchOf(b, seg.kind) != nil {
-			s.applyBatch(ctx, r, batchOf(b, seg.kind), seg, writes, res)
+			var notAfter time.Time
+			if seg.kind != 'c' {
+				if seg, notAfter = s.holdBack(ctx, r, seg, writes, res); len(seg.idx) == 0 {
+					continue
+				}
+			}
+			s.applyBatch(ctx, r, batchOf(b, seg.kind), seg, writes, res, notAfter)
 			continue
 		}
 		s.applyEach(ctx, r, seg, writes, res)
@@ -36,10 +43,101 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 	return res, nil
 }
 
+// holdBack leaves out of a batch segment the writes of records whose
+// users changed them since capture last read them (see guard), and
+// returns the time by which the batch must be sent.
+func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, time.Time) {
+	f := s.feeds[r.Entity]
+	if f == nil {
+		return seg, time.Time{}
+	}
+	if _, has := f.Since(); !has {
+		return seg, time.Time{}
+	}
+	notAfter := time.Now().Add(guardFor)
+	pending := make([]bool, len(seg.idx))
+	errs := make([]error, len(seg.idx))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for j, i := range seg.idx {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			pending[j], errs[j] = s.unseenEdit(ctx, r, f, ws[i].Key)
+		}()
+	}
+	wg.Wait()
+	keep := seg.idx[:0:0]
+	for j, i := range seg.idx {
+		switch {
+		case errs[j] != nil:
+			res[i] = record.Result{Err: rest.RecordError(errs[j])}
+		case pending[j]:
+			s.log.Debug("not overwriting an edit tandem has yet to capture", "entity", r.Entity, "key", ws[i].Key)
+			res[i] = record.Result{Key: ws[i].Key, Err: &connector.Busy{Err: fmt.Errorf(
+				"%s %s in %s has an edit tandem has yet to capture; it is written once that edit is in", r.Entity, ws[i].Key, s.name)}}
+		default:
+			keep = append(keep, i)
+		}
+	}
+	seg.idx = keep
+	return seg, notAfter
+}
+
+// guard reads the record under key just before tandem writes it (the
+// API has no conditional write) and says whether its users changed it
+// since capture last read it: writing would overwrite or delete an edit
+// on its way to tandem. Such a write is busy, and made once capture has
+// taken the edit, which wins or loses then. Otherwise it returns the
+// time by which the write must be sent (zero: no feed to look with).
+func (s *System) guard(ctx context.Context, r *resource, key string) (time.Time, error) {
+	f := s.feeds[r.Entity]
+	if f == nil || key == "" {
+		return time.Time{}, nil
+	}
+	if _, has := f.Since(); !has {
+		return time.Time{}, nil
+	}
+	notAfter := time.Now().Add(guardFor)
+	pending, err := s.unseenEdit(ctx, r, f, key)
+	if err != nil {
+		return notAfter, err
+	}
+	if pending {
+		s.log.Debug("not overwriting an edit tandem has yet to capture", "entity", r.Entity, "key", key)
+		return notAfter, &connector.Busy{Err: fmt.Errorf(
+			"%s %s in %s has an edit tandem has yet to capture; it is written once that edit is in", r.Entity, key, s.name)}
+	}
+	return notAfter, nil
+}
+
+// unseenEdit reads the record under key and reports whether its stamp
+// shows a change the feed has yet to acknowledge.
+func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key string) (bool, error) {
+	rec, err := s.get(ctx, r, key)
+	if rest.NotFound(err) {
+		return false, nil // the write finds it gone
+	}
+	if err != nil {
+		return false, fmt.Errorf("look for an edit of %s %s in %s that tandem has yet to capture: %w", r.Entity, key, s.name, err)
+	}
+	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
+	return err == nil && f.Unseen(key, st), nil
+}
+
+// guardFor is how long a look for pending edits holds: a write held up
+// longer (rate limits, retries) is busy and looked at again.
+const guardFor = 200 * time.Millisecond
+
 // segment is a run of writes of one kind in which no record appears twice.
 type segment struct {
 	kind byte // 'c' create, 'u' update, 'd' delete
 	idx  []int
+}
+
+func (s segment) kindName() string {
+	return map[byte]string{'c': "create", 'u': "update", 'd': "delete"}[s.kind]
 }
 
 func kindOf(w record.Write) byte {
@@ -99,14 +197,34 @@ func (s *System) applyEach(ctx context.Context, r *resource, seg segment, ws []r
 func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Result {
 	switch kindOf(w) {
 	case 'd':
-		_, err := s.c.Do(ctx, rest.Request{Method: r.delete.Method, Path: itemPath(r.delete.Path, w.Key)})
+		if w.Key == "" {
+			// A record whose create had an unknown outcome: find it first.
+			key, err := s.find(ctx, r, w)
+			if err != nil || key == "" {
+				return record.Result{Err: err}
+			}
+			w.Key = key
+		}
+		notAfter, err := s.guard(ctx, r, w.Key)
+		if err != nil {
+			return record.Result{Key: w.Key, Err: err}
+		}
+		_, err = s.c.Do(ctx, rest.Request{Method: r.delete.Method, Path: itemPath(r.delete.Path, w.Key), NotAfter: notAfter})
+		if errors.Is(err, rest.ErrLate) {
+			return record.Result{Key: w.Key, Err: &connector.Busy{Err: fmt.Errorf(
+				"delete %s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, w.Key, s.name)}}
+		}
 		if err != nil && !rest.NotFound(err) {
 			return record.Result{Err: rest.RecordError(err)}
 		}
 		s.forget(w.Key)
 		return record.Result{Key: w.Key}
 	case 'u':
-		return s.updateOne(ctx, r, w.Key, w)
+		notAfter, err := s.guard(ctx, r, w.Key)
+		if err != nil {
+			return record.Result{Key: w.Key, Err: err}
+		}
+		return s.updateOne(ctx, r, w.Key, w, notAfter)
 	}
 	// A create: find a record made before (a lost answer, or one that
 	// existed before tandem) and update it instead.
@@ -115,14 +233,25 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		return record.Result{Err: err}
 	}
 	if key != "" {
-		res := s.updateOne(ctx, r, key, w)
+		res := s.updateOne(ctx, r, key, w, time.Time{})
 		if res.Err == nil {
-			s.settle(w.GID, key)
+			s.made(r.Entity, w.GID, key)
 		}
 		return res
 	}
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.create.Method, Path: r.create.Path, Body: s.body(r, w, true)})
 	if err != nil {
+		if rest.IsUnsure(err) && r.cfg.Lookup != "" {
+			// The answer was lost: look at once, before the record's
+			// users can change it, whether the create happened.
+			if key, ferr := s.find(ctx, r, w); ferr == nil && key != "" {
+				s.made(r.Entity, w.GID, key)
+				if sc := s.scans[r.Entity]; sc != nil {
+					sc.Saw(key)
+				}
+				return record.Result{Key: key}
+			}
+		}
 		return record.Result{Err: s.createFailed(r, w, err)}
 	}
 	var v any
@@ -135,16 +264,21 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		s.markUnsure(w.GID)
 		return record.Result{Err: fmt.Errorf("create %s in %s: the answer holds no %q", r.Entity, s.name, r.id)}
 	}
-	s.settle(w.GID, key)
+	s.made(r.Entity, w.GID, key)
 	if sc := s.scans[r.Entity]; sc != nil {
 		sc.Saw(key)
 	}
 	return record.Result{Key: key}
 }
 
-func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write) record.Result {
+// updateOne writes w to the record under key, by notAfter if set.
+func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, notAfter time.Time) record.Result {
 	_, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
-		Body: s.body(r, w, false), Idempotent: true})
+		Body: s.body(r, w, false), Idempotent: true, NotAfter: notAfter})
+	if errors.Is(err, rest.ErrLate) {
+		return record.Result{Key: key, Err: &connector.Busy{Err: fmt.Errorf(
+			"update %s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, key, s.name)}}
+	}
 	if rest.NotFound(err) {
 		// Deleted in the system while tandem had an update for it.
 		return record.Result{Err: &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, key, s.name, err)}}
@@ -179,12 +313,20 @@ func (s *System) markUnsure(gid string) {
 // settle records that gid's record is key.
 func (s *System) settle(gid, key string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.unsure, gid)
 	if len(s.created) > 100000 {
 		clear(s.created)
 	}
 	s.created[key] = gid
+	s.mu.Unlock()
+}
+
+// made tells delivery, at once, that the system made gid's record under key.
+func (s *System) made(entity, gid, key string) {
+	s.settle(gid, key)
+	if s.announce != nil {
+		s.announce(entity, gid, key)
+	}
 }
 
 func (s *System) forget(key string) {
@@ -245,7 +387,7 @@ func (s *System) body(r *resource, w record.Write, create bool) any {
 }
 
 // applyBatch writes a segment through a batch endpoint.
-func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result) {
+func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, notAfter time.Time) {
 	limit := ep.Max
 	if limit <= 0 {
 		limit = 100
@@ -255,6 +397,24 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 		method = "POST"
 	}
 	idx := seg.idx
+	if seg.kind == 'd' {
+		// Records whose create had an unknown outcome are looked for first.
+		var keyed []int
+		for _, i := range idx {
+			if ws[i].Key != "" {
+				keyed = append(keyed, i)
+				continue
+			}
+			key, err := s.find(ctx, r, ws[i])
+			if err != nil || key == "" {
+				res[i].Err = err
+				continue
+			}
+			ws[i].Key = key
+			keyed = append(keyed, i)
+		}
+		idx = keyed
+	}
 	if seg.kind == 'c' {
 		// Creates whose outcome is unknown are looked up one by one first.
 		var fresh []int
@@ -271,7 +431,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 			case err != nil:
 				res[i].Err = err
 			case key != "":
-				res[i] = s.updateOne(ctx, r, key, ws[i])
+				res[i] = s.updateOne(ctx, r, key, ws[i], time.Time{})
 				if res[i].Err == nil {
 					s.settle(ws[i].GID, key)
 				}
@@ -307,7 +467,14 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 		if ep.Body != "" {
 			body = map[string]any{ep.Body: items}
 		}
-		resp, err := s.c.Do(ctx, rest.Request{Method: method, Path: ep.Path, Body: body, Idempotent: seg.kind != 'c'})
+		resp, err := s.c.Do(ctx, rest.Request{Method: method, Path: ep.Path, Body: body, Idempotent: seg.kind != 'c', NotAfter: notAfter})
+		if errors.Is(err, rest.ErrLate) {
+			for _, i := range chunk {
+				res[i] = record.Result{Key: ws[i].Key, Err: &connector.Busy{Err: fmt.Errorf(
+					"%s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, ws[i].Key, s.name)}}
+			}
+			continue
+		}
 		if err != nil {
 			for _, i := range chunk {
 				if seg.kind == 'c' {
@@ -358,7 +525,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 					res[i].Err = fmt.Errorf("%s batch create answered no %q", s.name, r.id)
 					continue
 				}
-				s.settle(w.GID, key)
+				s.made(r.Entity, w.GID, key)
 				if sc := s.scans[r.Entity]; sc != nil {
 					sc.Saw(key)
 				}

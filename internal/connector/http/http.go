@@ -25,9 +25,12 @@ type System struct {
 	res           map[string]*resource // by entity
 	byTable       map[string]*resource
 	scans         map[string]*rest.Scan // by entity
+	feeds         map[string]*rest.Feed // a resource's changes, by entity
 	*rest.Capture                       // Changes, Ack and the cursor methods the hub keeps
 	pulls         *rest.Pulls
 	log           *slog.Logger
+
+	announce func(entity, gid, key string)
 
 	mu      sync.Mutex
 	unsure  map[string]bool   // global ids whose create may or may not have happened
@@ -54,7 +57,7 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &System{name: name, c: c, cfg: cfg, res: map[string]*resource{}, byTable: map[string]*resource{},
-		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, log: log, unsure: map[string]bool{}, created: map[string]string{}}
+		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, feeds: map[string]*rest.Feed{}, log: log, unsure: map[string]bool{}, created: map[string]string{}}
 	overlap := cfg.Overlap.D()
 	if overlap <= 0 {
 		overlap = rest.DefaultOverlap
@@ -68,15 +71,18 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		s.res[t.Entity] = r
 		s.byTable[t.Name] = r
 		if r.cfg.Updated != "" {
-			s.Capture.Feeds = append(s.Capture.Feeds, &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(r, r.path, false)})
+			f := &rest.Feed{Name: t.Entity, Overlap: overlap, List: s.feed(r, r.path, false)}
+			s.Capture.Feeds = append(s.Capture.Feeds, f)
+			s.feeds[t.Entity] = f
 		}
 		if d := r.cfg.Deletes; d != nil && d.Path != "" {
 			s.Capture.Feeds = append(s.Capture.Feeds, &rest.Feed{Name: t.Entity + "/deleted", Overlap: overlap, List: s.feed(r, d.Path, true)})
 		}
 		if d := r.cfg.Deletes; d != nil && d.Scan > 0 {
 			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name, Every: d.Scan.D(),
-				IDs:  func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) },
-				Gone: func(ctx context.Context, ids []string) ([]string, error) { return s.gone(ctx, r, ids) }}
+				IDs:   func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) },
+				Gone:  func(ctx context.Context, ids []string) ([]string, error) { return s.gone(ctx, r, ids) },
+				GIDOf: s.madeHere}
 			s.Capture.Scans = append(s.Capture.Scans, sc)
 			s.scans[t.Entity] = sc
 		}
@@ -95,6 +101,9 @@ func (s *System) Setup(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// Announce implements connector.Announcer.
+func (s *System) Announce(f func(entity, gid, key string)) { s.announce = f }
 
 // Close implements connector.Source and connector.Destination.
 func (s *System) Close(context.Context) error { return nil }
@@ -211,6 +220,16 @@ func (s *System) fetch(ctx context.Context, r *resource, keys []string) ([]recor
 	return out, nil
 }
 
+// madeHere returns the global id of the record tandem made under key, if
+// this process made it, and forgets it: the record is gone.
+func (s *System) madeHere(key string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	gid := s.created[key]
+	delete(s.created, key)
+	return gid
+}
+
 // gone returns which of ids the system no longer holds (or holds as
 // deleted), asking for each, and forgets them as records tandem made.
 func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]string, error) {
@@ -226,7 +245,6 @@ func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]string,
 			continue
 		}
 		out = append(out, id)
-		s.forget(id)
 	}
 	return out, nil
 }
@@ -264,7 +282,12 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 	}
 	if deleted || (r.deleted != "" && rest.Truthy(rest.Get(rec, r.deleted))) {
 		c.Op = record.Delete
-		s.forget(key)
+		if r.cfg.Lookup != "" {
+			c.GID = rest.Text(rest.Get(rec, r.cfg.Lookup))
+		}
+		if gid := s.madeHere(key); c.GID == "" {
+			c.GID = gid
+		}
 		if c.Version == 0 {
 			c.Version = time.Now().UnixNano()
 		}

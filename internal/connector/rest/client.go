@@ -147,7 +147,15 @@ type Request struct {
 	// unknown outcome. GET, HEAD, PUT and DELETE always may.
 	Idempotent bool
 	Header     http.Header
+	// NotAfter, when set, is the latest time the request may be sent
+	// (first or again): what the caller checked before it may no longer
+	// hold after a wait. Later, Do returns ErrLate without sending.
+	NotAfter time.Time
 }
+
+// ErrLate is what Do returns, without sending, for a request that could
+// not be sent by its NotAfter time.
+var ErrLate = errors.New("the request could not be sent in time")
 
 func (r *Request) repeatable() bool {
 	switch r.Method {
@@ -228,6 +236,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	for {
 		if err := c.lim.Wait(ctx); err != nil {
 			return nil, err
+		}
+		if !r.NotAfter.IsZero() && time.Now().After(r.NotAfter) {
+			return nil, fmt.Errorf("%s %s %s: %w", c.system, r.Method, u.Path, ErrLate)
 		}
 		resp, err := c.send(ctx, r, u, body)
 		if err != nil {

@@ -90,6 +90,33 @@ func (f *Feed) poll(ctx context.Context, max int) ([]Item, error) {
 	return keep, nil
 }
 
+// Since is where the feed reads from: its cursor less the overlap, and
+// whether it has a cursor at all.
+func (f *Feed) Since() (Stamp, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cursor.Back(f.Overlap), f.has
+}
+
+// Unseen reports whether a record with stamp st holds a change the feed
+// has not acknowledged: one capture has yet to store. A feed with no
+// cursor yet knows of none.
+func (f *Feed) Unseen(key string, st Stamp) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.has || st.Time != f.cursor.Time {
+		return false
+	}
+	if st.Order > f.cursor.Order {
+		return true
+	}
+	if st.Order < f.cursor.Back(f.Overlap).Order {
+		return false
+	}
+	o, ok := f.seen[key]
+	return !ok || o < st.Order
+}
+
 // advanced is the cursor after items are acknowledged.
 func (f *Feed) advanced(items []Item) (Stamp, bool) {
 	f.mu.Lock()
@@ -154,6 +181,9 @@ type Scan struct {
 	// Gone returns which of ids the system no longer holds, asking for
 	// each; nil trusts the listing.
 	Gone func(ctx context.Context, ids []string) ([]string, error)
+	// GIDOf returns the global id of the record tandem made under id, if
+	// it knows; a delete carries it. Nil knows none.
+	GIDOf func(id string) string
 
 	mu sync.Mutex
 	// base holds the ids known to exist, each with the generation it was
@@ -218,8 +248,11 @@ func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
 	now := time.Now()
 	for _, id := range gone {
 		t.gone[id] = true
-		out = append(out, record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete,
-			Version: now.UnixNano(), At: now})
+		c := record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete, Version: now.UnixNano(), At: now}
+		if s.GIDOf != nil {
+			c.GID = s.GIDOf(id)
+		}
+		out = append(out, c)
 	}
 	if len(out) == 0 {
 		s.commit(t) // new ids join the baseline; nothing to store

@@ -198,6 +198,14 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 				case gone:
 					p.keys[w.i] = &k // nothing to delete
 					continue
+				case edited:
+					// The key may name a new row its users inserted after
+					// deleting the one tandem knows: wait until that is in.
+					p.keys[w.i] = &k
+					p.errs[w.i] = &connector.Busy{Err: fmt.Errorf(
+						"%s key %q has a change tandem has yet to capture from %s system %q; it is deleted once that change is in",
+						t.Entity, k, p.e.d.Name(), p.e.system)}
+					continue
 				}
 			}
 			p.add('d', w, key, nil)
@@ -235,9 +243,13 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 					t.Entity, k, p.e.d.Name(), p.e.system)}
 				continue
 			case edited:
-				// The row has an edit tandem has yet to capture: it is on
-				// its way to tandem, and writing would overwrite it.
+				// The row has an edit tandem has yet to capture: writing
+				// would overwrite it. It is written once the edit is in
+				// (which wins, or loses and is overwritten then).
 				p.keys[w.i] = &k
+				p.errs[w.i] = &connector.Busy{Err: fmt.Errorf(
+					"%s key %q has an edit tandem has yet to capture from %s system %q; it is written once that edit is in",
+					t.Entity, k, p.e.d.Name(), p.e.system)}
 				continue
 			}
 		}

@@ -209,6 +209,17 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 				return nil, nil, fmt.Errorf("read the id table: %w", err)
 			}
 			stale = append(stale, ids...)
+			// A delete names the record tandem made under the key, if it
+			// made one: the key may not be linked yet.
+			gidOf := make(map[string]string, len(ids))
+			for _, id := range ids {
+				gidOf[id.key] = id.gid
+			}
+			for i := range out {
+				if c := &out[i]; c.Entity == t.Entity && c.Op == record.Delete && c.GID == "" {
+					c.GID = gidOf[canonicalKey(t, c.Key)]
+				}
+			}
 		}
 	}
 	slices.SortStableFunc(out, func(a, b record.Change) int {
