@@ -232,14 +232,22 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 	}
 }
 
-// current keeps the writes whose keys still name their records here. A
-// write is prepared a moment before it is sent; meanwhile the record's
-// key may have gone to another record (a system that reuses keys), and
-// a write by the old key would hit that one.
+// current keeps the writes whose keys still name their records here and
+// whose records did not change since they were prepared. A write is
+// prepared a moment before it is sent; meanwhile the record's key may
+// have gone to another record (a system that reuses keys), and a write
+// by the old key would hit that one; or a newer change may have come in
+// (from this very system, whose users' edit an older state would undo).
 func (w *Worker) current(ctx context.Context, ent string, group []*item, writes []record.Write) ([]*item, []record.Write) {
 	stale := map[int]bool{}
 	err := w.Store.View(ctx, func(tx store.Tx) error {
 		for i, it := range group {
+			if g, err := tx.Golden(ent, it.o.GID); err != nil {
+				return err
+			} else if g != nil && g.Ver > it.o.Ver {
+				stale[i] = true
+				continue
+			}
 			if it.w.Key == "" {
 				continue
 			}
@@ -346,6 +354,16 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 		pk, ok, err := tx.Key(ent, pg, w.System)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			// A parent that was deleted never arrives: the reference is
+			// empty, as ON DELETE SET NULL would make it.
+			if p, err := tx.Golden(ent, pg); err != nil {
+				return err
+			} else if p != nil && p.Deleted {
+				canon[f] = nil
+				continue
+			}
 		}
 		if !ok {
 			it.wait = fmt.Sprintf("waiting for %s %s to reach %s (field %q)", ent, pg, w.System, f)

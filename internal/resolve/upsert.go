@@ -40,18 +40,21 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		}
 		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
 	}
-	missing, err := r.translate(tx, c, m, canon)
+	missing, cleared, err := r.translate(tx, c, m, canon)
 	if err != nil {
 		return err
 	}
 	fieldMerge := r.cfg.Entities[c.Entity].FieldMerge()
-	if !fieldMerge && g != nil && older(c.At, g.At) {
-		return r.lose(tx, c, m, canon, id, missing != "", cnt)
+	if !fieldMerge && g != nil && (older(c.At, g.At) || overwritten(c, g)) {
+		return r.lose(tx, c, m, canon, id, missing != "", cleared, cnt)
 	}
 	if missing != "" {
 		return &holdErr{why: missing}
 	}
 	merged, changed, stale := r.merge(c, m, canon, g, id.linked, fieldMerge)
+	// A reference to a deleted record was cleared: the source's row
+	// still holds it and gets the record back.
+	stale = stale || cleared
 	if sch := r.schemas[c.Entity]; sch != nil {
 		if err := sch.Validate(merged); err != nil {
 			var ie *mapping.InvalidError
@@ -118,10 +121,10 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 }
 
 // translate turns the references of canon from the system's keys into
-// global ids. A parent tandem does not know yet is left as it was, and
-// the reason is returned.
-func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields) (string, error) {
-	missing := ""
+// global ids. A reference to a record that was deleted becomes empty
+// (as ON DELETE SET NULL would make it), and cleared says so. A parent
+// tandem does not know yet is left as it was, and the reason returned.
+func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields) (missing string, cleared bool, err error) {
 	for f, ent := range m.Refs {
 		v, ok := canon[f].(string)
 		if !ok || v == "" {
@@ -129,7 +132,24 @@ func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon
 		}
 		pg, ok, err := tx.GID(ent, c.System, v)
 		if err != nil {
-			return "", err
+			return "", false, err
+		}
+		if !ok {
+			// A key whose record went from the system keeps a tombstone.
+			if pg, _, ok, err = tx.Tombstone(ent, c.System, v); err != nil {
+				return "", false, err
+			}
+			ok = ok && pg != ""
+		}
+		if ok {
+			p, err := tx.Golden(ent, pg)
+			if err != nil {
+				return "", false, err
+			}
+			if p != nil && p.Deleted {
+				canon[f], cleared = nil, true
+				continue
+			}
 		}
 		if !ok {
 			missing = fmt.Sprintf("waiting for %s %s of %s (field %q)", ent, v, c.System, f)
@@ -137,7 +157,7 @@ func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon
 		}
 		canon[f] = pg
 	}
-	return missing, nil
+	return missing, cleared, nil
 }
 
 // older reports whether a change at c came before the golden record's
@@ -153,10 +173,27 @@ func older(c, g time.Time) bool {
 	return c.Before(g)
 }
 
+// overwritten reports whether c, from the system and of the very time
+// of the golden record's last change, is a read of that change's row as
+// tandem overwrote it since: only tandem's own writes keep a row's
+// updated-at (an API that stamps records itself gives every write a new
+// one). Its content is not the user's, and the row gets the record back.
+func overwritten(c *store.Change, g *store.Golden) bool {
+	if c.At.IsZero() || !c.At.Equal(g.At) {
+		return false
+	}
+	for _, sys := range g.Sources {
+		if sys == c.System {
+			return true
+		}
+	}
+	return false
+}
+
 // lose drops a change older than the golden record, record-level "last
 // change wins": the record changed since, elsewhere. Its source is sent
 // the golden record when its row differs from it.
-func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing bool, cnt *store.Count) error {
+func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing, cleared bool, cnt *store.Count) error {
 	g := id.g
 	if err := r.link(tx, c, id); err != nil {
 		return err
@@ -164,7 +201,7 @@ func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon reco
 	if err := r.resolveDead(tx, c); err != nil {
 		return err
 	}
-	differs := refMissing
+	differs := refMissing || cleared
 	for f, v := range canon {
 		if m.Writes(f) && !record.Equal(v, g.Fields[f]) {
 			differs = true

@@ -291,6 +291,7 @@ DROP INDEX IF EXISTS changes_gid;
 CREATE INDEX IF NOT EXISTS changes_held ON changes(state) WHERE state = 1;
 CREATE TABLE IF NOT EXISTS links (
   entity TEXT NOT NULL, system TEXT NOT NULL, key TEXT NOT NULL, gid TEXT NOT NULL,
+  at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (entity, system, key)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS links_gid ON links(entity, gid, system);
@@ -350,6 +351,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	for _, c := range []struct{ table, column, ddl string }{
 		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
+		{"links", "at", "ALTER TABLE links ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 	} {
 		var n int
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", c.table, c.column).Scan(&n); err != nil {

@@ -50,6 +50,7 @@ type memo struct {
 
 type newLink struct {
 	entity, system, key, gid string
+	at                       int64
 	replace                  bool // drop other keys of gid in system
 	dropped                  bool // superseded within the transaction
 }

@@ -105,14 +105,30 @@ func (t *sqlTx) Links(entity, gid string) (map[string]string, error) {
 func (t *sqlTx) PutLink(entity, system, key, gid string) error {
 	// A record has one key per system: a stale key of the same gid goes
 	// when the links are written.
-	return t.bufferLink(entity, system, key, gid, true)
+	return t.bufferLink(entity, system, key, gid, true, time.Now())
+}
+
+// PutLinkAt implements Tx.
+func (t *sqlTx) PutLinkAt(entity, system, key, gid string, at time.Time) error {
+	return t.bufferLink(entity, system, key, gid, true, at)
 }
 
 // NewLink implements Tx: PutLink for a gid made in this transaction,
 // which has no stale key to drop.
 func (t *sqlTx) NewLink(entity, system, key, gid string) error {
 	t.m.complete[goldKey{entity, gid}] = true
-	return t.bufferLink(entity, system, key, gid, false)
+	return t.bufferLink(entity, system, key, gid, false, time.Now())
+}
+
+// LinkedAt implements Tx.
+func (t *sqlTx) LinkedAt(entity, system, key string) (time.Time, bool, error) {
+	if err := t.flushLinks(); err != nil {
+		return time.Time{}, false, err
+	}
+	var at int64
+	row, err := t.queryRow(`SELECT at FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key)
+	ok, err := one(row, err, &at)
+	return fromNanos(at), ok, err
 }
 
 // Unlink implements Tx.
@@ -170,7 +186,7 @@ func (t *sqlTx) Tombstone(entity, system, key string) (string, time.Time, bool, 
 	return gid, fromNanos(at), true, nil
 }
 
-func (t *sqlTx) bufferLink(entity, system, key, gid string, replace bool) error {
+func (t *sqlTx) bufferLink(entity, system, key, gid string, replace bool, at time.Time) error {
 	if !t.write {
 		return errReadOnly
 	}
@@ -184,11 +200,11 @@ func (t *sqlTx) bufferLink(entity, system, key, gid string, replace bool) error 
 	k := linkKey{entity, system, key}
 	if i, ok := t.m.newAt[k]; ok {
 		l := &t.m.newLinks[i]
-		l.gid, l.replace, l.dropped = gid, l.replace || replace, false
+		l.gid, l.replace, l.dropped, l.at = gid, l.replace || replace, false, nanos(at)
 		return nil
 	}
 	t.m.newAt[k] = len(t.m.newLinks)
-	t.m.newLinks = append(t.m.newLinks, newLink{entity: entity, system: system, key: key, gid: gid, replace: replace})
+	t.m.newLinks = append(t.m.newLinks, newLink{entity: entity, system: system, key: key, gid: gid, replace: replace, at: nanos(at)})
 	return nil
 }
 
@@ -198,7 +214,7 @@ func (t *sqlTx) flushLinks() error {
 	clear(t.m.newAt)
 	for len(ls) > 0 {
 		n := min(len(ls), chunk)
-		args := make([]any, 0, n*4)
+		args := make([]any, 0, n*5)
 		var stale []any
 		rows := 0
 		for _, l := range ls[:n] {
@@ -206,7 +222,7 @@ func (t *sqlTx) flushLinks() error {
 				continue
 			}
 			rows++
-			args = append(args, l.entity, l.system, l.key, l.gid)
+			args = append(args, l.entity, l.system, l.key, l.gid, l.at)
 			if l.replace {
 				stale = append(stale, l.entity, l.system, l.gid, l.key)
 			}
@@ -223,8 +239,8 @@ func (t *sqlTx) flushLinks() error {
 		if rows == 0 {
 			continue
 		}
-		_, err := t.exec(`INSERT INTO links(entity, system, key, gid) VALUES `+rowsOf(rows, "(?,?,?,?)")+`
-			ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid`, args...)
+		_, err := t.exec(`INSERT INTO links(entity, system, key, gid, at) VALUES `+rowsOf(rows, "(?,?,?,?,?)")+`
+			ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid, at=excluded.at`, args...)
 		if err != nil {
 			return fmt.Errorf("put links: %w", err)
 		}

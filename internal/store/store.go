@@ -134,6 +134,12 @@ type Tx interface {
 	PutLink(entity, system, key, gid string) error
 	// NewLink is PutLink for a gid made in this transaction.
 	NewLink(entity, system, key, gid string) error
+	// PutLinkAt is PutLink for a key tandem learned of at at (a record
+	// the system made, by when it answered); PutLink and NewLink use now.
+	PutLinkAt(entity, system, key, gid string, at time.Time) error
+	// LinkedAt returns when system's key of entity was linked to the
+	// record it names, if it is.
+	LinkedAt(entity, system, key string) (time.Time, bool, error)
 	// Unlink forgets system's key of entity: the record it named is gone
 	// from that system, and the key may name another record later. It
 	// keeps a tombstone of the key, the record and when it went.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"tandem/internal/store"
 )
@@ -194,7 +195,7 @@ func describe(w write) string {
 
 // tandemState reads what tandem holds back: open dead letters and held
 // changes, with a line for each.
-func tandemState(ctx context.Context, dataDir string) (dead, held int, lines []string, err error) {
+func tandemState(ctx context.Context, dataDir string, systems []string) (dead, held int, lines []string, err error) {
 	st, err := store.OpenSQLite(ctx, dataDir)
 	if err != nil {
 		return 0, 0, nil, err
@@ -216,6 +217,19 @@ func tandemState(ctx context.Context, dataDir string) (dead, held int, lines []s
 			lines = append(lines, fmt.Sprintf("held change %d (%s %s key %q): %s", h.Seq, h.System, h.Entity, h.Key, h.Note))
 		}
 		dead, held = len(ds), len(hs)
+		// Deliveries waiting for a parent are held back too.
+		for _, sys := range systems {
+			due, err := tx.Due(sys, time.Now().Add(time.Hour), 0, 1000)
+			if err != nil {
+				return err
+			}
+			for _, o := range due {
+				if o.Wait != "" {
+					held++
+					lines = append(lines, fmt.Sprintf("delivery to %s of %s %s held: %s", sys, o.Entity, o.GID, o.Wait))
+				}
+			}
+		}
 		return nil
 	})
 	return dead, held, lines, err

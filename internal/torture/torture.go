@@ -329,7 +329,7 @@ func (r *run) check(ctx context.Context) (Counts, []string, *snapshot, error) {
 		return Counts{}, nil, nil, err
 	}
 	c, problems := compare(snap, r.ledger, r.names)
-	dead, held, lines, err := tandemState(ctx, r.data)
+	dead, held, lines, err := tandemState(ctx, r.data, r.names)
 	if err != nil {
 		return c, problems, snap, err
 	}

@@ -85,7 +85,9 @@ func (w *writer) run(ctx context.Context, rate float64) {
 		}
 		w.gate.enter()
 		if ctx.Err() == nil {
-			w.step(ctx)
+			// A write begun is seen through and recorded: one cut short
+			// when the writers stop could have happened unrecorded.
+			w.step(context.WithoutCancel(ctx))
 		}
 		w.gate.leave()
 	}

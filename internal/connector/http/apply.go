@@ -217,7 +217,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		if err != nil && !rest.NotFound(err) {
 			return record.Result{Err: rest.RecordError(err)}
 		}
-		s.forget(w.Key)
+		s.forget(r.Entity, w.Key)
 		return record.Result{Key: w.Key}
 	case 'u':
 		notAfter, err := s.guard(ctx, r, w.Key)
@@ -311,28 +311,28 @@ func (s *System) markUnsure(gid string) {
 }
 
 // settle records that gid's record is key.
-func (s *System) settle(gid, key string) {
+func (s *System) settle(entity, gid, key string) {
 	s.mu.Lock()
 	delete(s.unsure, gid)
 	if len(s.created) > 100000 {
 		clear(s.created)
 	}
-	s.created[key] = gid
+	s.created[[2]string{entity, key}] = made{gid: gid, at: time.Now()}
 	s.mu.Unlock()
 }
 
 // made tells delivery, at once, that the system made gid's record under key.
 func (s *System) made(entity, gid, key string) {
-	s.settle(gid, key)
+	s.settle(entity, gid, key)
 	if s.announce != nil {
 		s.announce(entity, gid, key)
 	}
 }
 
-func (s *System) forget(key string) {
+func (s *System) forget(entity, key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.created, key)
+	delete(s.created, [2]string{entity, key})
 }
 
 // find looks up the record a create would make: by the lookup field
@@ -433,7 +433,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 			case key != "":
 				res[i] = s.updateOne(ctx, r, key, ws[i], time.Time{})
 				if res[i].Err == nil {
-					s.settle(ws[i].GID, key)
+					s.settle(r.Entity, ws[i].GID, key)
 				}
 			case r.cfg.Lookup == "" && r.cfg.Match == "":
 				res[i].Err = s.createFailed(r, ws[i], &rest.Unsure{Err: errors.New("an earlier try")})
@@ -531,7 +531,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				}
 				res[i].Key = key
 			case 'd':
-				s.forget(w.Key)
+				s.forget(r.Entity, w.Key)
 				res[i].Key = w.Key
 			default:
 				res[i].Key = w.Key

@@ -34,7 +34,7 @@ type System struct {
 
 	mu      sync.Mutex
 	unsure  map[string]bool   // global ids whose create may or may not have happened
-	created map[string]string // key → global id of records made here (echo help without a lookup field)
+	created map[[2]string]made // entity, key → the record made there (echo help without a lookup field)
 }
 
 // New connects to the API of sys, with the tables mapped to it.
@@ -57,7 +57,7 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &System{name: name, c: c, cfg: cfg, res: map[string]*resource{}, byTable: map[string]*resource{},
-		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, feeds: map[string]*rest.Feed{}, log: log, unsure: map[string]bool{}, created: map[string]string{}}
+		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, feeds: map[string]*rest.Feed{}, log: log, unsure: map[string]bool{}, created: map[[2]string]made{}}
 	overlap := cfg.Overlap.D()
 	if overlap <= 0 {
 		overlap = rest.DefaultOverlap
@@ -81,8 +81,8 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		if d := r.cfg.Deletes; d != nil && d.Scan > 0 {
 			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name, Every: d.Scan.D(),
 				IDs:   func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) },
-				Gone:  func(ctx context.Context, ids []string) ([]string, error) { return s.gone(ctx, r, ids) },
-				GIDOf: s.madeHere}
+				Gone:  func(ctx context.Context, ids []string) ([]rest.Absent, error) { return s.gone(ctx, r, ids) },
+				GIDOf: func(id string, before time.Time) string { return s.madeHere(t.Entity, id, before) }}
 			s.Capture.Scans = append(s.Capture.Scans, sc)
 			s.scans[t.Entity] = sc
 		}
@@ -220,21 +220,32 @@ func (s *System) fetch(ctx context.Context, r *resource, keys []string) ([]recor
 	return out, nil
 }
 
-// madeHere returns the global id of the record tandem made under key, if
-// this process made it, and forgets it: the record is gone.
-func (s *System) madeHere(key string) string {
+// made is a record this process made in the system.
+type made struct {
+	gid string
+	at  time.Time // when the system answered
+}
+
+// madeHere returns the global id of the record tandem made under key
+// before before, if this process made it, and forgets it: the record is
+// gone. A record made since is not the one found gone.
+func (s *System) madeHere(entity, key string, before time.Time) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	gid := s.created[key]
-	delete(s.created, key)
-	return gid
+	m, ok := s.created[[2]string{entity, key}]
+	if !ok || !m.at.Before(before) {
+		return ""
+	}
+	delete(s.created, [2]string{entity, key})
+	return m.gid
 }
 
 // gone returns which of ids the system no longer holds (or holds as
-// deleted), asking for each, and forgets them as records tandem made.
-func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]string, error) {
-	var out []string
+// deleted), asking for each, with when it asked.
+func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]rest.Absent, error) {
+	var out []rest.Absent
 	for _, id := range ids {
+		asked := time.Now()
 		rec, err := s.get(ctx, r, id)
 		switch {
 		case rest.NotFound(err):
@@ -244,7 +255,7 @@ func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]string,
 		default:
 			continue
 		}
-		out = append(out, id)
+		out = append(out, rest.Absent{ID: id, At: asked})
 	}
 	return out, nil
 }
@@ -285,7 +296,7 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 		if r.cfg.Lookup != "" {
 			c.GID = rest.Text(rest.Get(rec, r.cfg.Lookup))
 		}
-		if gid := s.madeHere(key); c.GID == "" {
+		if gid := s.madeHere(r.Entity, key, time.Now()); c.GID == "" {
 			c.GID = gid
 		}
 		if c.Version == 0 {
@@ -309,7 +320,7 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 		c.GID = rest.Text(rest.Get(rec, r.cfg.Lookup))
 	} else {
 		s.mu.Lock()
-		c.GID = s.created[key]
+		c.GID = s.created[[2]string{r.Entity, key}].gid
 		s.mu.Unlock()
 	}
 	return c, st

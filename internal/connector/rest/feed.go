@@ -179,11 +179,11 @@ type Scan struct {
 	// IDs lists every id the system holds now.
 	IDs func(ctx context.Context) ([]string, error)
 	// Gone returns which of ids the system no longer holds, asking for
-	// each; nil trusts the listing.
-	Gone func(ctx context.Context, ids []string) ([]string, error)
-	// GIDOf returns the global id of the record tandem made under id, if
-	// it knows; a delete carries it. Nil knows none.
-	GIDOf func(id string) string
+	// each, with when it asked; nil trusts the listing.
+	Gone func(ctx context.Context, ids []string) ([]Absent, error)
+	// GIDOf returns the global id of the record tandem made under id
+	// before a time, if it knows; a delete carries it. Nil knows none.
+	GIDOf func(id string, before time.Time) string
 
 	mu sync.Mutex
 	// base holds the ids known to exist, each with the generation it was
@@ -192,6 +192,13 @@ type Scan struct {
 	gen  uint64
 	has  bool
 	last time.Time
+}
+
+// Absent is an id a system answered it does not hold, and when tandem
+// asked: the record was gone at some moment after At.
+type Absent struct {
+	ID string
+	At time.Time
 }
 
 // scanTicket is what a scan found, to commit on ack.
@@ -238,19 +245,24 @@ func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
 	}
 	s.mu.Unlock()
 	slices.Sort(candidates)
-	gone := candidates
+	listed := time.Now()
+	var gone []Absent
 	if s.Gone != nil && len(candidates) > 0 {
 		if gone, err = s.Gone(ctx, candidates); err != nil {
 			return nil, nil, err
 		}
+	} else {
+		for _, id := range candidates {
+			gone = append(gone, Absent{ID: id, At: listed})
+		}
 	}
 	var out []record.Change
-	now := time.Now()
-	for _, id := range gone {
+	for _, a := range gone {
+		id := a.ID
 		t.gone[id] = true
-		c := record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete, Version: now.UnixNano(), At: now}
+		c := record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete, Version: a.At.UnixNano(), At: a.At}
 		if s.GIDOf != nil {
-			c.GID = s.GIDOf(id)
+			c.GID = s.GIDOf(id, a.At)
 		}
 		out = append(out, c)
 	}
