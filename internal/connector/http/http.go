@@ -33,7 +33,7 @@ type System struct {
 	announce func(entity, gid, key string)
 
 	mu      sync.Mutex
-	unsure  map[string]bool   // global ids whose create may or may not have happened
+	unsure  map[string]bool    // global ids whose create may or may not have happened
 	created map[[2]string]made // entity, key → the record made there (echo help without a lookup field)
 }
 
