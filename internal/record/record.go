@@ -65,6 +65,10 @@ type Change struct {
 	// once named another one (a key the system reused after a delete).
 	// False when unknown or when the row is known to be older.
 	Inserted bool
+	// Echo is true when the source knows this is tandem's own write
+	// coming back (an API that stamps every write, whose stamp of
+	// tandem's write it saw): no user changed anything.
+	Echo bool
 }
 
 // Write is one record to apply to a destination, in its own column names.

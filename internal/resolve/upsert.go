@@ -28,6 +28,9 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if id.stale {
 		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
+	if c.Echo && id.linked {
+		return r.finish(tx, c, store.Dropped, "tandem's own write, come back", cnt)
+	}
 	if g != nil && g.Deleted {
 		// Delete wins: the record was deleted elsewhere; bring this system in line.
 		if !id.linked {
@@ -74,10 +77,21 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return err
 	}
 	if g != nil && len(changed) == 0 {
+		if c.At.After(g.At) && !fieldMerge {
+			// Its users wrote the record as it is, later than its last
+			// change: an older change arriving now must not undo that.
+			g.At = c.At
+			if err := tx.PutGolden(g); err != nil {
+				return err
+			}
+		}
 		if stale {
 			if err := tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now()); err != nil {
 				return err
 			}
+		} else if err := tx.Settle(c.System, c.Entity, gid, g.Ver); err != nil {
+			// The system holds the record as it is: nothing to send it.
+			return err
 		}
 		return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
 	}

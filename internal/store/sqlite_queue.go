@@ -156,6 +156,14 @@ func (t *sqlTx) Defer(o Outbound) error {
 	return err
 }
 
+func (t *sqlTx) Settle(system, entity, gid string, ver int64) error {
+	if err := t.flushOutbound(); err != nil {
+		return err
+	}
+	_, err := t.exec(`DELETE FROM outbound WHERE system=? AND entity=? AND gid=? AND ver<=?`, system, entity, gid, ver)
+	return err
+}
+
 func (t *sqlTx) Unsettle() error {
 	if err := t.flushOutbound(); err != nil {
 		return err

@@ -192,6 +192,9 @@ type Tx interface {
 	Done(o Outbound) error
 	// Defer postpones o (a retry or a wait) unless it was replaced meanwhile.
 	Defer(o Outbound) error
+	// Settle removes the delivery of entity gid to system if its version
+	// is at most ver: the system was found to hold that state already.
+	Settle(system, entity, gid string, ver int64) error
 	// Unsettle marks every queued delivery Tried: after a restart, a
 	// create that was on its way may have reached its system unrecorded.
 	Unsettle() error

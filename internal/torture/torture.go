@@ -466,6 +466,6 @@ func (r *run) loseDataDir(ctx context.Context) {
 	// Users go on once tandem has copied the systems again: a record
 	// deleted while that copy runs, before it was read in its system,
 	// would be copied back from the others.
-	r.waitReady(ctx, 2*time.Minute)
+	r.waitReady(context.WithoutCancel(ctx), 2*time.Minute)
 	r.logf("data directory lost; tandem run started afresh and copied the systems; writers resume")
 }

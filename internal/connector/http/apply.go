@@ -64,7 +64,7 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			pending[j], errs[j] = s.unseenEdit(ctx, r, f, ws[i].Key)
+			pending[j], _, errs[j] = s.unseenEdit(ctx, r, f, ws[i].Key)
 		}()
 	}
 	wg.Wait()
@@ -91,44 +91,83 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 // on its way to tandem. Such a write is busy, and made once capture has
 // taken the edit, which wins or loses then. Otherwise it returns the
 // time by which the write must be sent (zero: no feed to look with).
-func (s *System) guard(ctx context.Context, r *resource, key string) (time.Time, error) {
+func (s *System) guard(ctx context.Context, r *resource, key string) (guarded, error) {
 	f := s.feeds[r.Entity]
 	if f == nil || key == "" {
-		return time.Time{}, nil
+		return guarded{}, nil
 	}
 	if _, has := f.Since(); !has {
-		return time.Time{}, nil
+		return guarded{}, nil
 	}
-	notAfter := time.Now().Add(guardFor)
-	pending, err := s.unseenEdit(ctx, r, f, key)
+	g := guarded{notAfter: time.Now().Add(guardFor)}
+	pending, st, err := s.unseenEdit(ctx, r, f, key)
 	if err != nil {
-		return notAfter, err
+		return g, err
 	}
 	if pending {
 		s.log.Debug("not overwriting an edit tandem has yet to capture", "entity", r.Entity, "key", key)
-		return notAfter, &connector.Busy{Err: fmt.Errorf(
+		return g, &connector.Busy{Err: fmt.Errorf(
 			"%s %s in %s has an edit tandem has yet to capture; it is written once that edit is in", r.Entity, key, s.name)}
 	}
-	return notAfter, nil
+	g.before = st
+	return g, nil
+}
+
+// guarded is what guard found before a write: when it must be sent by,
+// and the record's stamp before it.
+type guarded struct {
+	notAfter time.Time
+	before   rest.Stamp
 }
 
 // unseenEdit reads the record under key and reports whether its stamp
-// shows a change the feed has yet to acknowledge.
-func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key string) (bool, error) {
+// shows a change the feed has yet to acknowledge, with the stamp.
+func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key string) (bool, rest.Stamp, error) {
 	rec, err := s.get(ctx, r, key)
 	if rest.NotFound(err) {
-		return false, nil // the write finds it gone
+		return false, rest.Stamp{}, nil // the write finds it gone
 	}
 	if err != nil {
-		return false, fmt.Errorf("look for an edit of %s %s in %s that tandem has yet to capture: %w", r.Entity, key, s.name, err)
+		return false, rest.Stamp{}, fmt.Errorf("look for an edit of %s %s in %s that tandem has yet to capture: %w", r.Entity, key, s.name, err)
 	}
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
-	return err == nil && f.Unseen(key, st), nil
+	return err == nil && f.Unseen(key, st), st, nil
+}
+
+// own notes the stamp an answer gave the record tandem just wrote, when
+// the system stamped that write (the stamp differs from before): the
+// feed reading the record at that stamp reads tandem's own write.
+func (s *System) own(r *resource, key string, resp *rest.Response, before rest.Stamp) {
+	if r.cfg.Updated == "" || resp == nil || !r.stampsWrites() {
+		return
+	}
+	var v any
+	if err := resp.JSON(&v); err != nil {
+		return
+	}
+	st, err := rest.ParseStamp(rest.Get(rest.Get(v, r.cfg.Record), r.cfg.Updated))
+	if err != nil || st.Order == before.Order {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.owned) > 100000 {
+		clear(s.owned)
+	}
+	s.owned[[2]string{r.Entity, key}] = st.Order
+}
+
+// ownWrite reports whether a record read at st is as tandem's own write left it.
+func (s *System) ownWrite(entity, key string, st rest.Stamp) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.owned[[2]string{entity, key}]
+	return ok && o == st.Order
 }
 
 // guardFor is how long a look for pending edits holds: a write held up
 // longer (rate limits, retries) is busy and looked at again.
-const guardFor = 200 * time.Millisecond
+const guardFor = 100 * time.Millisecond
 
 // segment is a run of writes of one kind in which no record appears twice.
 type segment struct {
@@ -205,11 +244,11 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 			}
 			w.Key = key
 		}
-		notAfter, err := s.guard(ctx, r, w.Key)
+		g, err := s.guard(ctx, r, w.Key)
 		if err != nil {
 			return record.Result{Key: w.Key, Err: err}
 		}
-		_, err = s.c.Do(ctx, rest.Request{Method: r.delete.Method, Path: itemPath(r.delete.Path, w.Key), NotAfter: notAfter})
+		_, err = s.c.Do(ctx, rest.Request{Method: r.delete.Method, Path: itemPath(r.delete.Path, w.Key), NotAfter: g.notAfter})
 		if errors.Is(err, rest.ErrLate) {
 			return record.Result{Key: w.Key, Err: &connector.Busy{Err: fmt.Errorf(
 				"delete %s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, w.Key, s.name)}}
@@ -220,11 +259,11 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		s.forget(r.Entity, w.Key)
 		return record.Result{Key: w.Key}
 	case 'u':
-		notAfter, err := s.guard(ctx, r, w.Key)
+		g, err := s.guard(ctx, r, w.Key)
 		if err != nil {
 			return record.Result{Key: w.Key, Err: err}
 		}
-		return s.updateOne(ctx, r, w.Key, w, notAfter)
+		return s.updateOne(ctx, r, w.Key, w, g)
 	}
 	// A create: find a record made before (a lost answer, or one that
 	// existed before tandem) and update it instead.
@@ -233,7 +272,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		return record.Result{Err: err}
 	}
 	if key != "" {
-		res := s.updateOne(ctx, r, key, w, time.Time{})
+		res := s.updateOne(ctx, r, key, w, guarded{})
 		if res.Err == nil {
 			s.made(r.Entity, w.GID, key)
 		}
@@ -264,6 +303,8 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		s.markUnsure(w.GID)
 		return record.Result{Err: fmt.Errorf("create %s in %s: the answer holds no %q", r.Entity, s.name, r.id)}
 	}
+	r.learnStamps(rest.Get(v, r.cfg.Record))
+	s.own(r, key, resp, rest.Stamp{})
 	s.made(r.Entity, w.GID, key)
 	if sc := s.scans[r.Entity]; sc != nil {
 		sc.Saw(key)
@@ -271,10 +312,13 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 	return record.Result{Key: key}
 }
 
-// updateOne writes w to the record under key, by notAfter if set.
-func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, notAfter time.Time) record.Result {
-	_, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
-		Body: s.body(r, w, false), Idempotent: true, NotAfter: notAfter})
+// updateOne writes w to the record under key, by g's time if set.
+func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, g guarded) record.Result {
+	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
+		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter})
+	if err == nil {
+		s.own(r, key, resp, g.before)
+	}
 	if errors.Is(err, rest.ErrLate) {
 		return record.Result{Key: key, Err: &connector.Busy{Err: fmt.Errorf(
 			"update %s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, key, s.name)}}
@@ -431,7 +475,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 			case err != nil:
 				res[i].Err = err
 			case key != "":
-				res[i] = s.updateOne(ctx, r, key, ws[i], time.Time{})
+				res[i] = s.updateOne(ctx, r, key, ws[i], guarded{})
 				if res[i].Err == nil {
 					s.settle(r.Entity, ws[i].GID, key)
 				}

@@ -6,6 +6,7 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/connector"
+	"tandem/internal/connector/rest"
 )
 
 // resource is one mapped table with its endpoints, defaults applied.
@@ -24,6 +25,29 @@ type resource struct {
 
 	mu   sync.Mutex
 	like string // an updated value as the system writes it, to write {since} alike
+	// stamps says whether the system sets the updated field of records
+	// tandem writes (learned from a create's answer): 0 unknown, 1 yes, 2 no.
+	stamps int
+}
+
+// learnStamps notes from a created record whether the system stamps writes.
+func (r *resource) learnStamps(rec any) {
+	if r.cfg.Updated == "" {
+		return
+	}
+	v := 2
+	if rest.Get(rec, r.cfg.Updated) != nil {
+		v = 1
+	}
+	r.mu.Lock()
+	r.stamps = v
+	r.mu.Unlock()
+}
+
+func (r *resource) stampsWrites() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.stamps == 1
 }
 
 // sample remembers how the system writes updated values.
