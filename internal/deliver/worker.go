@@ -442,12 +442,16 @@ func (w *Worker) Run(ctx context.Context, wake <-chan struct{}, poll time.Durati
 		defer close(toRecord)
 		for b := range toApply {
 			if ctx.Err() != nil {
-				continue // not written: it stays queued for the next run
+				// Not written: it stays queued for the next run. Still
+				// counted as finished, or settling would wait forever.
+				recorded <- nil
+				continue
 			}
 			w.apply(ctx, b.items)
 			if ctx.Err() != nil {
 				// Cut short by shutdown: failures now are not the
 				// destination's; deliver the batch again next run.
+				recorded <- nil
 				continue
 			}
 			toRecord <- b
@@ -476,8 +480,13 @@ func (w *Worker) Run(ctx context.Context, wake <-chan struct{}, poll time.Durati
 	lastRestart := time.Now()
 	settle := func() { // wait until every batch in flight is recorded
 		for ; inFlight > 0; inFlight-- {
-			if err := <-recorded; err != nil {
-				failures++
+			select {
+			case err := <-recorded:
+				if err != nil {
+					failures++
+				}
+			case <-ctx.Done():
+				return // the stages finish what they hold on the way out
 			}
 		}
 	}

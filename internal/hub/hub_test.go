@@ -121,10 +121,25 @@ func newFixture(t *testing.T, prepare func(map[string]*memory.System)) *fixture 
 	}()
 	t.Cleanup(func() {
 		cancel()
-		f.wg.Wait()
+		if !f.stopped(30 * time.Second) {
+			t.Error("the hub did not stop within 30s of shutdown")
+			return
+		}
 		_ = f.h.Close(context.Background())
 	})
 	return f
+}
+
+// stopped waits up to d for the hub's Run to return.
+func (f *fixture) stopped(d time.Duration) bool {
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // drain waits until nothing is captured, pending or held.
@@ -535,4 +550,33 @@ func TestNoStateIsDeliveredTwice(t *testing.T) {
 		t.Fatalf("b has %d accounts, want 150", n)
 	}
 	f.agree()
+}
+
+// Shutting down while a destination is still writing a batch ends the
+// hub promptly; what was not recorded is delivered by the next run.
+func TestShutdownDuringASlowWriteEnds(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	f := newFixture(t, func(s map[string]*memory.System) {
+		s["b"].Fail = func(entity string, ws []record.Write) error {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+			<-gate
+			return nil
+		}
+	})
+	<-f.h.Ready()
+	f.sys["a"].Put("account", "A1", record.Fields{"name": "Acme"})
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the write to b never started")
+	}
+	f.cancel()
+	close(gate)
+	if !f.stopped(20 * time.Second) {
+		t.Fatal("the hub did not stop after a slow write was cut short by shutdown")
+	}
 }
