@@ -33,8 +33,8 @@ type System struct {
 	announce func(entity, gid, key string)
 
 	mu      sync.Mutex
-	unsure  map[string]bool    // global ids whose create may or may not have happened
-	created map[[2]string]made // entity, key → the record made there (echo help without a lookup field)
+	unsure  map[string]bool     // global ids whose create may or may not have happened
+	created map[[2]string]made  // entity, key → the record made there (echo help without a lookup field)
 	owned   map[[2]string]int64 // entity, key → the stamp the system gave tandem's last write there
 }
 
