@@ -309,11 +309,27 @@ func (e *env) agree(limit time.Duration) map[string]*holdings {
 			return hs
 		}
 		if time.Now().After(deadline) {
+			e.keep()
 			e.t.Fatalf("the three systems do not agree within %s: %d disagreements:\n%s\n%s",
 				limit, len(d), strings.Join(first(d, 20), "\n"), e.explain(hs, d))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// keep copies the work directory (config, store, log) to the directory
+// TANDEM_E2E_KEEP names, if set, so that a failure can be looked into.
+func (e *env) keep() {
+	to := os.Getenv("TANDEM_E2E_KEEP")
+	if to == "" {
+		return
+	}
+	dst := filepath.Join(to, strings.ReplaceAll(e.t.Name(), "/", "_"))
+	if out, err := exec.Command("cp", "-a", e.dir, dst).CombinedOutput(); err != nil {
+		e.t.Logf("keeping %s: %v %s", e.dir, err, out)
+		return
+	}
+	e.t.Logf("work directory kept in %s", dst)
 }
 
 func first(s []string, n int) []string {

@@ -358,8 +358,8 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 				a.Country = "?" + country.String
 			}
 		}
-		if _, dup := h.accounts[a.Email]; dup {
-			h.dupes = append(h.dupes, "account "+a.Email)
+		if o, dup := h.accounts[a.Email]; dup {
+			h.dupes = append(h.dupes, fmt.Sprintf("account %s (keys %s and %s)", a.Email, o.Key, a.Key))
 		}
 		h.accounts[a.Email] = a
 		byKey[a.Key] = a.Email
@@ -386,8 +386,8 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 				c.AccountEmail = "<no account " + acc.String + ">"
 			}
 		}
-		if _, dup := h.contacts[c.Email]; dup {
-			h.dupes = append(h.dupes, "contact "+c.Email)
+		if o, dup := h.contacts[c.Email]; dup {
+			h.dupes = append(h.dupes, fmt.Sprintf("contact %s (keys %s and %s)", c.Email, o.Key, c.Key))
 		}
 		h.contacts[c.Email] = c
 	}
@@ -417,8 +417,8 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 			return nil, err
 		}
 		p := product{Key: k.String, SKU: sku.String, Title: title.String, Price: price.Float64, HasPrice: price.Valid, Active: active}
-		if _, dup := h.products[p.SKU]; dup {
-			h.dupes = append(h.dupes, "product "+p.SKU)
+		if o, dup := h.products[p.SKU]; dup {
+			h.dupes = append(h.dupes, fmt.Sprintf("product %s (keys %s and %s)", p.SKU, o.Key, p.Key))
 		}
 		h.products[p.SKU] = p
 	}

@@ -117,7 +117,16 @@ func (r *Resolver) carried(tx store.Tx, entity, gid string) (string, *store.Gold
 func (r *Resolver) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid string, g *store.Golden) (string, error) {
 	switch {
 	case c.Inserted:
-		return "gone from " + c.System + ": its users inserted a new row under its key " + c.Key, nil
+		// The insert of the very row tandem linked (the initial snapshot
+		// read it, and its insert is read from the outbox after) is no
+		// news: only a row inserted after the key was linked replaced it.
+		at, ok, err := tx.LinkedAt(c.Entity, c.System, c.Key)
+		if err != nil {
+			return "", err
+		}
+		if !ok || at.IsZero() || c.At.IsZero() || c.At.After(at) {
+			return "gone from " + c.System + ": its users inserted a new row under its key " + c.Key, nil
+		}
 	case c.GID != "" && c.GID != gid:
 		// Only a record tandem knows is evidence: an id from a store
 		// tandem kept before names none (the record was matched anew).
