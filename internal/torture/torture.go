@@ -354,7 +354,19 @@ func (r *run) inject(ctx context.Context) {
 	if len(r.opt.Faults) == 0 {
 		return
 	}
-	lastLost := time.Now()
+	var lastLost time.Time
+	// Faults are dealt from a shuffled deck, dealt anew once empty: every
+	// kind comes up in a short run, and a long one rotates evenly.
+	var deck []string
+	deal := func() string {
+		if len(deck) == 0 {
+			deck = append(deck, r.opt.Faults...)
+			r.rng.Shuffle(len(deck), func(i, j int) { deck[i], deck[j] = deck[j], deck[i] })
+		}
+		k := deck[0]
+		deck = deck[1:]
+		return k
+	}
 	wait := func(d time.Duration) bool {
 		t := time.NewTimer(d)
 		defer t.Stop()
@@ -372,7 +384,7 @@ func (r *run) inject(ctx context.Context) {
 				r.logf("restart tandem run: %v", err)
 			}
 		}
-		kind := r.opt.Faults[r.rng.IntN(len(r.opt.Faults))]
+		kind := deal()
 		switch kind {
 		case "kill":
 			r.fault(kind)
