@@ -43,6 +43,12 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 	if _, ok := cfg.Params["sql_mode"]; !ok {
 		cfg.Params["sql_mode"] = "CONCAT(@@sql_mode, ',STRICT_ALL_TABLES')"
 	}
+	// The driver's own complaints (a connection the server or network
+	// dropped, which database/sql then replaces) go to tandem's log.
+	if log == nil {
+		log = slog.Default()
+	}
+	cfg.Logger = driverLog{log.With("system", name)}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql system %q: %w", name, err)
@@ -75,3 +81,10 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 	}
 	return &System{Engine: e}, nil
 }
+
+// driverLog passes the driver's messages to tandem's log at debug
+// level: every one is followed by an error tandem reports itself, or by
+// a retry on a new connection.
+type driverLog struct{ log *slog.Logger }
+
+func (l driverLog) Print(v ...any) { l.log.Debug("mysql driver: " + fmt.Sprint(v...)) }
