@@ -14,8 +14,8 @@ import (
 // Row is the status of one system and entity.
 type Row struct {
 	System, Entity string
-	Captured       int64         `json:"captured"`
-	Dropped        int64         `json:"dropped"` // echoes and no-ops among the captured
+	Captured       int64 `json:"captured"`
+	Dropped        int64 `json:"dropped"` // echoes and no-ops among the captured
 	// Held counts captured changes waiting for a record they refer to,
 	// which tandem does not know yet; HeldSince is when the oldest was
 	// captured (zero if unknown: held before tandem kept the time).
