@@ -181,7 +181,7 @@ func (rep *Report) judge(now time.Time, stuck time.Duration) {
 				r.WaitingParent, plural(r.WaitingParent, "delivery", "deliveries"), r.System, age(r.WaitingParentSince, now))
 		}
 		if r.Dead > 0 {
-			add("%s %s: %d open dead %s", r.System, r.Entity, r.Dead, plural(r.Dead, "letter", "letters"))
+			add("%s %s: %d open dead %s (tandem dlq list)", r.System, r.Entity, r.Dead, plural(r.Dead, "letter", "letters"))
 		}
 	}
 }
