@@ -219,22 +219,20 @@ func eventually(t testing.TB, limit time.Duration, what string, fn func() error)
 	}
 }
 
-// statusRow is one line of `tandem status --json`.
+// statusRow is one row of `tandem status --json`.
 type statusRow struct {
-	System, Entity                                       string
-	Captured, Dropped, Pending, Waiting, Delivered, Dead int64
+	System, Entity                                             string
+	Captured, Dropped, Held, Pending, Waiting, Delivered, Dead int64
 }
 
+// status returns the rows of `tandem status --json`, which exits 1 when
+// something is held, dead or failing: that is a status, not an error.
 func (e *env) status() ([]statusRow, error) {
-	out, err := e.tandem("status", "--json")
+	rep, _, err := e.statusReport()
 	if err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, out)
+		return nil, err
 	}
-	var rows []statusRow
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
-		return nil, fmt.Errorf("tandem status --json: %w\n%s", err, out)
-	}
-	return rows, nil
+	return rep.Rows, nil
 }
 
 func totals(rows []statusRow) (captured, dropped, pending, delivered, dead int64) {

@@ -459,16 +459,17 @@ type queueStatus struct {
 
 func (e *queueEnv) status() map[string]queueStatus {
 	e.t.Helper()
-	out, err := e.tandem("status", "--json")
-	if err != nil {
-		e.t.Fatalf("tandem status: %v\n%s", err, out)
+	// Exit 1 says something is held, dead or failing: still a status.
+	out, stderr, code, err := runStatus(e.dir, "status", "--json", "-c", e.cfg)
+	if err != nil || code > 1 {
+		e.t.Fatalf("tandem status: exit %d, %v\n%s%s", code, err, out, stderr)
 	}
-	var rows []queueStatus
-	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+	var rep struct{ Rows []queueStatus }
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		e.t.Fatalf("tandem status --json: %v\n%s", err, out)
 	}
 	m := map[string]queueStatus{}
-	for _, r := range rows {
+	for _, r := range rep.Rows {
 		m[r.System+"/"+r.Entity] = r
 	}
 	return m

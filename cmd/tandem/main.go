@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -43,10 +44,24 @@ func main() {
 	err := root.ExecuteContext(ctx)
 	stop()
 	if err != nil {
+		code := 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
 		fmt.Fprintln(os.Stderr, "tandem:", err)
-		os.Exit(1)
+		os.Exit(code)
 	}
 }
+
+// exitError ends tandem with its own exit code rather than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
 
 func (g *globals) logger() *slog.Logger {
 	var lvl slog.Level

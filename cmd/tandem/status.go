@@ -9,30 +9,47 @@ import (
 	"tandem/internal/admin"
 )
 
+// status exits 0 when all is well, 1 when something is held, waiting
+// for a parent, dead-lettered or failing, or the hub is not running, and
+// 2 when it cannot tell.
 func statusCmd(g *globals) *cobra.Command {
 	var asJSON bool
+	var opt admin.Options
 	c := &cobra.Command{
 		Use:   "status",
-		Short: "captured, pending, delivered, dead and lag per system and entity",
+		Short: "captured, held, pending, delivered, dead and lag per system and entity; what waits and what fails",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			_, st, err := g.openStore(ctx)
+			cfg, st, err := g.openStore(ctx)
 			if err != nil {
-				return err
+				return &exitError{code: 2, err: err}
 			}
 			defer st.Close()
-			rows, err := admin.Status(ctx, st, time.Now())
+			now := time.Now()
+			rep, err := admin.Inspect(ctx, st, cfg.Store.Dir, now, opt)
 			if err != nil {
-				return err
+				return &exitError{code: 2, err: err}
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
-				return enc.Encode(rows)
+				err = enc.Encode(rep)
+			} else {
+				err = admin.WriteReport(cmd.OutOrStdout(), rep, now)
 			}
-			return admin.WriteStatus(cmd.OutOrStdout(), rows)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			if err := rep.Err(); err != nil {
+				return &exitError{code: 1, err: err}
+			}
+			return nil
 		},
 	}
+	c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().DurationVar(&opt.Stuck, "stuck-after", admin.DefaultStuck,
+		"how long a change may wait for a record it refers to before it counts as a problem")
+	c.Flags().IntVar(&opt.List, "list", admin.DefaultList, "how many held changes and waiting deliveries to list")
 	return c
 }

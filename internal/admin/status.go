@@ -14,15 +14,25 @@ import (
 // Row is the status of one system and entity.
 type Row struct {
 	System, Entity string
-	Captured       int64         `json:"captured"`
-	Dropped        int64         `json:"dropped"`   // echoes and no-ops among the captured
-	Pending        int64         `json:"pending"`   // deliveries queued for this system
-	Waiting        int64         `json:"waiting"`   // of which waiting for a retry or a parent
-	Delivered      int64         `json:"delivered"` // writes applied to this system
-	Dead           int64         `json:"dead"`      // open dead letters
-	Lag            time.Duration `json:"lag"`       // age of the oldest pending delivery
-	LastCapture    time.Time     `json:"last_capture"`
-	LastDelivery   time.Time     `json:"last_delivery"`
+	Captured       int64 `json:"captured"`
+	Dropped        int64 `json:"dropped"` // echoes and no-ops among the captured
+	// Held counts captured changes waiting for a record they refer to,
+	// which tandem does not know yet; HeldSince is when the oldest was
+	// captured (zero if unknown: held before tandem kept the time).
+	Held      int64     `json:"held"`
+	HeldSince time.Time `json:"held_since,omitzero"`
+	Pending   int64     `json:"pending"`   // deliveries queued for this system
+	Waiting   int64     `json:"waiting"`   // of which waiting for a retry or a parent
+	Delivered int64     `json:"delivered"` // writes applied to this system
+	Dead      int64     `json:"dead"`      // open dead letters
+	// WaitingParent counts the waiting deliveries whose record refers to
+	// one that has not reached this system yet; WaitingParentSince is
+	// when the longest waiting of them was queued.
+	WaitingParent      int64         `json:"waiting_parent"`
+	WaitingParentSince time.Time     `json:"waiting_parent_since,omitzero"`
+	Lag                time.Duration `json:"lag"` // age of the oldest pending delivery
+	LastCapture        time.Time     `json:"last_capture"`
+	LastDelivery       time.Time     `json:"last_delivery"`
 }
 
 // Status reads the status of every system and entity.
@@ -52,9 +62,18 @@ func Status(ctx context.Context, st store.Store, now time.Time) ([]Row, error) {
 		for _, p := range backlog {
 			r := get(p.System, p.Entity)
 			r.Pending, r.Waiting = p.N, p.Waiting
+			r.WaitingParent, r.WaitingParentSince = p.Parents, p.OldestParent
 			if !p.Oldest.IsZero() {
 				r.Lag = now.Sub(p.Oldest)
 			}
+		}
+		holds, err := tx.Holds()
+		if err != nil {
+			return err
+		}
+		for _, h := range holds {
+			r := get(h.System, h.Entity)
+			r.Held, r.HeldSince = h.N, h.Oldest
 		}
 		dead, err := tx.DeadLetters(store.DeadOpen, 1<<30)
 		if err != nil {
@@ -84,10 +103,10 @@ func Status(ctx context.Context, st store.Store, now time.Time) ([]Row, error) {
 // WriteStatus prints rows as a table.
 func WriteStatus(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "SYSTEM\tENTITY\tCAPTURED\tDROPPED\tPENDING\tWAITING\tDELIVERED\tDEAD\tLAG\t")
+	fmt.Fprintln(tw, "SYSTEM\tENTITY\tCAPTURED\tDROPPED\tHELD\tPENDING\tWAITING\tDELIVERED\tDEAD\tLAG\t")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", r.System, r.Entity, r.Captured, r.Dropped,
-			r.Pending, r.Waiting, r.Delivered, r.Dead, r.Lag.Round(time.Millisecond))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t\n", r.System, r.Entity, r.Captured, r.Dropped,
+			r.Held, r.Pending, r.Waiting, r.Delivered, r.Dead, r.Lag.Round(time.Millisecond))
 	}
 	return tw.Flush()
 }

@@ -61,7 +61,7 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 		}
 		return c
 	}
-	return w.Store.Update(ctx, func(tx store.Tx) error {
+	err := w.Store.Update(ctx, func(tx store.Tx) error {
 		for _, it := range items {
 			o := it.o
 			switch {
@@ -152,6 +152,12 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 		}
 		return nil
 	})
+	if err != nil {
+		w.health(SideStore, fmt.Errorf("record deliveries: %w", err))
+	} else {
+		w.health(SideStore, nil)
+	}
+	return err
 }
 
 // link links the key the destination gave a record it made.

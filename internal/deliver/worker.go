@@ -37,6 +37,12 @@ type Worker struct {
 	// Vanished, called in a recording transaction, applies a delete of
 	// gid that this system's users made under key.
 	Vanished func(tx store.Tx, entity, key, gid, why string) error
+	// Health, if set, hears how rounds go, each side on its own: the
+	// destination (nil once it answers a round, an error once it fails
+	// every write of one) and the store (nil once a round is recorded or
+	// nothing is due, an error when the queue cannot be read or a round
+	// not recorded). It must not block.
+	Health func(side Side, err error)
 	// hasDead is set once this worker dead-letters, so later successes
 	// know to resolve earlier dead letters of the same record.
 	hasDead bool
@@ -59,6 +65,20 @@ func (w *Worker) Announced(entity, gid, key string) {
 		return
 	}
 	w.early.Store(entity+"\x00"+gid+"\x00"+key, true)
+}
+
+// Side is a side of delivery that reports to Health.
+type Side uint8
+
+const (
+	SideDestination Side = iota // the system written to
+	SideStore                   // the hub's store: the queue and the record of rounds
+)
+
+func (w *Worker) health(side Side, err error) {
+	if w.Health != nil {
+		w.Health(side, err)
+	}
 }
 
 // item is one queued record being delivered this round.
@@ -164,6 +184,12 @@ func (w *Worker) fetch(ctx context.Context, after int64) (items []*item, last in
 	})
 	if len(items) > 0 {
 		last = items[len(items)-1].o.Seq
+	}
+	switch {
+	case err != nil && ctx.Err() == nil:
+		w.health(SideStore, fmt.Errorf("read the delivery queue: %w", err))
+	case err == nil && len(items) == 0:
+		w.health(SideStore, nil)
 	}
 	return items, last, err
 }
@@ -409,8 +435,10 @@ func (w *Worker) judge(tried []*item) {
 	}
 	if answered {
 		w.downs = 0
+		w.health(SideDestination, nil)
 		return
 	}
+	w.health(SideDestination, fmt.Errorf("every write failed: %w", tried[0].fail))
 	w.downs++
 	delay := w.Policy.delay(w.downs)
 	if w.downs == 1 || w.downs%10 == 0 {

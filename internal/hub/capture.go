@@ -2,8 +2,10 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"tandem/internal/health"
 	"tandem/internal/record"
 	"tandem/internal/store"
 )
@@ -12,7 +14,9 @@ const snapshotDone = "\x00done"
 
 // capture runs the initial snapshot of a system, calls snapDone, then
 // follows its changes until ctx ends. Failures are logged and retried
-// with backoff; capture never gives up on a system.
+// with backoff; capture never gives up on a system. Each attempt's
+// outcome goes to the health board, so that a system failing for good
+// shows in status even when the store cannot be written.
 func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 	log := h.log.With("system", system)
 	src := h.systems[system]
@@ -25,10 +29,13 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 	retry := func(what string, err error, n int) {
 		d := time.Duration(1<<min(n, 6)) * 100 * time.Millisecond
 		log.Error(what+" failed; retrying", "err", err, "in", d)
+		h.health.Report(system, health.Capture, fmt.Errorf("%s: %w", what, err))
 		sleep(ctx, d)
 	}
+	ok := func() { h.health.Report(system, health.Capture, nil) }
 	for n := 0; ctx.Err() == nil; n++ {
 		if err := h.resumePosition(ctx, system); err == nil {
+			ok()
 			break
 		} else if ctx.Err() == nil {
 			retry("reading the change position", err, n+1)
@@ -44,6 +51,7 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 					continue
 				}
 				n = 0
+				ok()
 				if done {
 					break
 				}
@@ -77,6 +85,7 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 				}
 			}
 			n = 0
+			ok()
 			sleep(ctx, sys.Poll.D())
 			continue
 		}
@@ -101,6 +110,7 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 			continue
 		}
 		n = 0
+		ok()
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"tandem/internal/connector"
 	"tandem/internal/connector/registry"
 	"tandem/internal/deliver"
+	"tandem/internal/health"
 	"tandem/internal/resolve"
 	"tandem/internal/store"
 )
@@ -26,6 +27,9 @@ type Hub struct {
 	workers  map[string]*deliver.Worker
 	wake     map[string]chan struct{}
 	log      *slog.Logger
+	// health is what capture and delivery last reported; Run writes it
+	// to the data directory for status.
+	health *health.Board
 
 	mu      sync.Mutex // guards ready
 	ready   bool       // initial snapshots are done
@@ -48,7 +52,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		return nil, err
 	}
 	h := &Hub{cfg: cfg, model: model, systems: map[string]registry.System{}, log: log,
-		workers: map[string]*deliver.Worker{}, wake: map[string]chan struct{}{}, readyCh: make(chan struct{})}
+		workers: map[string]*deliver.Worker{}, wake: map[string]chan struct{}{}, readyCh: make(chan struct{}),
+		health: health.NewBoard()}
 	h.store = opt.Store
 	if h.store == nil {
 		if h.store, err = store.OpenExclusive(ctx, cfg.Store.Dir); err != nil {
@@ -85,6 +90,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		h.workers[name] = &deliver.Worker{System: name, Dst: h.systems[name], Store: h.store, Maps: maps,
 			Order: cfg.EntityOrder(), Batch: sys.Batch, Log: log.With("system", name), Now: time.Now,
 			WaitRetry: 500 * time.Millisecond, Captures: captures, Vanished: h.vanished(name),
+			Health: h.deliveryHealth(name),
 			Policy: deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
 		if a, ok := h.systems[name].(connector.Announcer); ok {
 			a.Announce(h.workers[name].Announced)
@@ -153,6 +159,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := <-listening; err != nil {
 		return fmt.Errorf("listen for webhooks on %s: %w", h.cfg.Listen, err)
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); h.health.Run(ctx, h.cfg.Store.Dir, healthInterval, h.log) }()
 	for _, name := range h.cfg.SystemNames() {
 		if len(h.capturedEntities(name)) == 0 {
 			continue

@@ -80,7 +80,9 @@ type fixture struct {
 	running bool
 }
 
-func newFixture(t *testing.T, prepare func(map[string]*memory.System)) *fixture {
+// newFixture runs a hub on three memory systems; prepare, if set, fills
+// them first, and adjust, if given, changes the hub's options.
+func newFixture(t *testing.T, prepare func(map[string]*memory.System), adjust ...func(*config.Config, *hub.Options)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tandem.yaml")
@@ -108,7 +110,11 @@ func newFixture(t *testing.T, prepare func(map[string]*memory.System)) *fixture 
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	f.h, err = hub.Open(context.Background(), cfg, log, hub.Options{Systems: systems})
+	opt := hub.Options{Systems: systems}
+	for _, a := range adjust {
+		a(cfg, &opt)
+	}
+	f.h, err = hub.Open(context.Background(), cfg, log, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"tandem/internal/connector"
+	"tandem/internal/health"
 	"tandem/internal/record"
 	"tandem/internal/store"
 )
@@ -55,10 +56,12 @@ func (h *Hub) reports(ctx context.Context, system string, r connector.Reporter) 
 			n++
 			d := time.Duration(1<<min(n, 6)) * 100 * time.Millisecond
 			log.Error("handling reports failed; retrying", "err", err, "in", d)
+			h.health.Report(system, health.Reports, fmt.Errorf("handling reports: %w", err))
 			sleep(ctx, d)
 			continue
 		}
 		n = 0
+		h.health.Report(system, health.Reports, nil)
 		if len(b.Reports) == 0 && time.Since(start) < 10*time.Millisecond {
 			sleep(ctx, sys.Poll.D()) // a reporter that does not wait itself
 		}

@@ -283,7 +283,8 @@ CREATE TABLE IF NOT EXISTS changes (
   system TEXT NOT NULL, entity TEXT NOT NULL, key TEXT NOT NULL,
   op INTEGER NOT NULL, fields BLOB, gid TEXT NOT NULL DEFAULT '',
   version INTEGER NOT NULL DEFAULT 0, at INTEGER NOT NULL DEFAULT 0,
-  state INTEGER NOT NULL, note TEXT NOT NULL DEFAULT ''
+  state INTEGER NOT NULL, note TEXT NOT NULL DEFAULT '',
+  logged INTEGER NOT NULL DEFAULT 0
 );
 -- No index by record: History, an operator's look, scans; keeping an
 -- index would cost every captured change a second B-tree insert.
@@ -352,6 +353,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
 		{"links", "at", "ALTER TABLE links ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
+		{"changes", "logged", "ALTER TABLE changes ADD COLUMN logged INTEGER NOT NULL DEFAULT 0"},
 	} {
 		var n int
 		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?", c.table, c.column).Scan(&n); err != nil {

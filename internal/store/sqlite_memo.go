@@ -239,16 +239,16 @@ func (t *sqlTx) flushChanges() error {
 	t.m.changes = nil
 	for len(cs) > 0 {
 		n := min(len(cs), chunk)
-		args := make([]any, 0, n*11)
+		args := make([]any, 0, n*12)
 		for _, c := range cs[:n] {
 			f, err := encode(c.Fields)
 			if err != nil {
 				return fmt.Errorf("encode change: %w", err)
 			}
-			args = append(args, c.Seq, c.System, c.Entity, c.Key, c.Op, f, c.GID, c.Version, nanos(c.At), c.State, c.Note)
+			args = append(args, c.Seq, c.System, c.Entity, c.Key, c.Op, f, c.GID, c.Version, nanos(c.At), c.State, c.Note, nanos(c.Logged))
 		}
-		q := `INSERT INTO changes(seq, system, entity, key, op, fields, gid, version, at, state, note) VALUES ` +
-			rowsOf(n, "(?,?,?,?,?,?,?,?,?,?,?)")
+		q := `INSERT INTO changes(seq, system, entity, key, op, fields, gid, version, at, state, note, logged) VALUES ` +
+			rowsOf(n, "(?,?,?,?,?,?,?,?,?,?,?,?)")
 		if _, err := t.exec(q, args...); err != nil {
 			return fmt.Errorf("append changes: %w", err)
 		}

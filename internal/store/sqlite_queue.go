@@ -184,7 +184,8 @@ func (t *sqlTx) Backlog() ([]Pending, error) {
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT system, entity, COUNT(*), MIN(created), SUM(CASE WHEN next_at>0 THEN 1 ELSE 0 END)
+	rows, err := t.query(`SELECT system, entity, COUNT(*), MIN(created), SUM(CASE WHEN next_at>0 THEN 1 ELSE 0 END),
+		SUM(CASE WHEN wait<>'' THEN 1 ELSE 0 END), COALESCE(MIN(CASE WHEN wait<>'' THEN created END), 0)
 		FROM outbound GROUP BY system, entity ORDER BY system, entity`)
 	if err != nil {
 		return nil, err
@@ -193,12 +194,35 @@ func (t *sqlTx) Backlog() ([]Pending, error) {
 	var out []Pending
 	for rows.Next() {
 		var p Pending
-		var oldest int64
-		if err := rows.Scan(&p.System, &p.Entity, &p.N, &oldest, &p.Waiting); err != nil {
+		var oldest, oldestParent int64
+		if err := rows.Scan(&p.System, &p.Entity, &p.N, &oldest, &p.Waiting, &p.Parents, &oldestParent); err != nil {
 			return nil, err
 		}
-		p.Oldest = fromNanos(oldest)
+		p.Oldest, p.OldestParent = fromNanos(oldest), fromNanos(oldestParent)
 		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+func (t *sqlTx) Waiting(limit int) ([]Outbound, error) {
+	if err := t.flushOutbound(); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(`SELECT seq, system, entity, gid, ver, attempts, next_at, wait, error, created, tried FROM outbound
+		WHERE next_at>0 ORDER BY created, seq LIMIT ?`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Outbound
+	for rows.Next() {
+		var o Outbound
+		var next, created int64
+		if err := rows.Scan(&o.Seq, &o.System, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created, &o.Tried); err != nil {
+			return nil, err
+		}
+		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
+		out = append(out, o)
 	}
 	return out, rows.Err()
 }

@@ -399,6 +399,9 @@ func (t *sqlTx) Append(c *Change) error {
 	}
 	t.m.nextSeq++
 	c.Seq = t.m.nextSeq
+	if c.Logged.IsZero() {
+		c.Logged = time.Now()
+	}
 	cp := *c
 	t.m.changes = append(t.m.changes, &cp)
 	return nil
@@ -415,7 +418,7 @@ func (t *sqlTx) SetState(seq int64, s State, note string) error {
 	return err
 }
 
-const changeCols = `seq, system, entity, key, op, fields, gid, version, at, state, note`
+const changeCols = `seq, system, entity, key, op, fields, gid, version, at, state, note, logged`
 
 func scanChanges(rows *sql.Rows, err error) ([]Change, error) {
 	if err != nil {
@@ -426,11 +429,11 @@ func scanChanges(rows *sql.Rows, err error) ([]Change, error) {
 	for rows.Next() {
 		var c Change
 		var f []byte
-		var at int64
-		if err := rows.Scan(&c.Seq, &c.System, &c.Entity, &c.Key, &c.Op, &f, &c.GID, &c.Version, &at, &c.State, &c.Note); err != nil {
+		var at, logged int64
+		if err := rows.Scan(&c.Seq, &c.System, &c.Entity, &c.Key, &c.Op, &f, &c.GID, &c.Version, &at, &c.State, &c.Note, &logged); err != nil {
 			return nil, err
 		}
-		c.At = fromNanos(at)
+		c.At, c.Logged = fromNanos(at), fromNanos(logged)
 		if c.Fields, err = decodeFields(f); err != nil {
 			return nil, err
 		}
@@ -444,6 +447,29 @@ func (t *sqlTx) HeldChanges(limit int) ([]Change, error) {
 		return nil, err
 	}
 	return scanChanges(t.query(`SELECT `+changeCols+` FROM changes WHERE state=1 ORDER BY seq LIMIT ?`, limit))
+}
+
+func (t *sqlTx) Holds() ([]Holds, error) {
+	if err := t.flushChanges(); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(`SELECT system, entity, COUNT(*), MIN(logged) FROM changes WHERE state=1
+		GROUP BY system, entity ORDER BY system, entity`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Holds
+	for rows.Next() {
+		var h Holds
+		var oldest int64
+		if err := rows.Scan(&h.System, &h.Entity, &h.N, &oldest); err != nil {
+			return nil, err
+		}
+		h.Oldest = fromNanos(oldest)
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
 
 func (t *sqlTx) History(entity, gid string) ([]Change, error) {

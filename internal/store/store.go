@@ -36,6 +36,9 @@ type Change struct {
 	record.Change
 	State State
 	Note  string
+	// Logged is when the hub first logged the change (Append sets it);
+	// zero for changes logged by a tandem that did not keep it.
+	Logged time.Time
 }
 
 // Golden is tandem's last agreed state of one record.
@@ -123,6 +126,18 @@ type Pending struct {
 	N              int64
 	Oldest         time.Time
 	Waiting        int64 // of which waiting for a parent or a retry
+	// Parents counts the deliveries waiting for a parent record to reach
+	// the system; OldestParent is when the oldest of them was queued.
+	Parents      int64
+	OldestParent time.Time
+}
+
+// Holds counts the held changes captured from one system and entity.
+type Holds struct {
+	System, Entity string
+	N              int64
+	// Oldest is when the oldest of them was logged (zero if unknown).
+	Oldest time.Time
 }
 
 // Tx is what a transaction can do. Reads see the transaction's own writes.
@@ -173,9 +188,11 @@ type Tx interface {
 	GoldenPage(entity, after string, limit int) ([]Golden, error)
 
 	// Change log.
-	Append(c *Change) error // sets c.Seq
+	Append(c *Change) error // sets c.Seq, and c.Logged if unset
 	SetState(seq int64, s State, note string) error
 	HeldChanges(limit int) ([]Change, error)
+	// Holds counts held changes by system and entity.
+	Holds() ([]Holds, error)
 	History(entity, gid string) ([]Change, error)
 
 	// Outbound queues.
@@ -201,6 +218,9 @@ type Tx interface {
 	// Drop removes o whatever its version (it is being dead-lettered).
 	Drop(o Outbound) error
 	Backlog() ([]Pending, error)
+	// Waiting returns up to limit deliveries waiting for a parent or a
+	// retry (their Wait or Error says why), longest queued first.
+	Waiting(limit int) ([]Outbound, error)
 
 	// Dead letters.
 	AddDead(d *DeadLetter) error // sets d.ID
