@@ -245,6 +245,14 @@ func (r *run) exercise(ctx context.Context, rep *Report) error {
 	problems = append(problems, r.hub.exitErrs...)
 	r.hub.mu.Unlock()
 	c.AppErrors = int(r.appErrs.Load())
+	if c.Zero() && len(problems) == 0 {
+		// What an operator sees must say so too: with everything in
+		// step, `tandem status` reports the hub healthy.
+		cmd := exec.CommandContext(ctx, r.opt.Tandem, "status", "-c", r.cfg)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			problems = append(problems, fmt.Sprintf("the systems agree, yet tandem status says otherwise (%v):\n%s", err, out))
+		}
+	}
 	rep.Counts, rep.Problems, rep.Convergence = c, problems, took
 	if err := r.ledger.dump(filepath.Join(r.opt.Dir, "ledger.jsonl")); err != nil {
 		r.logf("write the ledger: %v", err)
