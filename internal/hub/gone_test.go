@@ -2,6 +2,7 @@ package hub_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	_ "modernc.org/sqlite"
 
 	"tandem/internal/admin"
 	"tandem/internal/config"
@@ -291,4 +294,112 @@ func TestUpdateOfRecordGoneFromDestinationOnlySystemRemakesIt(t *testing.T) {
 		t.Errorf("the update of the gone record was sent to d %d times, want once", n)
 	}
 	g.noDeadLetters()
+}
+
+// goneSQLYAML: a SQLite table that only receives accounts from a.
+const goneSQLYAML = `version: 1
+store: {dir: %q}
+systems:
+  a: {type: sqlite, dsn: unused, poll: 10ms}
+  d: {type: sqlite, dsn: %q, poll: 10ms}
+delivery: {attempts: 3, backoff: 5ms, max_backoff: 20ms}
+entities:
+  account:
+    schema: {type: object, properties: {name: {type: string}}}
+mappings:
+  a:
+    account: {table: accounts, fields: {name: name}}
+  d:
+    account: {table: ledger, key_generated: true, fields: {name: title}}
+routes:
+  - {entity: account, from: a, to: [d]}
+`
+
+// The same with a real database: the SQL connector answers Gone to the
+// update of a row its users deleted, and the create that makes the
+// record again makes a new row, instead of finding the deleted one by
+// the global id tandem recorded for it and answering Gone for ever.
+func TestUpdateOfRowGoneFromDestinationOnlyTableRemakesIt(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "d.db")
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE ledger (id INTEGER PRIMARY KEY, title TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tandem.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(goneSQLYAML, filepath.Join(dir, "store"), file)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := hub.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := memory.New("a", model.Tables("a"))
+	h, err := hub.Open(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)),
+		hub.Options{Systems: map[string]registry.System{"a": a}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done; _ = h.Close(context.Background()) })
+	<-h.Ready()
+
+	type row struct {
+		id    int64
+		title string
+	}
+	rows := func() []row {
+		t.Helper()
+		rs, err := db.Query(`SELECT id, title FROM ledger ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rs.Close()
+		var out []row
+		for rs.Next() {
+			var r row
+			if err := rs.Scan(&r.id, &r.title); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	until := func(what string, ok func([]row) bool) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); !ok(rows()); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 20s; d holds %+v", what, rows())
+			}
+		}
+	}
+	a.Put("account", "A1", record.Fields{"name": "Acme"})
+	until("the account reaches d", func(rs []row) bool { return len(rs) == 1 })
+	if _, err := db.Exec(`DELETE FROM ledger`); err != nil {
+		t.Fatal(err)
+	}
+	a.Put("account", "A1", record.Fields{"name": "Acme Ltd"})
+	until("the account is made in d again, updated", func(rs []row) bool {
+		return len(rs) == 1 && rs[0].title == "Acme Ltd"
+	})
+	ds, err := admin.DeadLetters(context.Background(), h.Store(), store.DeadOpen, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) > 0 {
+		t.Errorf("dead letters: %+v", ds)
+	}
 }
