@@ -308,6 +308,31 @@ func testNoResurrection(t *testing.T, e *env) {
 	}
 }
 
+// testCreateAfterGone: the application deletes a row tandem made, and
+// tandem's update finds it gone. Where no delete of the system's users
+// counts (a system that only receives the entity), delivery then makes
+// the record again: that create makes a new row, instead of finding the
+// deleted one by its global id and answering gone for ever.
+func testCreateAfterGone(t *testing.T, e *env) {
+	k := e.apply(t, "item", create("g1", record.Fields{"name": "n"}))[0].Key
+	e.drain(t)
+	e.exec(t, "DELETE FROM items WHERE id = ?", k)
+	res := e.applyEach(t, "item", upsert(k, record.Fields{"name": "renamed"}))
+	if !connector.IsGone(res[0].Err) {
+		t.Fatalf("update of a deleted row: result %+v, want a gone error", res[0])
+	}
+	res = e.applyEach(t, "item", create("g1", record.Fields{"name": "renamed"}))
+	if res[0].Err != nil || res[0].Key == "" || res[0].Key == k {
+		t.Fatalf("create of the record again: result %+v, want a new row (the deleted one was %s)", res[0], k)
+	}
+	if got := e.fetch(t, "item", res[0].Key); got.Op != record.Upsert || got.Fields["name"] != "renamed" || got.GID != "g1" {
+		t.Errorf("the new row: %+v, want it named renamed, of global id g1", got)
+	}
+	if n := e.count(t, "SELECT COUNT(*) FROM items"); n != 1 {
+		t.Errorf("items has %d rows, want 1", n)
+	}
+}
+
 func testUnsyncedEditKept(t *testing.T, e *env) {
 	k := e.apply(t, "item", create("g1", record.Fields{"name": "from tandem"}))[0].Key
 	e.drain(t)

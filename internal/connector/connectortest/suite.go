@@ -29,6 +29,7 @@ func Run(t *testing.T, h Harness) {
 		{"ApplyIsNotCapturedBack", testEcho},
 		{"ApplyIsIdempotent", testApplyIdempotent},
 		{"UpdateDoesNotBringBackADeletedRow", testNoResurrection},
+		{"CreateAfterGoneMakesANewRow", testCreateAfterGone},
 		{"UpdateKeepsAnEditNotYetCaptured", testUnsyncedEditKept},
 		{"ApplyWritesOnlyGivenFields", testPartialFields},
 		{"CreateGeneratedKey", testCreateGenerated},

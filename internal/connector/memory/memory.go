@@ -78,6 +78,21 @@ func (s *System) Delete(entity, key string) {
 		Version: s.seq, At: time.Now()})
 }
 
+// Remove deletes a row without capturing the change, like a delete
+// tandem cannot see (an API that keeps no record of deletes). A create
+// of the record it held makes a new row.
+func (s *System) Remove(entity, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.tables[entity]
+	delete(t.rows, key)
+	for g, k := range t.gids {
+		if k == key {
+			delete(t.gids, g)
+		}
+	}
+}
+
 // Rows returns a copy of an entity's rows by key.
 func (s *System) Rows(entity string) map[string]record.Fields {
 	s.mu.Lock()

@@ -139,7 +139,7 @@ type plan struct {
 	gids  map[string]*string // global id → key text ("" while its insert is pending)
 	made  map[string]bool    // global ids whose rows this call made
 	ids   [][2]any           // tandem_ids rows to record: global id, *string key
-	dels  []any              // keys deleted, whose tandem_ids rows go
+	dels  []any              // keys deleted or found gone, whose tandem_ids rows go
 	seg   segment
 	stmts []Stmt
 }
@@ -238,7 +238,11 @@ func (p *plan) run(ctx context.Context, ws []write) error {
 			case gone:
 				// The system's users deleted the row: writing would
 				// bring it back. Delivery decides what the delete means.
+				// The key names no record now: a create of the record
+				// (made again where their delete does not count) must
+				// not find the row by its global id.
 				p.keys[w.i] = &k
+				p.dels = append(p.dels, k)
 				p.errs[w.i] = &connector.Gone{Err: fmt.Errorf("%s key %q is no longer in %s system %q",
 					t.Entity, k, p.e.d.Name(), p.e.system)}
 				continue

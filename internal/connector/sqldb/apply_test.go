@@ -215,14 +215,15 @@ func TestApplyPlan(t *testing.T) {
 		want:   []string{"upsert tags [name] mine"},
 		keys:   []string{"mine"},
 	}, {
-		name:   "a row the system's users deleted is not brought back",
+		name:   "a row the system's users deleted is not brought back, and its key names no record",
 		entity: "tag",
 		gone:   map[string]bool{"b": true, "mine": true},
 		ids:    map[string]string{"g1": "mine"},
 		writes: []record.Write{up("a", full), up("b", full), cr("g1", full)},
-		want:   []string{"upsert tags [name qty] a"},
+		want:   []string{"upsert tags [name qty] a", "DELETE FROM ids WHERE entity = ? AND k IN list"},
 		keys:   []string{"a", "b", "mine"},
 		gonew:  []int{1, 2},
+		runs:   2,
 	}, {
 		name:   "a row with a change tandem has yet to capture is neither overwritten nor deleted but busy",
 		entity: "tag",

@@ -1,0 +1,383 @@
+package resolve_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/hub"
+	"tandem/internal/record"
+	"tandem/internal/resolve"
+	"tandem/internal/store"
+)
+
+// resolveYAML is two systems exchanging accounts and their contacts.
+// ENTITY_OPTIONS is replaced by extra keys of the account entity.
+const resolveYAML = `version: 1
+store: {dir: unused}
+systems:
+  a: {type: sqlite, dsn: unused}
+  b: {type: sqlite, dsn: unused}
+entities:
+  account:
+    match: [email]
+    ENTITY_OPTIONS
+    schema:
+      type: object
+      properties:
+        name: {type: string}
+        email: {type: string}
+        tier: {enum: [gold, silver]}
+  contact:
+    refs: {account: account}
+    schema:
+      type: object
+      properties:
+        name: {type: string}
+        account: {type: [string, "null"]}
+mappings:
+  a:
+    account: {table: accounts, fields: {name: name, email: email, tier: tier}}
+    contact: {table: contacts, fields: {name: name, account: account_id}}
+  b:
+    account: {table: Account, fields: {name: Name, email: Mail, tier: Tier}}
+    contact: {table: Contact, fields: {name: Name, account: AccountId}}
+routes:
+  - {entity: account, between: [a, b]}
+  - {entity: contact, between: [a, b]}
+`
+
+// rig is a resolver on a real store in a temporary directory, with a
+// clock the test sets.
+type rig struct {
+	t   *testing.T
+	st  *store.SQLite
+	r   *resolve.Resolver
+	now time.Time
+}
+
+func newRig(t *testing.T, entityOptions string) *rig {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tandem.yaml")
+	y := strings.Replace(resolveYAML, "ENTITY_OPTIONS", entityOptions, 1)
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := hub.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(context.Background(), filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	g := &rig{t: t, st: st, now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	g.r = resolve.New(cfg, model.Maps, model.Schemas, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	g.r.Now = func() time.Time { return g.now }
+	return g
+}
+
+// resolve resolves changes in one transaction, as capture does.
+func (g *rig) resolve(changes ...record.Change) {
+	g.t.Helper()
+	err := g.st.Update(context.Background(), func(tx store.Tx) error {
+		_, err := g.r.Resolve(tx, changes)
+		return err
+	})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func (g *rig) update(fn func(tx store.Tx) error) {
+	g.t.Helper()
+	if err := g.st.Update(context.Background(), fn); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+func (g *rig) view(fn func(tx store.Tx) error) {
+	g.t.Helper()
+	if err := g.st.View(context.Background(), fn); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
+// gid is the record system's key of entity is linked to, or "".
+func (g *rig) gid(entity, system, key string) string {
+	g.t.Helper()
+	var gid string
+	g.view(func(tx store.Tx) error {
+		var err error
+		gid, _, err = tx.GID(entity, system, key)
+		return err
+	})
+	return gid
+}
+
+func (g *rig) golden(entity, gid string) *store.Golden {
+	g.t.Helper()
+	var out *store.Golden
+	g.view(func(tx store.Tx) error {
+		var err error
+		out, err = tx.Golden(entity, gid)
+		return err
+	})
+	if out == nil {
+		g.t.Fatalf("no golden record of %s %s", entity, gid)
+	}
+	return out
+}
+
+// goldens lists every golden record of entity.
+func (g *rig) goldens(entity string) []store.Golden {
+	g.t.Helper()
+	var out []store.Golden
+	g.view(func(tx store.Tx) error {
+		var err error
+		out, err = tx.GoldenPage(entity, "", 1000)
+		return err
+	})
+	return out
+}
+
+// due lists the deliveries queued for system, by global id.
+func (g *rig) due(system string) map[string]store.Outbound {
+	g.t.Helper()
+	out := map[string]store.Outbound{}
+	g.view(func(tx store.Tx) error {
+		queued, err := tx.Due(system, g.now.Add(time.Hour), 0, 1000)
+		for _, o := range queued {
+			out[o.GID] = o
+		}
+		return err
+	})
+	return out
+}
+
+// delivered marks every queued delivery to system done, as if made.
+func (g *rig) delivered(system string) {
+	g.t.Helper()
+	for _, o := range g.due(system) {
+		g.update(func(tx store.Tx) error { return tx.Done(o) })
+	}
+}
+
+func account(system, key string, at time.Time, name, email, tier string) record.Change {
+	f := record.Fields{"name": name, "email": email, "tier": tier}
+	if system == "b" {
+		f = record.Fields{"Name": name, "Mail": email, "Tier": tier}
+	}
+	return record.Change{System: system, Entity: "account", Key: key, Op: record.Upsert, Fields: f, At: at, Version: at.UnixNano()}
+}
+
+func deleted(system, entity, key string, at time.Time) record.Change {
+	return record.Change{System: system, Entity: entity, Key: key, Op: record.Delete, At: at, Version: at.UnixNano()}
+}
+
+// linkedInBoth makes an account that a created and that reached b
+// under B1, both systems holding it as it is, and returns its global id.
+func (g *rig) linkedInBoth(at time.Time) string {
+	g.t.Helper()
+	g.resolve(account("a", "A1", at, "Acme", "acme@example.com", "gold"))
+	gid := g.gid("account", "a", "A1")
+	if gid == "" {
+		g.t.Fatal("a's account A1 is not linked")
+	}
+	g.update(func(tx store.Tx) error { return tx.PutLink("account", "b", "B1", gid) })
+	g.delivered("a")
+	g.delivered("b")
+	return gid
+}
+
+func fieldsOf(f record.Fields, names ...string) string {
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s=%v", n, f[n])
+	}
+	return strings.Join(parts, " ")
+}
+
+// A change older than the record's last change loses whole, however
+// late it arrives: the golden record keeps the newer change, and the
+// loser's system is sent the golden record back.
+func TestOlderChangeLosesToNewer(t *testing.T) {
+	g := newRig(t, "")
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	// a's user renames the account at t0+2s; b's user had changed its
+	// tier at t0+1s, and that change arrives last.
+	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Group", "acme@example.com", "gold"))
+	g.delivered("b")
+	g.resolve(account("b", "B1", t0.Add(time.Second), "Acme", "acme@example.com", "silver"))
+
+	gold := g.golden("account", gid)
+	if got, want := fieldsOf(gold.Fields, "name", "tier"), "name=Acme Group tier=gold"; got != want {
+		t.Errorf("golden record: %s, want the newer change whole: %s", got, want)
+	}
+	o, ok := g.due("b")[gid]
+	if !ok {
+		t.Fatalf("b, whose older change lost, is not sent the golden record back")
+	}
+	if o.Ver != gold.Ver {
+		t.Errorf("b is sent version %d, the golden record is at %d", o.Ver, gold.Ver)
+	}
+	if _, ok := g.due("a")[gid]; ok {
+		t.Errorf("a holds the golden record already but is queued a delivery")
+	}
+}
+
+// Two systems edit different fields of one record a few milliseconds
+// apart. By default the newer change wins whole, whichever arrives
+// first: no system ends with the name of one and the tier of the other,
+// a record no user wrote. With merge: field both edits stay.
+func TestRecordLevelMergeByDefault(t *testing.T) {
+	for _, tc := range []struct {
+		name, options string
+		bFirst        bool
+		want          string
+	}{
+		{"default, older arrives first", "", false, "name=Acme tier=silver"},
+		{"default, newer arrives first", "", true, "name=Acme tier=silver"},
+		{"merge record", "merge: record", false, "name=Acme tier=silver"},
+		{"merge field", "merge: field", false, "name=Acme Group tier=silver"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newRig(t, tc.options)
+			t0 := g.now.Add(-time.Minute)
+			gid := g.linkedInBoth(t0)
+			// Each system's capture knows which column its user changed
+			// and reads the whole row.
+			ca := account("a", "A1", t0.Add(10*time.Millisecond), "Acme Group", "acme@example.com", "gold")
+			ca.Changed = []string{"name"}
+			cb := account("b", "B1", t0.Add(13*time.Millisecond), "Acme", "acme@example.com", "silver")
+			cb.Changed = []string{"Tier"}
+			if tc.bFirst {
+				g.resolve(cb)
+				g.resolve(ca)
+			} else {
+				g.resolve(ca)
+				g.resolve(cb)
+			}
+			gold := g.golden("account", gid)
+			if got := fieldsOf(gold.Fields, "name", "tier"); got != tc.want {
+				t.Errorf("golden record: %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// A reference to a record that was deleted is cleared, as ON DELETE SET
+// NULL would: a change that still holds it goes through (it is not held
+// forever for a parent that never comes), and its system gets the record
+// back without the reference.
+func TestReferenceToDeletedParentIsCleared(t *testing.T) {
+	g := newRig(t, "")
+	t0 := g.now.Add(-time.Minute)
+	contact := func(key string, at time.Time, name, account string) record.Change {
+		return record.Change{System: "a", Entity: "contact", Key: key, Op: record.Upsert, At: at, Version: at.UnixNano(),
+			Fields: record.Fields{"name": name, "account_id": account}}
+	}
+	g.resolve(account("a", "A1", t0, "Acme", "acme@example.com", "gold"))
+	g.resolve(contact("K1", t0, "Kid", "A1"))
+	parent, kid := g.gid("account", "a", "A1"), g.gid("contact", "a", "K1")
+	if parent == "" || kid == "" {
+		t.Fatalf("account A1 (%q) or contact K1 (%q) is not linked", parent, kid)
+	}
+	if got := g.golden("contact", kid).Fields["account"]; got != parent {
+		t.Fatalf("contact K1 points at %v, want its account %s", got, parent)
+	}
+	g.delivered("a")
+	g.delivered("b")
+
+	g.resolve(deleted("a", "account", "A1", t0.Add(time.Second)))
+	if !g.golden("account", parent).Deleted {
+		t.Fatal("account A1 is not deleted")
+	}
+	// a's application keeps the contact's reference (it has no foreign
+	// key) and renames it; another contact is made pointing at A1 too.
+	g.resolve(contact("K1", t0.Add(2*time.Second), "Kid Renamed", "A1"),
+		contact("K2", t0.Add(2*time.Second), "Late Kid", "A1"))
+	if held := g.r.Held(); len(held) > 0 {
+		t.Fatalf("changes held for a parent that was deleted: %v", held)
+	}
+	k := g.golden("contact", kid)
+	if k.Fields["name"] != "Kid Renamed" || k.Fields["account"] != nil {
+		t.Errorf("contact K1: %s, want the rename with no account", fieldsOf(k.Fields, "name", "account"))
+	}
+	if _, ok := g.due("a")[kid]; !ok {
+		t.Errorf("a's contact K1 still points at the deleted account but is not sent the record back")
+	}
+	if _, ok := g.due("b")[kid]; !ok {
+		t.Errorf("the rename of contact K1 is not sent to b")
+	}
+	k2 := g.gid("contact", "a", "K2")
+	if k2 == "" {
+		t.Fatal("the new contact K2 is not linked")
+	}
+	if f := g.golden("contact", k2).Fields; f["name"] != "Late Kid" || f["account"] != nil {
+		t.Errorf("contact K2: %s, want it with no account", fieldsOf(f, "name", "account"))
+	}
+}
+
+// A system's key whose record was deleted there keeps a tombstone. A
+// read of the record from before the delete, resolved after it, is
+// dropped (the delete wins) instead of bringing the record back as a new
+// one; a row under the key from after the delete is a new record.
+func TestStaleReadAfterDeleteIsDropped(t *testing.T) {
+	g := newRig(t, "")
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	g.now = t0.Add(10 * time.Second) // tandem learns of the delete
+	g.resolve(deleted("a", "account", "A1", t0.Add(5*time.Second)))
+	if !g.golden("account", gid).Deleted {
+		t.Fatal("the account is not deleted")
+	}
+	if _, ok := g.due("b")[gid]; !ok {
+		t.Fatal("the delete is not sent to b")
+	}
+	g.delivered("b")
+
+	// A read of A1 from before it went (a page listed before the delete,
+	// a feed that lags) arrives now.
+	g.resolve(account("a", "A1", t0.Add(3*time.Second), "Acme (stale)", "acme@example.com", "gold"))
+	if gs := g.goldens("account"); len(gs) != 1 || !gs[0].Deleted {
+		t.Fatalf("a stale read of a deleted record made it live again: %+v", gs)
+	}
+	if got := g.gid("account", "a", "A1"); got != "" {
+		t.Errorf("the stale read linked A1 to %s", got)
+	}
+	if d := g.due("b"); len(d) > 0 {
+		t.Errorf("a stale read is sent to b: %+v", d)
+	}
+
+	// Later, a's users make a new account that gets the freed key.
+	g.now = t0.Add(30 * time.Second)
+	g.resolve(account("a", "A1", t0.Add(20*time.Second), "Initech", "info@initech.example", "silver"))
+	fresh := g.gid("account", "a", "A1")
+	if fresh == "" || fresh == gid {
+		t.Fatalf("the new row under A1 is linked to %q, want a new record (the old one is %s)", fresh, gid)
+	}
+	if f := g.golden("account", fresh); f.Deleted || f.Fields["name"] != "Initech" {
+		t.Errorf("the new record: deleted=%v %s", f.Deleted, fieldsOf(f.Fields, "name"))
+	}
+	if !g.golden("account", gid).Deleted {
+		t.Error("the deleted record came back")
+	}
+	if _, ok := g.due("b")[fresh]; !ok {
+		t.Error("the new record is not sent to b")
+	}
+}
