@@ -11,6 +11,18 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 	if err != nil {
 		return err
 	}
+	if ok && c.GID != "" && c.GID != gid {
+		// The row carried another record's id: the delete is of that
+		// record, which the key named before tandem linked it to a new
+		// one (a system that reuses keys). The new record stays.
+		other, g, err := r.carried(tx, c.Entity, c.GID)
+		if err != nil {
+			return err
+		}
+		if g != nil && other != gid {
+			return r.vanish(tx, c, other, "", cnt)
+		}
+	}
 	if ok {
 		return r.vanish(tx, c, gid, "", cnt)
 	}

@@ -381,3 +381,38 @@ func TestStaleReadAfterDeleteIsDropped(t *testing.T) {
 		t.Error("the new record is not sent to b")
 	}
 }
+
+// A system that reuses keys reports the delete of a record under a key
+// tandem has since linked to a new record there. The delete names the
+// record it was of (the id its row carried): that record is deleted,
+// and the new record linked under the key is left as it is.
+func TestDeleteOfAnEarlierRecordUnderAReusedKey(t *testing.T) {
+	g := newRig(t, "")
+	old := g.linkedInBoth(g.now.Add(-time.Hour))
+	// b's users delete B1; before the delete is read, a's new account
+	// reaches b and b gives it the freed key B1.
+	g.resolve(account("a", "A2", g.now.Add(-time.Minute), "Globex", "globex@example.com", "silver"))
+	fresh := g.gid("account", "a", "A2")
+	g.update(func(tx store.Tx) error { return tx.PutLink("account", "b", "B1", fresh) })
+	g.delivered("a")
+	g.delivered("b")
+
+	d := deleted("b", "account", "B1", g.now.Add(-30*time.Second))
+	d.GID = old
+	g.resolve(d)
+	if !g.golden("account", old).Deleted {
+		t.Error("the record the delete was of is not deleted")
+	}
+	if g.golden("account", fresh).Deleted {
+		t.Fatal("the delete of the earlier record under B1 deleted the new record linked under it since")
+	}
+	if k := g.gid("account", "b", "B1"); k != fresh {
+		t.Errorf("b's B1 is linked to %q, want the new record %s", k, fresh)
+	}
+	if _, ok := g.due("a")[old]; !ok {
+		t.Error("the delete of the earlier record is not sent to a")
+	}
+	if _, ok := g.due("a")[fresh]; ok {
+		t.Error("the new record is sent to a again")
+	}
+}
