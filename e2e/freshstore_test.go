@@ -22,9 +22,15 @@ func TestFreshStoreOnSystemsInStep(t *testing.T) {
 	ctx := context.Background()
 	countries := []string{"US", "DE", "FR", "GB"}
 
-	// Accounts made in every system, and contacts of accounts made
-	// elsewhere. (Not products: accounting and the CRM only receive them,
-	// and a fresh store knows nothing of the copies they hold.)
+	// Accounts made in every system, contacts of accounts made
+	// elsewhere, and products, which accounting and the CRM only receive:
+	// a fresh store finds their copies there by SKU.
+	for i := range 3 {
+		if _, err := e.sys[catalogue].exec(ctx, `INSERT INTO products (sku, title, price) VALUES ($1, $2, $3)`,
+			fmt.Sprintf("FRS-%04d", i), fmt.Sprintf("Fresh item %d", i), 10.5+float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, s := range systemNames {
 		for j := range 4 {
 			email := fmt.Sprintf("%s%d@fresh.example", s, j)
@@ -57,6 +63,9 @@ func TestFreshStoreOnSystemsInStep(t *testing.T) {
 		if n := len(before[s].contacts); n != 9 {
 			t.Fatalf("%s holds %d contacts before the store is lost, want 9", s, n)
 		}
+		if n := len(before[s].products); n != 3 {
+			t.Fatalf("%s holds %d products before the store is lost, want 3", s, n)
+		}
 	}
 
 	// The data directory is lost; a new hub starts on a fresh store.
@@ -72,6 +81,14 @@ func TestFreshStoreOnSystemsInStep(t *testing.T) {
 		b, a := before[s], after[s]
 		for _, d := range a.dupes {
 			t.Errorf("%s holds %s more than once", s, d)
+		}
+		if len(a.products) != len(b.products) {
+			t.Errorf("%s holds %d products; before the store was lost %d", s, len(a.products), len(b.products))
+		}
+		for sku, p := range b.products {
+			if a.products[sku] != p {
+				t.Errorf("%s: product %s was %+v, is %+v", s, sku, p, a.products[sku])
+			}
 		}
 		if len(a.accounts) != len(b.accounts) || len(a.contacts) != len(b.contacts) {
 			t.Errorf("%s holds %d accounts and %d contacts; before the store was lost %d and %d", s,

@@ -182,6 +182,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// Copies the system already holds are linked before anything
+			// is delivered to it.
+			h.adopt(ctx, name)
 			_ = w.Run(ctx, h.wake[name], h.cfg.Systems[name].Poll.D())
 		}()
 	}
