@@ -69,6 +69,11 @@ type Change struct {
 	// coming back (an API that stamps every write, whose stamp of
 	// tandem's write it saw): no user changed anything.
 	Echo bool
+	// Observed is true when At is when tandem itself saw the change, by
+	// its own clock (a delete found by asking an API for each record),
+	// not a time the system stamped: then it compares with the times
+	// tandem keeps, such as when it linked a key.
+	Observed bool
 }
 
 // Write is one record to apply to a destination, in its own column names.

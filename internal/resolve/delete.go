@@ -23,6 +23,18 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 			return r.vanish(tx, c, other, "", cnt)
 		}
 	}
+	if ok && c.Observed && !c.At.IsZero() {
+		// Seen gone before tandem linked the key to the record it names
+		// now (a system that gave the freed key to a new record): the
+		// delete was of the record the key named before.
+		at, linked, err := tx.LinkedAt(c.Entity, c.System, c.Key)
+		if err != nil {
+			return err
+		}
+		if linked && at.After(c.At) {
+			return r.finish(tx, c, store.Dropped, "seen gone before its key was linked to the record it names now", cnt)
+		}
+	}
 	if ok {
 		return r.vanish(tx, c, gid, "", cnt)
 	}

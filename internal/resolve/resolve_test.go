@@ -416,3 +416,32 @@ func TestDeleteOfAnEarlierRecordUnderAReusedKey(t *testing.T) {
 		t.Error("the new record is sent to a again")
 	}
 }
+
+// A delete tandem saw itself (an API asked for the record and answered
+// 404) before it linked the key to the record the key names now is of
+// the record the key named before: the record linked since stays. Seen
+// after the link, it is that record's delete.
+func TestDeleteSeenBeforeTheKeyWasLinkedKeepsTheRecord(t *testing.T) {
+	g := newRig(t, "")
+	seen := time.Now() // links are stamped with the store's clock
+	gid := g.linkedInBoth(g.now.Add(-time.Hour))
+	d := deleted("b", "account", "B1", seen)
+	d.Observed = true
+	g.resolve(d)
+	if g.golden("account", gid).Deleted {
+		t.Fatal("a delete seen before b's key B1 was linked deleted the record linked under it since")
+	}
+	if k := g.gid("account", "b", "B1"); k != gid {
+		t.Errorf("b's B1 is linked to %q, want %s", k, gid)
+	}
+	if _, ok := g.due("a")[gid]; ok {
+		t.Error("the record is sent to a again")
+	}
+
+	d = deleted("b", "account", "B1", time.Now().Add(time.Second))
+	d.Observed = true
+	g.resolve(d)
+	if !g.golden("account", gid).Deleted {
+		t.Fatal("a delete seen after the key was linked did not delete the record")
+	}
+}

@@ -206,11 +206,12 @@ func (s *System) fetchTable(ctx context.Context, table string, keys []string) ([
 func (s *System) fetch(ctx context.Context, r *resource, keys []string) ([]record.Change, error) {
 	out := make([]record.Change, 0, len(keys))
 	for _, k := range keys {
+		asked := time.Now()
 		rec, err := s.get(ctx, r, k)
 		switch {
 		case rest.NotFound(err):
 			out = append(out, record.Change{System: s.name, Entity: r.Entity, Key: k, Op: record.Delete,
-				Version: time.Now().UnixNano(), At: time.Now()})
+				Version: asked.UnixNano(), At: asked, Observed: true})
 		case err != nil:
 			return nil, fmt.Errorf("fetch %s %s from %s: %w", r.Entity, k, s.name, err)
 		default:

@@ -260,7 +260,8 @@ func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
 	for _, a := range gone {
 		id := a.ID
 		t.gone[id] = true
-		c := record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete, Version: a.At.UnixNano(), At: a.At}
+		c := record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete, Version: a.At.UnixNano(), At: a.At,
+			Observed: true}
 		if s.GIDOf != nil {
 			c.GID = s.GIDOf(id, a.At)
 		}
