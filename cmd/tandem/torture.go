@@ -79,7 +79,7 @@ and changes still moving. It exits non-zero if any count is not zero, listing th
 	f.StringVar(&opt.Postgres, "postgres", envOr("TANDEM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres"), "PostgreSQL DSN of a user who may create databases")
 	f.StringVar(&opt.MySQL, "mysql", envOr("TANDEM_TEST_MYSQL", "root@tcp(127.0.0.1:3306)/"), "MariaDB/MySQL DSN of a user who may create databases")
 	f.DurationVar(&opt.Converge, "converge", 3*time.Minute, "how long to wait for the systems to agree once edits stop")
-	f.StringVar(&opt.HubLog, "hub-log-level", "info", "log level of the hub under test (its log is tandem.log in the work directory)")
+	f.StringVar(&opt.HubLog, "hub-log-level", "debug", "log level of the hub under test (its log is tandem.log in the work directory, kept when the run fails)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	f.IntVar(&show, "show", 50, "how many problems to print")
 	return c
