@@ -130,3 +130,14 @@ type Announcer interface {
 	// its entity, the write's global id and the new key.
 	Announce(func(entity, gid, key string))
 }
+
+// Knower is implemented by sources that find deletes by comparing what
+// the system lists with the keys they know exist (an API without
+// tombstones). Before capture starts, the hub tells them every key
+// tandem has linked in the system: one missing from the system's next
+// listing is checked and reported deleted, even if it was made while no
+// baseline was stored (a record made just before the hub was killed and
+// deleted by a user before it came back).
+type Knower interface {
+	Known(entity string, keys []string)
+}

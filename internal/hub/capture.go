@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"tandem/internal/connector"
 	"tandem/internal/health"
 	"tandem/internal/record"
 	"tandem/internal/store"
@@ -39,6 +40,15 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 			break
 		} else if ctx.Err() == nil {
 			retry("reading the change position", err, n+1)
+		}
+	}
+	if k, ok := src.(connector.Knower); ok {
+		for n := 0; ctx.Err() == nil; n++ {
+			if err := h.tellKnown(ctx, system, entities, k); err == nil {
+				break
+			} else if ctx.Err() == nil {
+				retry("reading the keys tandem links", err, n+1)
+			}
 		}
 	}
 	if sys.Snapshot == nil || *sys.Snapshot {
@@ -112,6 +122,29 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 		n = 0
 		ok()
 	}
+}
+
+// tellKnown tells a source that finds deletes by listing every key
+// tandem links in it (see connector.Knower).
+func (h *Hub) tellKnown(ctx context.Context, system string, entities []string, k connector.Knower) error {
+	known := map[string][]string{}
+	err := h.store.View(ctx, func(tx store.Tx) error {
+		for _, ent := range entities {
+			keys, err := tx.LinkedKeys(ent, system)
+			if err != nil {
+				return err
+			}
+			known[ent] = keys
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for ent, keys := range known {
+		k.Known(ent, keys)
+	}
+	return nil
 }
 
 // snapshotStep copies one page of existing rows and moves the snapshot

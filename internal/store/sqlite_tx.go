@@ -102,6 +102,27 @@ func (t *sqlTx) Links(entity, gid string) (map[string]string, error) {
 	return out, rows.Err()
 }
 
+// LinkedKeys implements Tx.
+func (t *sqlTx) LinkedKeys(entity, system string) ([]string, error) {
+	if err := t.flushLinks(); err != nil {
+		return nil, err
+	}
+	rows, err := t.query(`SELECT key FROM links WHERE entity=? AND system=?`, entity, system)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
 func (t *sqlTx) PutLink(entity, system, key, gid string) error {
 	// A record has one key per system: a stale key of the same gid goes
 	// when the links are written.

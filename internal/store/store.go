@@ -146,6 +146,8 @@ type Tx interface {
 	GID(entity, system, key string) (gid string, ok bool, err error)
 	Key(entity, gid, system string) (key string, ok bool, err error)
 	Links(entity, gid string) (map[string]string, error) // system → key
+	// LinkedKeys lists every key of system linked to a record of entity.
+	LinkedKeys(entity, system string) ([]string, error)
 	PutLink(entity, system, key, gid string) error
 	// NewLink is PutLink for a gid made in this transaction.
 	NewLink(entity, system, key, gid string) error

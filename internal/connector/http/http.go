@@ -328,3 +328,11 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 	}
 	return c, st
 }
+
+// Known implements connector.Knower: the keys tandem links here join the
+// baseline of the entity's delete scan.
+func (s *System) Known(entity string, keys []string) {
+	if sc := s.scans[entity]; sc != nil && len(keys) > 0 {
+		sc.Saw(keys...)
+	}
+}

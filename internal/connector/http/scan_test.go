@@ -244,3 +244,29 @@ func TestDeleteScanSparesRecordSkippedByShiftingPages(t *testing.T) {
 		t.Errorf("the next scan reported deletes of %v, want none", d)
 	}
 }
+
+// A record tandem made just before the hub was killed is in no stored
+// baseline; deleted by a user before the hub came back, no listing shows
+// it. The hub tells the connector every key tandem links there, and the
+// scan reports the delete.
+func TestDeleteScanReportsKnownKeyMadeBeforeTheBaseline(t *testing.T) {
+	long := time.Now().Add(-time.Hour).UnixMilli()
+	g := newScanRig(t, []map[string]any{
+		{"id": 1, "name": "Acme", "email": "acme@example.com", "updatedAt": long},
+	})
+	// Made by tandem in an earlier run (not in the stored baseline), then
+	// deleted by the shop's user while no hub ran.
+	if err := g.js.do("POST", "/customers", map[string]any{"id": 7, "name": "Initech", "email": "i@example.com", "updatedAt": long}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.js.do("DELETE", "/customers/7", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	g.shop.Known("customer", []string{"1", "7"})
+	if d := g.deletes(); !slices.Equal(d, []string{"7"}) {
+		t.Errorf("the scan reported deletes of %v, want 7, a key tandem links that the shop no longer holds", d)
+	}
+	if d := g.deletes(); len(d) > 0 {
+		t.Errorf("the next scan reported deletes of %v, want none", d)
+	}
+}
