@@ -66,6 +66,18 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 			o := it.o
 			switch {
 			case it.skip:
+				if it.g != nil && it.g.Deleted {
+					// Skipped as never sent here; a report may have linked its key since.
+					if _, ok, err := tx.Key(o.Entity, o.GID, w.System); err != nil {
+						return err
+					} else if ok {
+						o.NextAt = now
+						if err := tx.Defer(o); err != nil {
+							return err
+						}
+						continue
+					}
+				}
 				if err := tx.Done(o); err != nil {
 					return err
 				}
