@@ -37,13 +37,13 @@ type Options struct {
 	Converge time.Duration
 	// HubLog is the log level of the hub (info when empty).
 	HubLog string
-	// Systems names the systems to build (pg, maria, lite, shop); all when empty.
+	// Systems names the systems to build (pg, maria, lite, shop, crm); all when empty.
 	Systems []string
 	Out     io.Writer
 }
 
 // SystemNames are every system a run can build, the default.
-var SystemNames = []string{"pg", "maria", "lite", "shop"}
+var SystemNames = []string{"pg", "maria", "lite", "shop", "crm"}
 
 // FaultKinds are every kind of fault, the default.
 var FaultKinds = []string{"kill", "cut", "slow", "api", "lose-dir"}
@@ -158,6 +158,7 @@ func (r *run) build(ctx context.Context) error {
 		"maria": func() (*system, error) { return mysqlSystem(ctx, r.opt.MySQL) },
 		"lite":  func() (*system, error) { return sqliteSystem(ctx, r.opt.Dir) },
 		"shop":  func() (*system, error) { return jsonServerSystem(ctx, r.opt.JSONServer, r.opt.Dir) },
+		"crm":   func() (*system, error) { return crmSystem(ctx, r.opt.Tandem, r.opt.Dir) },
 	}
 	want := r.opt.Systems
 	if len(want) == 0 {
