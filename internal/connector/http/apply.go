@@ -568,8 +568,15 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				ae := rest.DecodeError(400, nil)
 				rest.ReadError(ae, item)
 				ae.System, ae.Method, ae.Path = s.name, method, ep.Path
-				if seg.kind == 'd' && (ae.Code == "not_found" || ae.Code == "NOT_FOUND") {
+				notFound := ae.Code == "not_found" || ae.Code == "NOT_FOUND"
+				if seg.kind == 'd' && notFound {
 					res[i].Key = w.Key
+					continue
+				}
+				if seg.kind == 'u' && notFound {
+					// Deleted in the system while tandem had an update for
+					// it, as a single update's 404 says.
+					res[i].Err = &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, w.Key, s.name, ae)}
 					continue
 				}
 				res[i].Err = rest.RecordError(ae)

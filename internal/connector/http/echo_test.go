@@ -94,3 +94,41 @@ func TestBatchWritesComeBackAsEchoes(t *testing.T) {
 		t.Errorf("the CRM users' update read back as %+v; want no echo", c)
 	}
 }
+
+// A batch update of a record the CRM's users deleted meanwhile is Gone,
+// as a single update's 404 is: their delete wins, and the write is no
+// dead letter.
+func TestBatchUpdateOfDeletedRecordIsGone(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	res := &config.Resource{Records: "data",
+		Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	gone, _ := crm.Store.Create("contacts", map[string]any{"name": "Bob"})
+	if err := crm.Store.Delete("contacts", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Apply(context.Background(), "contact", []record.Write{
+		{Op: record.Upsert, Key: kept.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}},
+		{Op: record.Upsert, Key: gone.ID, GID: "g2", Fields: record.Fields{"name": "Bob B."}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != nil || out[0].Key != kept.ID {
+		t.Errorf("update of a live record = %+v", out[0])
+	}
+	if !connector.IsGone(out[1].Err) {
+		t.Errorf("update of a deleted record = %+v; want Gone", out[1])
+	}
+}
