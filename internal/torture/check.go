@@ -234,3 +234,52 @@ func tandemState(ctx context.Context, dataDir string, systems []string) (dead, h
 	})
 	return dead, held, lines, err
 }
+
+// unlinked counts the live records tandem holds no key of in some
+// system, and the deliveries it has yet to make.
+func unlinked(ctx context.Context, dataDir string, systems []string) (int, error) {
+	st, err := store.OpenSQLite(ctx, dataDir)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	n := 0
+	err = st.View(ctx, func(tx store.Tx) error {
+		n = 0
+		for _, ent := range []string{Account, Contact} {
+			for after := ""; ; {
+				page, err := tx.GoldenPage(ent, after, 500)
+				if err != nil {
+					return err
+				}
+				for _, g := range page {
+					if g.Deleted {
+						continue
+					}
+					links, err := tx.Links(ent, g.GID)
+					if err != nil {
+						return err
+					}
+					for _, sys := range systems {
+						if links[sys] == "" {
+							n++
+						}
+					}
+				}
+				if len(page) < 500 {
+					break
+				}
+				after = page[len(page)-1].GID
+			}
+		}
+		for _, sys := range systems {
+			due, err := tx.Due(sys, time.Now().Add(time.Hour), 0, 1000)
+			if err != nil {
+				return err
+			}
+			n += len(due)
+		}
+		return nil
+	})
+	return n, err
+}

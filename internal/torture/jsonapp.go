@@ -12,22 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
-// jsonServer is a running json-server 0.17.4: a real third-party REST
-// server that makes its own numeric ids and reuses the highest one after
-// it is deleted.
-type jsonServer struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	out  *bytes.Buffer
-}
-
-// startJSONServer starts bin on a free port with an empty database in dir.
-func startJSONServer(ctx context.Context, bin, dir string) (*jsonServer, error) {
+// startJSONServer starts json-server 0.17.4 (bin) on a free port with an
+// empty database in dir: a real third-party REST server that makes its
+// own numeric ids and reuses the highest one after it is deleted.
+func startJSONServer(ctx context.Context, bin, dir string) (*child, error) {
 	file := filepath.Join(dir, "shop.json")
 	if err := os.WriteFile(file, []byte(`{"accounts": [], "contacts": []}`), 0o644); err != nil {
 		return nil, err
@@ -39,45 +30,8 @@ func startJSONServer(ctx context.Context, bin, dir string) (*jsonServer, error) 
 	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--quiet", file)
 	cmd.Dir = dir
 	out := &bytes.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start json-server %s: %w", bin, err)
-	}
-	s := &jsonServer{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{}), out: out}
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.url + "/accounts")
-		if err == nil {
-			resp.Body.Close()
-			return s, nil
-		}
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("json-server exited: %s", out.String())
-		case <-ctx.Done():
-			s.stop()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			return nil, fmt.Errorf("json-server did not answer within 30s: %v", err)
-		}
-	}
-}
-
-func (s *jsonServer) stop() {
-	if s.cmd.Process != nil {
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
-	}
-	select {
-	case <-s.done:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.done
-	}
+	url := fmt.Sprintf("http://127.0.0.1:%d", port)
+	return startChild(ctx, "json-server", cmd, out, out.String, url, url+"/accounts")
 }
 
 func freePort() (int, error) {

@@ -21,7 +21,7 @@ import (
 type system struct {
 	app     App
 	name    string
-	kind    string // postgres, mysql, sqlite, http
+	kind    string // postgres, mysql, sqlite, http, queue
 	yaml    string // its entry under systems:, indented by 2
 	mapping string // its entry under mappings:, indented by 2
 	tcp     *tcpProxy

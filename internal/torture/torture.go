@@ -33,17 +33,20 @@ type Options struct {
 	// JSONServer is json-server's binary; Postgres and MySQL are DSNs of
 	// users who may create databases.
 	JSONServer, Postgres, MySQL string
+	// Broker is the queue system's broker, rabbitmq (the default) or
+	// nats; RabbitMQ and NATS are their URLs.
+	Broker, RabbitMQ, NATS string
 	// Converge bounds the wait for the systems to agree once edits stop.
 	Converge time.Duration
 	// HubLog is the log level of the hub (info when empty).
 	HubLog string
-	// Systems names the systems to build (pg, maria, lite, shop); all when empty.
+	// Systems names the systems to build (pg, maria, lite, shop, crm, mq); all when empty.
 	Systems []string
 	Out     io.Writer
 }
 
 // SystemNames are every system a run can build, the default.
-var SystemNames = []string{"pg", "maria", "lite", "shop"}
+var SystemNames = []string{"pg", "maria", "lite", "shop", "crm", "mq"}
 
 // FaultKinds are every kind of fault, the default.
 var FaultKinds = []string{"kill", "cut", "slow", "api", "lose-dir"}
@@ -119,6 +122,19 @@ func Run(ctx context.Context, opt Options) (*Report, error) {
 	if opt.Out == nil {
 		opt.Out = io.Discard
 	}
+	switch opt.Broker {
+	case "":
+		opt.Broker = "rabbitmq"
+	case "rabbitmq", "nats":
+	default:
+		return nil, fmt.Errorf("unknown broker %q; known: rabbitmq, nats", opt.Broker)
+	}
+	if opt.RabbitMQ == "" {
+		opt.RabbitMQ = "amqp://guest:guest@127.0.0.1:5672/"
+	}
+	if opt.NATS == "" {
+		opt.NATS = "nats://127.0.0.1:4222"
+	}
 	keep := opt.Dir != ""
 	if opt.Dir == "" {
 		d, err := os.MkdirTemp("", "tandem-torture-")
@@ -158,6 +174,13 @@ func (r *run) build(ctx context.Context) error {
 		"maria": func() (*system, error) { return mysqlSystem(ctx, r.opt.MySQL) },
 		"lite":  func() (*system, error) { return sqliteSystem(ctx, r.opt.Dir) },
 		"shop":  func() (*system, error) { return jsonServerSystem(ctx, r.opt.JSONServer, r.opt.Dir) },
+		"crm":   func() (*system, error) { return crmSystem(ctx, r.opt.Tandem, r.opt.Dir) },
+		"mq": func() (*system, error) {
+			if r.opt.Broker == "nats" {
+				return queueSystem(ctx, r.opt.Dir, "nats", r.opt.NATS)
+			}
+			return queueSystem(ctx, r.opt.Dir, "rabbitmq", r.opt.RabbitMQ)
+		},
 	}
 	want := r.opt.Systems
 	if len(want) == 0 {
@@ -447,16 +470,31 @@ func (r *run) inject(ctx context.Context) {
 	}
 }
 
-// waitReady waits for the hub's log to say its initial copy is done.
+// waitReady waits for the hub's log to say its initial copy is done,
+// then for tandem to know every record's key in every system again: a
+// queue system has no snapshot, and tandem learns its keys back only by
+// sending it the records and reading its reports.
 func (r *run) waitReady(ctx context.Context, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		if r.hub.readySince() {
-			return
+			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	r.problems = append(r.problems, fmt.Sprintf("tandem run did not finish its initial copy within %s", limit))
+	if !r.hub.readySince() {
+		r.problems = append(r.problems, fmt.Sprintf("tandem run did not finish its initial copy within %s", limit))
+		return
+	}
+	var left int
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		var err error
+		if left, err = unlinked(ctx, r.data, r.names); err == nil && left == 0 {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	r.problems = append(r.problems, fmt.Sprintf("%s after tandem run started afresh, %d records still lacked a key in some system or a delivery", limit, left))
 }
 
 // loseDataDir pauses the writers, waits for the systems to agree, then

@@ -30,12 +30,13 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 		}
 		if b := r.cfg.Batch; b != nil && batchOf(b, seg.kind) != nil {
 			var notAfter time.Time
+			var before map[int]rest.Stamp
 			if seg.kind != 'c' {
-				if seg, notAfter = s.holdBack(ctx, r, seg, writes, res); len(seg.idx) == 0 {
+				if seg, notAfter, before = s.holdBack(ctx, r, seg, writes, res); len(seg.idx) == 0 {
 					continue
 				}
 			}
-			s.applyBatch(ctx, r, batchOf(b, seg.kind), seg, writes, res, notAfter)
+			s.applyBatch(ctx, r, batchOf(b, seg.kind), seg, writes, res, notAfter, before)
 			continue
 		}
 		s.applyEach(ctx, r, seg, writes, res)
@@ -45,17 +46,19 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 
 // holdBack leaves out of a batch segment the writes of records whose
 // users changed them since capture last read them (see guard), and
-// returns the time by which the batch must be sent.
-func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, time.Time) {
+// returns the time by which the batch must be sent and the stamps the
+// records had before it, by index of their writes.
+func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, time.Time, map[int]rest.Stamp) {
 	f := s.feeds[r.Entity]
 	if f == nil {
-		return seg, time.Time{}
+		return seg, time.Time{}, nil
 	}
 	if _, has := f.Since(); !has {
-		return seg, time.Time{}
+		return seg, time.Time{}, nil
 	}
 	notAfter := time.Now().Add(guardFor)
 	pending := make([]bool, len(seg.idx))
+	stamps := make([]rest.Stamp, len(seg.idx))
 	errs := make([]error, len(seg.idx))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -64,11 +67,12 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			pending[j], _, errs[j] = s.unseenEdit(ctx, r, f, ws[i].Key)
+			pending[j], stamps[j], errs[j] = s.unseenEdit(ctx, r, f, ws[i].Key)
 		}()
 	}
 	wg.Wait()
 	keep := seg.idx[:0:0]
+	before := make(map[int]rest.Stamp, len(seg.idx))
 	for j, i := range seg.idx {
 		switch {
 		case errs[j] != nil:
@@ -79,10 +83,11 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 				"%s %s in %s has an edit tandem has yet to capture; it is written once that edit is in", r.Entity, ws[i].Key, s.name)}}
 		default:
 			keep = append(keep, i)
+			before[i] = stamps[j]
 		}
 	}
 	seg.idx = keep
-	return seg, notAfter
+	return seg, notAfter, before
 }
 
 // guard reads the record under key just before tandem writes it (the
@@ -145,7 +150,16 @@ func (s *System) own(r *resource, key string, resp *rest.Response, before rest.S
 	if err := resp.JSON(&v); err != nil {
 		return
 	}
-	st, err := rest.ParseStamp(rest.Get(rest.Get(v, r.cfg.Record), r.cfg.Updated))
+	s.ownRecord(r, key, rest.Get(v, r.cfg.Record), before)
+}
+
+// ownRecord is own for rec, the record as an answer (or one result of a
+// batch answer) holds it.
+func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp) {
+	if r.cfg.Updated == "" || !r.stampsWrites() {
+		return
+	}
+	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
 	if err != nil || st.Order == before.Order {
 		return
 	}
@@ -431,7 +445,7 @@ func (s *System) body(r *resource, w record.Write, create bool) any {
 }
 
 // applyBatch writes a segment through a batch endpoint.
-func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, notAfter time.Time) {
+func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, notAfter time.Time, before map[int]rest.Stamp) {
 	limit := ep.Max
 	if limit <= 0 {
 		limit = 100
@@ -554,8 +568,15 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				ae := rest.DecodeError(400, nil)
 				rest.ReadError(ae, item)
 				ae.System, ae.Method, ae.Path = s.name, method, ep.Path
-				if seg.kind == 'd' && (ae.Code == "not_found" || ae.Code == "NOT_FOUND") {
+				notFound := ae.Code == "not_found" || ae.Code == "NOT_FOUND"
+				if seg.kind == 'd' && notFound {
 					res[i].Key = w.Key
+					continue
+				}
+				if seg.kind == 'u' && notFound {
+					// Deleted in the system while tandem had an update for
+					// it, as a single update's 404 says.
+					res[i].Err = &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, w.Key, s.name, ae)}
 					continue
 				}
 				res[i].Err = rest.RecordError(ae)
@@ -569,6 +590,8 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 					res[i].Err = fmt.Errorf("%s batch create answered no %q", s.name, r.id)
 					continue
 				}
+				r.learnStamps(item)
+				s.ownRecord(r, key, item, rest.Stamp{})
 				s.made(r.Entity, w.GID, key)
 				if sc := s.scans[r.Entity]; sc != nil {
 					sc.Saw(key)
@@ -578,6 +601,9 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				s.forget(r.Entity, w.Key)
 				res[i].Key = w.Key
 			default:
+				// Its stamp marks the record's next read as tandem's own
+				// write, as for a single update.
+				s.ownRecord(r, w.Key, item, before[i])
 				res[i].Key = w.Key
 			}
 		}

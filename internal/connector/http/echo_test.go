@@ -1,0 +1,134 @@
+package http_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	httpapi "tandem/internal/connector/http"
+	"tandem/internal/connector/rest"
+	"tandem/internal/record"
+	"tandem/internal/sim"
+)
+
+// Writes through batch endpoints are recognised when they come back, as
+// single writes are: the stamp the batch answer gives each record marks
+// its next read as tandem's own write. Otherwise a write of an older
+// state, read after the record moved on elsewhere, would pass for a
+// newer edit of the CRM's users and undo that move.
+func TestBatchWritesComeBackAsEchoes(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	batch := func(p string) *config.BatchEndpoint {
+		return &config.BatchEndpoint{Path: p, Body: "records", Results: "results"}
+	}
+	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+		SinceFormat: "rfc3339", Lookup: "tandem_id",
+		Batch: &config.Batch{Create: batch("/contacts/batch"), Update: batch("/contacts/batch")}}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pos, err := s.Capture.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	// read returns the change capture reads of key now, and acknowledges it.
+	read := func(key string) record.Change {
+		t.Helper()
+		b, err := s.Capture.Changes(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Capture.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		var got []record.Change
+		for _, c := range b.Changes {
+			if c.Key == key {
+				got = append(got, c)
+			}
+		}
+		if len(got) != 1 {
+			t.Fatalf("capture read %d changes of %s, want 1: %+v", len(got), key, b.Changes)
+		}
+		return got[0]
+	}
+	// Each write gets a stamp of its own: the CRM's have millisecond
+	// resolution, and a record's two writes in one millisecond look like one.
+	apply := func(w record.Write) string {
+		t.Helper()
+		time.Sleep(2 * time.Millisecond)
+		out, err := s.Apply(ctx, "contact", []record.Write{w})
+		if err != nil || out[0].Err != nil {
+			t.Fatalf("apply %+v: %v %v", w, err, out[0].Err)
+		}
+		return out[0].Key
+	}
+	key := apply(record.Write{Op: record.Upsert, GID: "g1", Fields: record.Fields{"name": "Ada"}})
+	if c := read(key); !c.Echo {
+		t.Errorf("tandem's batch create read back as %+v; want an echo", c)
+	}
+	apply(record.Write{Op: record.Upsert, Key: key, GID: "g1", Fields: record.Fields{"name": "Ada L."}})
+	if c := read(key); !c.Echo {
+		t.Errorf("tandem's batch update read back as %+v; want an echo", c)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := crm.Store.Update("contacts", key, map[string]any{"name": "Ada Lovelace"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := read(key); c.Echo {
+		t.Errorf("the CRM users' update read back as %+v; want no echo", c)
+	}
+}
+
+// A batch update of a record the CRM's users deleted meanwhile is Gone,
+// as a single update's 404 is: their delete wins, and the write is no
+// dead letter.
+func TestBatchUpdateOfDeletedRecordIsGone(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	res := &config.Resource{Records: "data",
+		Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, _ := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	gone, _ := crm.Store.Create("contacts", map[string]any{"name": "Bob"})
+	if err := crm.Store.Delete("contacts", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Apply(context.Background(), "contact", []record.Write{
+		{Op: record.Upsert, Key: kept.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}},
+		{Op: record.Upsert, Key: gone.ID, GID: "g2", Fields: record.Fields{"name": "Bob B."}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != nil || out[0].Key != kept.ID {
+		t.Errorf("update of a live record = %+v", out[0])
+	}
+	if !connector.IsGone(out[1].Err) {
+		t.Errorf("update of a deleted record = %+v; want Gone", out[1])
+	}
+}
