@@ -26,37 +26,7 @@ import (
 // kept in step both ways by the tandem binary: creates, updates, deletes,
 // and references between customers and contacts.
 
-// jsonServerBin finds json-server: TANDEM_JSON_SERVER, the directory
-// .ci/run installs it into, or PATH.
-func jsonServerBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TANDEM_JSON_SERVER"); p != "" {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	dir := os.Getenv("TANDEM_NPM_DIR")
-	if dir == "" {
-		dir = filepath.Join(home, ".cache", "tandem-npm")
-	}
-	if p := filepath.Join(dir, "node_modules", ".bin", "json-server"); fileExists(p) {
-		return p
-	}
-	if p, err := exec.LookPath("json-server"); err == nil {
-		return p
-	}
-	msg := "json-server is not installed; run `npm install --prefix ~/.cache/tandem-npm json-server@0.17.4` " +
-		"(.ci/run does) or point TANDEM_JSON_SERVER at its binary"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
+func jsonServerBin(t *testing.T) string { return testenv.JSONServer(t) }
 
 func httpFreePort(t *testing.T) int {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"tandem/internal/testenv"
 )
 
 // jsonServer is a running json-server 0.17, a real REST server with ids
@@ -23,38 +25,7 @@ type jsonServer struct {
 	URL string
 }
 
-// jsonServerBin finds json-server: TANDEM_JSON_SERVER, the directory
-// .ci/run installs it into, or PATH. Without it the test fails in CI and
-// is skipped elsewhere.
-func jsonServerBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("TANDEM_JSON_SERVER"); p != "" {
-		return p
-	}
-	home, _ := os.UserHomeDir()
-	dir := os.Getenv("TANDEM_NPM_DIR")
-	if dir == "" {
-		dir = filepath.Join(home, ".cache", "tandem-npm")
-	}
-	if p := filepath.Join(dir, "node_modules", ".bin", "json-server"); fileExists(p) {
-		return p
-	}
-	if p, err := exec.LookPath("json-server"); err == nil {
-		return p
-	}
-	msg := "json-server is not installed; run `npm install --prefix ~/.cache/tandem-npm json-server@0.17.4` " +
-		"(.ci/run does) or point TANDEM_JSON_SERVER at its binary"
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
-
-func fileExists(p string) bool {
-	st, err := os.Stat(p)
-	return err == nil && !st.IsDir()
-}
+func jsonServerBin(t *testing.T) string { return testenv.JSONServer(t) }
 
 // startJSONServer starts json-server on db (collection → records); it
 // stops when the test ends.
