@@ -398,7 +398,7 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 		}
 		canon[f] = pk
 	}
-	it.w = record.Write{Op: record.Upsert, GID: o.GID, Key: key}
+	it.w = record.Write{Op: record.Upsert, GID: o.GID, Key: key, Doubt: key == "" && o.Tried}
 	if it.wait == "" {
 		return w.mapLocal(it, m, canon)
 	}

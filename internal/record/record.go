@@ -84,6 +84,12 @@ type Write struct {
 	// destination has never had it (a create).
 	Key    string
 	Fields Fields
+	// Doubt marks a create that may have happened already: an earlier
+	// try's outcome is unknown (its answer was lost, or the hub stopped
+	// while it was in flight), so the record may be in the destination
+	// under a key tandem never learnt. A destination that can look
+	// records up by tandem's id does so before creating.
+	Doubt bool
 }
 
 // Result is the outcome of one Write, index-aligned with the input.

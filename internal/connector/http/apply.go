@@ -478,7 +478,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 		var fresh []int
 		for _, i := range idx {
 			s.mu.Lock()
-			doubt := s.unsure[ws[i].GID]
+			doubt := s.unsure[ws[i].GID] || ws[i].Doubt
 			s.mu.Unlock()
 			if !doubt {
 				fresh = append(fresh, i)

@@ -132,3 +132,42 @@ func TestBatchUpdateOfDeletedRecordIsGone(t *testing.T) {
 		t.Errorf("update of a deleted record = %+v; want Gone", out[1])
 	}
 }
+
+// A batch create in doubt (the hub stopped while an earlier try was in
+// flight, so tandem does not know whether it happened) looks the record
+// up by tandem's id first: the CRM already holding it, it is updated,
+// not made a second time.
+func TestBatchCreateInDoubtFindsTheRecordFirst(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	res := &config.Resource{Records: "data", Lookup: "tandem_id",
+		Batch: &config.Batch{Create: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The earlier try made it; its answer never reached tandem.
+	made, _ := crm.Store.Create("contacts", map[string]any{"name": "Ada", "tandem_id": "g1"})
+	out, err := s.Apply(context.Background(), "contact", []record.Write{
+		{Op: record.Upsert, GID: "g1", Doubt: true, Fields: record.Fields{"name": "Ada L."}},
+		{Op: record.Upsert, GID: "g2", Fields: record.Fields{"name": "Bob"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err != nil || out[0].Key != made.ID {
+		t.Errorf("create in doubt = %+v; want the record made before, %s", out[0], made.ID)
+	}
+	if out[1].Err != nil || out[1].Key == "" || out[1].Key == made.ID {
+		t.Errorf("fresh create = %+v", out[1])
+	}
+	if n := len(crm.Store.Live("contacts")); n != 2 {
+		t.Errorf("the CRM holds %d contacts, want 2", n)
+	}
+}
