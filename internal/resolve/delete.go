@@ -12,15 +12,22 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 		return err
 	}
 	if ok && c.GID != "" && c.GID != gid {
-		// The row carried another record's id: the delete is of that
-		// record, which the key named before tandem linked it to a new
-		// one (a system that reuses keys). The new record stays.
+		// The row carried another live record's id, one this system
+		// holds under no other key: the delete is of that record, which
+		// the key named before tandem linked it to a new one (a system
+		// that reuses keys). The new record stays. A carried id of a
+		// record already deleted, or kept elsewhere, says nothing: a
+		// source may remember an id the key held before its reuse.
 		other, g, err := r.carried(tx, c.Entity, c.GID)
 		if err != nil {
 			return err
 		}
-		if g != nil && other != gid {
-			return r.vanish(tx, c, other, "", cnt)
+		if g != nil && !g.Deleted && other != gid {
+			if k, linked, err := tx.Key(c.Entity, other, c.System); err != nil {
+				return err
+			} else if !linked || k == c.Key {
+				return r.vanish(tx, c, other, "", cnt)
+			}
 		}
 	}
 	if ok && c.Observed && !c.At.IsZero() {

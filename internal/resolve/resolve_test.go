@@ -445,3 +445,30 @@ func TestDeleteSeenBeforeTheKeyWasLinkedKeepsTheRecord(t *testing.T) {
 		t.Fatal("a delete seen after the key was linked did not delete the record")
 	}
 }
+
+// A source may remember the id a key held before its reuse (an API
+// connector knows which record tandem made under a key). A delete that
+// carries the id of a record already deleted is the delete of the
+// record the key names now.
+func TestDeleteCarryingAnEarlierDeletedRecordsIDDeletesTheLinkedOne(t *testing.T) {
+	g := newRig(t, "")
+	old := g.linkedInBoth(g.now.Add(-time.Hour))
+	// b's key B1 went (the old record is deleted) and b gave it to a new
+	// record its users made, linked since.
+	g.resolve(deleted("b", "account", "B1", g.now.Add(-50*time.Minute)))
+	if !g.golden("account", old).Deleted {
+		t.Fatal("setup: the old record is not deleted")
+	}
+	g.resolve(account("b", "B1", g.now.Add(-40*time.Minute), "Globex", "globex@example.com", "silver"))
+	fresh := g.gid("account", "b", "B1")
+	if fresh == "" || fresh == old {
+		t.Fatalf("setup: b's B1 is linked to %q", fresh)
+	}
+	g.delivered("a")
+	d := deleted("b", "account", "B1", g.now.Add(-30*time.Minute))
+	d.GID = old
+	g.resolve(d)
+	if !g.golden("account", fresh).Deleted {
+		t.Fatal("the delete of the record b's B1 names now was taken for the earlier record's and dropped")
+	}
+}
