@@ -178,7 +178,12 @@ func (w *Worker) link(tx store.Tx, it *item) error {
 	if err := w.taken(tx, o.Entity, it.key, o.GID); err != nil {
 		return err
 	}
-	if err := tx.PutLink(o.Entity, w.System, it.key, o.GID); err != nil {
+	// The key holds from when the system answered the create.
+	at := it.answered
+	if at.IsZero() {
+		at = w.Now()
+	}
+	if err := tx.PutLinkAt(o.Entity, w.System, it.key, o.GID, at); err != nil {
 		return err
 	}
 	return w.created(tx, it)

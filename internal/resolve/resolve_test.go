@@ -472,3 +472,19 @@ func TestDeleteCarryingAnEarlierDeletedRecordsIDDeletesTheLinkedOne(t *testing.T
 		t.Fatal("the delete of the record b's B1 names now was taken for the earlier record's and dropped")
 	}
 }
+
+// A record an API's users made and deleted at once: capture reads the
+// create late, in the same batch as the delete tandem saw by asking. The
+// key holds from the time the record showed, not from when tandem got to
+// resolving it, so the delete seen after that is its delete.
+func TestDeleteSeenAfterTheRecordShowedButBeforeItWasResolved(t *testing.T) {
+	g := newRig(t, "")
+	made := g.now.Add(-10 * time.Second)
+	d := deleted("b", "account", "B9", made.Add(2*time.Second))
+	d.Observed = true
+	g.resolve(account("b", "B9", made, "Tyrell", "tyrell@example.com", "silver"), d)
+	gs := g.goldens("account")
+	if len(gs) != 1 || !gs[0].Deleted {
+		t.Fatalf("golden records %+v; want the one record, deleted", gs)
+	}
+}

@@ -237,10 +237,17 @@ func (r *Resolver) link(tx store.Tx, c *store.Change, id identity) error {
 	switch {
 	case id.linked:
 		return nil
-	case id.fresh:
-		return tx.NewLink(c.Entity, c.System, c.Key, id.gid)
 	}
-	return tx.PutLink(c.Entity, c.System, c.Key, id.gid)
+	// The link holds from when the system showed the record: its
+	// change's time, where known and not in the future.
+	at := time.Now()
+	if !c.At.IsZero() && c.At.Before(at) {
+		at = c.At
+	}
+	if id.fresh {
+		return tx.NewLinkAt(c.Entity, c.System, c.Key, id.gid, at)
+	}
+	return tx.PutLinkAt(c.Entity, c.System, c.Key, id.gid, at)
 }
 
 // merge combines a change with the golden record. With record-level

@@ -141,6 +141,12 @@ func (t *sqlTx) NewLink(entity, system, key, gid string) error {
 	return t.bufferLink(entity, system, key, gid, false, time.Now())
 }
 
+// NewLinkAt implements Tx.
+func (t *sqlTx) NewLinkAt(entity, system, key, gid string, at time.Time) error {
+	t.m.complete[goldKey{entity, gid}] = true
+	return t.bufferLink(entity, system, key, gid, false, at)
+}
+
 // LinkedAt implements Tx.
 func (t *sqlTx) LinkedAt(entity, system, key string) (time.Time, bool, error) {
 	if err := t.flushLinks(); err != nil {

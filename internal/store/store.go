@@ -151,6 +151,8 @@ type Tx interface {
 	PutLink(entity, system, key, gid string) error
 	// NewLink is PutLink for a gid made in this transaction.
 	NewLink(entity, system, key, gid string) error
+	// NewLinkAt is NewLink for a key tandem learned of at at.
+	NewLinkAt(entity, system, key, gid string, at time.Time) error
 	// PutLinkAt is PutLink for a key tandem learned of at at (a record
 	// the system made, by when it answered); PutLink and NewLink use now.
 	PutLinkAt(entity, system, key, gid string, at time.Time) error
