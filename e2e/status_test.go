@@ -107,6 +107,16 @@ func TestStatusShowsHeldChange(t *testing.T) {
 		if rep, _, err = e.statusReport(); err != nil {
 			return err
 		}
+		// The list and the counts are read apart: wait for both.
+		var row *statusRow
+		for i := range rep.Rows {
+			if rep.Rows[i].System == crm && rep.Rows[i].Entity == "contact" {
+				row = &rep.Rows[i]
+			}
+		}
+		if row == nil || row.Held != 1 {
+			return fmt.Errorf("crm contact row %+v; want 1 held", row)
+		}
 		for _, it := range rep.Held {
 			if it.System == crm && it.Entity == "contact" && it.Key == key {
 				return nil
@@ -114,15 +124,6 @@ func TestStatusShowsHeldChange(t *testing.T) {
 		}
 		return fmt.Errorf("held: %+v", rep.Held)
 	})
-	var row *statusRow
-	for i := range rep.Rows {
-		if rep.Rows[i].System == crm && rep.Rows[i].Entity == "contact" {
-			row = &rep.Rows[i]
-		}
-	}
-	if row == nil || row.Held != 1 {
-		t.Errorf("crm contact row %+v; want 1 held", row)
-	}
 	it := rep.Held[0]
 	if want := `waiting for account acc-never of crm (field "account")`; it.Why != want || it.Since.IsZero() {
 		t.Errorf("held item %+v; want why %q and since when", it, want)
