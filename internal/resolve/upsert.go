@@ -34,7 +34,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if g != nil && g.Deleted {
 		// Delete wins: the record was deleted elsewhere; bring this system in line.
 		if !id.linked {
-			if err := tx.PutLink(c.Entity, c.System, c.Key, gid); err != nil {
+			if err := tx.PutLinkAt(c.Entity, c.System, c.Key, gid, shownAt(c)); err != nil {
 				return err
 			}
 		}
@@ -234,20 +234,23 @@ func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon reco
 
 // link links the change's key to its record, if it is not yet.
 func (r *Resolver) link(tx store.Tx, c *store.Change, id identity) error {
-	switch {
-	case id.linked:
+	if id.linked {
 		return nil
 	}
-	// The link holds from when the system showed the record: its
-	// change's time, where known and not in the future.
-	at := time.Now()
-	if !c.At.IsZero() && c.At.Before(at) {
-		at = c.At
-	}
 	if id.fresh {
-		return tx.NewLinkAt(c.Entity, c.System, c.Key, id.gid, at)
+		return tx.NewLinkAt(c.Entity, c.System, c.Key, id.gid, shownAt(c))
 	}
-	return tx.PutLinkAt(c.Entity, c.System, c.Key, id.gid, at)
+	return tx.PutLinkAt(c.Entity, c.System, c.Key, id.gid, shownAt(c))
+}
+
+// shownAt is when the system showed the record of c, which its link
+// holds from: the change's time, where known and not in the future.
+func shownAt(c *store.Change) time.Time {
+	now := time.Now()
+	if !c.At.IsZero() && c.At.Before(now) {
+		return c.At
+	}
+	return now
 }
 
 // merge combines a change with the golden record. With record-level
