@@ -29,14 +29,18 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 			return nil, err
 		}
 		if b := r.cfg.Batch; b != nil && batchOf(b, seg.kind) != nil {
-			var notAfter time.Time
-			var before map[int]rest.Stamp
-			if seg.kind != 'c' {
-				if seg, notAfter, before = s.holdBack(ctx, r, seg, writes, res); len(seg.idx) == 0 {
-					continue
+			ep := batchOf(b, seg.kind)
+			if seg.kind == 'c' || !s.guards(r) {
+				s.applyBatch(ctx, r, ep, seg, writes, res, guarded{}, nil)
+				continue
+			}
+			// Each batch request is guarded on its own, right before it goes.
+			for _, piece := range seg.pieces(batchMax(ep)) {
+				kept, g, before := s.holdBack(ctx, r, piece, writes, res)
+				if len(kept.idx) > 0 {
+					s.applyBatch(ctx, r, ep, kept, writes, res, g, before)
 				}
 			}
-			s.applyBatch(ctx, r, batchOf(b, seg.kind), seg, writes, res, notAfter, before)
 			continue
 		}
 		s.applyEach(ctx, r, seg, writes, res)
@@ -46,17 +50,19 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 
 // holdBack leaves out of a batch segment the writes of records whose
 // users changed them since capture last read them (see guard), and
-// returns the time by which the batch must be sent and the stamps the
-// records had before it, by index of their writes.
-func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, time.Time, map[int]rest.Stamp) {
+// returns when the batch must be sent by, with its limiter token taken,
+// and the stamps the records had before it, by index of their writes.
+func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, guarded, map[int]rest.Stamp) {
 	f := s.feeds[r.Entity]
-	if f == nil {
-		return seg, time.Time{}, nil
+	// One token for each read and one for the batch: none of them waits
+	// once the reads begin.
+	if err := s.c.Limiter().Take(ctx, len(seg.idx)+1); err != nil {
+		for _, i := range seg.idx {
+			res[i] = record.Result{Key: ws[i].Key, Err: err}
+		}
+		return segment{kind: seg.kind}, guarded{}, nil
 	}
-	if _, has := f.Since(); !has {
-		return seg, time.Time{}, nil
-	}
-	notAfter := time.Now().Add(guardFor)
+	g := guarded{notAfter: time.Now().Add(guardFor), paid: true}
 	pending := make([]bool, len(seg.idx))
 	stamps := make([]rest.Stamp, len(seg.idx))
 	errs := make([]error, len(seg.idx))
@@ -87,7 +93,7 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 		}
 	}
 	seg.idx = keep
-	return seg, notAfter, before
+	return seg, g, before
 }
 
 // guard reads the record under key just before tandem writes it (the
@@ -95,17 +101,18 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 // since capture last read it: writing would overwrite or delete an edit
 // on its way to tandem. Such a write is busy, and made once capture has
 // taken the edit, which wins or loses then. Otherwise it returns the
-// time by which the write must be sent (zero: no feed to look with).
+// time by which the write must be sent, its limiter token already taken
+// with the read's, so that no wait comes between them (zero: no feed to
+// look with).
 func (s *System) guard(ctx context.Context, r *resource, key string) (guarded, error) {
-	f := s.feeds[r.Entity]
-	if f == nil || key == "" {
+	if key == "" || !s.guards(r) {
 		return guarded{}, nil
 	}
-	if _, has := f.Since(); !has {
-		return guarded{}, nil
+	if err := s.c.Limiter().Take(ctx, 2); err != nil {
+		return guarded{}, err
 	}
-	g := guarded{notAfter: time.Now().Add(guardFor)}
-	pending, st, err := s.unseenEdit(ctx, r, f, key)
+	g := guarded{notAfter: time.Now().Add(guardFor), paid: true}
+	pending, st, err := s.unseenEdit(ctx, r, s.feeds[r.Entity], key)
 	if err != nil {
 		return g, err
 	}
@@ -118,17 +125,29 @@ func (s *System) guard(ctx context.Context, r *resource, key string) (guarded, e
 	return g, nil
 }
 
+// guards reports whether writes of r's records are guarded: its feed has
+// read the records once, so it can tell an edit it has yet to capture.
+func (s *System) guards(r *resource) bool {
+	f := s.feeds[r.Entity]
+	if f == nil {
+		return false
+	}
+	_, has := f.Since()
+	return has
+}
+
 // guarded is what guard found before a write: when it must be sent by,
-// and the record's stamp before it.
+// whether its limiter token is taken, and the record's stamp before it.
 type guarded struct {
 	notAfter time.Time
+	paid     bool
 	before   rest.Stamp
 }
 
 // unseenEdit reads the record under key and reports whether its stamp
 // shows a change the feed has yet to acknowledge, with the stamp.
 func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key string) (bool, rest.Stamp, error) {
-	rec, err := s.get(ctx, r, key)
+	rec, err := s.getPaid(ctx, r, key, true)
 	if rest.NotFound(err) {
 		return false, rest.Stamp{}, nil // the write finds it gone
 	}
@@ -221,6 +240,25 @@ func segments(ws []record.Write) []segment {
 	return out
 }
 
+// batchMax is how many records one request to ep may carry.
+func batchMax(ep *config.BatchEndpoint) int {
+	if ep.Max > 0 {
+		return ep.Max
+	}
+	return 100
+}
+
+// pieces splits s into runs of at most n writes.
+func (s segment) pieces(n int) []segment {
+	var out []segment
+	for idx := s.idx; len(idx) > 0; {
+		k := min(n, len(idx))
+		out = append(out, segment{kind: s.kind, idx: idx[:k:k]})
+		idx = idx[k:]
+	}
+	return out
+}
+
 func batchOf(b *config.Batch, kind byte) *config.BatchEndpoint {
 	switch kind {
 	case 'c':
@@ -262,7 +300,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		if err != nil {
 			return record.Result{Key: w.Key, Err: err}
 		}
-		_, err = s.c.Do(ctx, rest.Request{Method: r.delete.Method, Path: itemPath(r.delete.Path, w.Key), NotAfter: g.notAfter})
+		_, err = s.c.Do(ctx, rest.Request{Method: r.delete.Method, Path: itemPath(r.delete.Path, w.Key), NotAfter: g.notAfter, Paid: g.paid})
 		if errors.Is(err, rest.ErrLate) {
 			return record.Result{Key: w.Key, Err: &connector.Busy{Err: fmt.Errorf(
 				"delete %s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, w.Key, s.name)}}
@@ -329,7 +367,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 // updateOne writes w to the record under key, by g's time if set.
 func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, g guarded) record.Result {
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
-		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter})
+		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
 	if err == nil {
 		s.own(r, key, resp, g.before)
 	}
@@ -445,11 +483,8 @@ func (s *System) body(r *resource, w record.Write, create bool) any {
 }
 
 // applyBatch writes a segment through a batch endpoint.
-func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, notAfter time.Time, before map[int]rest.Stamp) {
-	limit := ep.Max
-	if limit <= 0 {
-		limit = 100
-	}
+func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]rest.Stamp) {
+	limit := batchMax(ep)
 	method := ep.Method
 	if method == "" {
 		method = "POST"
@@ -525,7 +560,8 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 		if ep.Body != "" {
 			body = map[string]any{ep.Body: items}
 		}
-		resp, err := s.c.Do(ctx, rest.Request{Method: method, Path: ep.Path, Body: body, Idempotent: seg.kind != 'c', NotAfter: notAfter})
+		resp, err := s.c.Do(ctx, rest.Request{Method: method, Path: ep.Path, Body: body, Idempotent: seg.kind != 'c', NotAfter: g.notAfter, Paid: g.paid})
+		g.paid = false // one token was taken, for the first request
 		if errors.Is(err, rest.ErrLate) {
 			for _, i := range chunk {
 				res[i] = record.Result{Key: ws[i].Key, Err: &connector.Busy{Err: fmt.Errorf(

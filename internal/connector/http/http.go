@@ -263,7 +263,12 @@ func (s *System) gone(ctx context.Context, r *resource, ids []string) ([]rest.Ab
 }
 
 func (s *System) get(ctx context.Context, r *resource, id string) (map[string]any, error) {
-	resp, err := s.c.Do(ctx, rest.Request{Method: "GET", Path: itemPath(r.item, id)})
+	return s.getPaid(ctx, r, id, false)
+}
+
+// getPaid is get, its limiter token taken already when paid.
+func (s *System) getPaid(ctx context.Context, r *resource, id string, paid bool) (map[string]any, error) {
+	resp, err := s.c.Do(ctx, rest.Request{Method: "GET", Path: itemPath(r.item, id), Paid: paid})
 	if err != nil {
 		return nil, err
 	}

@@ -151,6 +151,9 @@ type Request struct {
 	// (first or again): what the caller checked before it may no longer
 	// hold after a wait. Later, Do returns ErrLate without sending.
 	NotAfter time.Time
+	// Paid says the caller took this request's limiter token already
+	// (Limiter.Take): its first try is sent without waiting.
+	Paid bool
 }
 
 // ErrLate is what Do returns, without sending, for a request that could
@@ -233,9 +236,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	giveUp := time.Now().Add(c.maxWait)
 	failures := 0
-	for {
-		if err := c.lim.Wait(ctx); err != nil {
-			return nil, err
+	for paid := r.Paid; ; paid = false {
+		if !paid {
+			if err := c.lim.Wait(ctx); err != nil {
+				return nil, err
+			}
 		}
 		if !r.NotAfter.IsZero() && time.Now().After(r.NotAfter) {
 			return nil, fmt.Errorf("%s %s %s: %w", c.system, r.Method, u.Path, ErrLate)

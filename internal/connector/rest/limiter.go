@@ -72,6 +72,19 @@ func (l *Limiter) Wait(ctx context.Context) error {
 	return nil
 }
 
+// Take waits until n requests may be sent and takes their tokens at
+// once, for requests that must follow each other without a wait between
+// them (a read that checks a record, then the write that relies on it).
+// Send them with Request.Paid.
+func (l *Limiter) Take(ctx context.Context, n int) error {
+	for range n {
+		if err := l.Wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Refused records a 429 (or the system's equivalent): no request goes
 // before wait has passed, and the rate drops below what was refused.
 func (l *Limiter) Refused(wait time.Duration) {
