@@ -356,7 +356,7 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 		}
 		// Without a key, a create whose outcome is unknown may have
 		// made the record: the destination looks for it by global id.
-		it.w = record.Write{Op: record.Delete, GID: o.GID, Key: key}
+		it.w = record.Write{Op: record.Delete, GID: o.GID, Key: key, Ver: g.Ver}
 		return nil
 	}
 	ok, err := m.Accepts(g.Fields)
@@ -398,7 +398,7 @@ func (w *Worker) prepare(tx store.Tx, it *item) error {
 		}
 		canon[f] = pk
 	}
-	it.w = record.Write{Op: record.Upsert, GID: o.GID, Key: key, Doubt: key == "" && o.Tried}
+	it.w = record.Write{Op: record.Upsert, GID: o.GID, Key: key, Doubt: key == "" && o.Tried, Ver: g.Ver}
 	if it.wait == "" {
 		return w.mapLocal(it, m, canon)
 	}

@@ -69,6 +69,11 @@ type Change struct {
 	// coming back (an API that stamps every write, whose stamp of
 	// tandem's write it saw): no user changed anything.
 	Echo bool
+	// Base is, for an echo, the Write.Ver of the write it echoes, when
+	// the source knows it; 0 when unknown. An echo of an older version
+	// than the golden record's says the system applied that older state
+	// after a newer one was made (by its own users, say).
+	Base int64
 	// Observed is true when At is when tandem itself saw the change, by
 	// its own clock (a delete found by asking an API for each record),
 	// not a time the system stamped: then it compares with the times
@@ -90,6 +95,10 @@ type Write struct {
 	// under a key tandem never learnt. A destination that can look
 	// records up by tandem's id does so before creating.
 	Doubt bool
+	// Ver is the version of the golden record this write carries (its
+	// change-log sequence); 0 when unknown. A source that can tell its
+	// echoes apart gives it back in Change.Base.
+	Ver int64
 }
 
 // Result is the outcome of one Write, index-aligned with the input.

@@ -488,3 +488,48 @@ func TestDeleteSeenAfterTheRecordShowedButBeforeItWasResolved(t *testing.T) {
 		t.Fatalf("golden records %+v; want the one record, deleted", gs)
 	}
 }
+
+// A queue application's user renames an account while tandem's write of
+// an older state is on its way there; the application then applies that
+// write over the rename, and its echo says which version it carried. The
+// rename wins (it is the newer change) and the application, which now
+// holds the older state, is sent the record again. An echo of the
+// current version, or of an unknown one, needs nothing.
+func TestEchoOfAnOlderVersionSendsTheRecordAgain(t *testing.T) {
+	g := newRig(t, "")
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	sent := g.golden("account", gid).Ver // the version tandem wrote to b
+	rename := account("b", "B1", t0.Add(2*time.Second), "Acme Group", "acme@example.com", "gold")
+	g.resolve(rename)
+	g.delivered("a")
+	gold := g.golden("account", gid)
+	if gold.Fields["name"] != "Acme Group" {
+		t.Fatalf("golden record after b's rename: %v", gold.Fields)
+	}
+	if _, ok := g.due("b")[gid]; ok {
+		t.Fatal("b, the rename's source, is queued a delivery before any echo")
+	}
+	echo := account("b", "B1", t0.Add(3*time.Second), "Acme", "acme@example.com", "gold")
+	echo.Echo, echo.Base = true, sent
+	g.resolve(echo)
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Group" {
+		t.Errorf("an echo changed the golden record's name to %v", got)
+	}
+	o, ok := g.due("b")[gid]
+	if !ok {
+		t.Fatal("b echoed an older version than the golden record's, and is not sent the record again")
+	}
+	if o.Ver != gold.Ver {
+		t.Errorf("b is sent version %d, the golden record is at %d", o.Ver, gold.Ver)
+	}
+	g.delivered("b")
+	for _, base := range []int64{gold.Ver, 0} {
+		e := account("b", "B1", t0.Add(4*time.Second), "Acme Group", "acme@example.com", "gold")
+		e.Echo, e.Base = true, base
+		g.resolve(e)
+		if _, ok := g.due("b")[gid]; ok {
+			t.Errorf("an echo of version %d (the golden record is at %d) sent b the record again", base, gold.Ver)
+		}
+	}
+}

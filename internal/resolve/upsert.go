@@ -28,8 +28,8 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if id.stale {
 		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
-	if c.Echo && id.linked {
-		return r.finish(tx, c, store.Dropped, "tandem's own write, come back", cnt)
+	if c.Echo && (id.linked || c.Base > 0) {
+		return r.echo(tx, c, g, id.linked, cnt)
 	}
 	if g != nil && g.Deleted {
 		// Delete wins: the record was deleted elsewhere; bring this system in line.
@@ -285,4 +285,20 @@ func (r *Resolver) merge(c *store.Change, m *mapping.Map, canon record.Fields, g
 		merged[k] = v
 	}
 	return merged, changed, stale
+}
+
+// echo drops tandem's own write, come back. When it names the version it
+// carried (c.Base) and the record has a newer one, the system applied
+// that older state after the newer was made, by its own users say (their
+// change may come just before this echo): the system is sent the record
+// again. An echo of a key not yet linked waits for the system's report.
+func (r *Resolver) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bool, cnt *store.Count) error {
+	if !linked || g == nil || g.Deleted || c.Base == 0 || c.Base >= g.Ver {
+		return r.finish(tx, c, store.Dropped, "tandem's own write, come back", cnt)
+	}
+	note := fmt.Sprintf("tandem's own write of version %d, come back after version %d was made; the record is sent again", c.Base, g.Ver)
+	if err := r.finish(tx, c, store.Dropped, note, cnt); err != nil {
+		return err
+	}
+	return tx.Enqueue(c.System, c.Entity, g.GID, g.Ver, r.Now())
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -38,7 +40,7 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 	now := time.Now()
 	var buf []byte
 	for i, w := range writes {
-		m := contract.Change{ID: ulid.Make().String(), System: s.name, Entity: t.Name, Op: w.Op,
+		m := contract.Change{ID: messageID(w.Ver), System: s.name, Entity: t.Name, Op: w.Op,
 			Key: w.Key, GID: w.GID, At: now, Fields: w.Fields}
 		if w.Op == record.Upsert && m.Key == "" && !t.KeyGenerated {
 			m.Key = w.GID
@@ -93,4 +95,29 @@ func (s *System) publish(ctx context.Context, queue string, msgs []broker.Messag
 		case <-t.C:
 		}
 	}
+}
+
+// messageID makes the id of a message carrying version ver of a golden
+// record: a ULID, then ".v" and the version when known. An echo names
+// it in its cause, and so says which version the system applied.
+func messageID(ver int64) string {
+	id := ulid.Make().String()
+	if ver > 0 {
+		id += ".v" + strconv.FormatInt(ver, 10)
+	}
+	return id
+}
+
+// causeVersion is the version a message id made by messageID carries;
+// 0 for any other id.
+func causeVersion(cause string) int64 {
+	i := strings.LastIndex(cause, ".v")
+	if i < 0 {
+		return 0
+	}
+	v, err := strconv.ParseInt(cause[i+2:], 10, 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
 }

@@ -28,7 +28,10 @@ type rejection struct {
 
 // Changes implements connector.Source: up to max changes from the
 // outbound queue, oldest first, one per record (its newest), without
-// echoes and without changes older than one already stored. What it
+// changes older than one already stored. Echoes are dropped, but for
+// those of an upsert whose version they name (see messageID): they come
+// as changes marked Echo with that version in Base, and never replace a
+// change of the record's users in a batch. What it
 // returns is acknowledged only by Ack; what it drops (echoes, stale
 // changes, copies) needs no storing and is acknowledged at once.
 func (s *System) Changes(ctx context.Context, max int) (connector.Batch, error) {
@@ -65,7 +68,7 @@ func (s *System) batch(max int) (connector.Batch, int) {
 		}
 		m := e.val.(*inChange)
 		k := recordKey{m.c.Entity, m.c.Key}
-		if m.cause != "" {
+		if m.cause != "" && !m.c.Echo {
 			s.log.Debug("dropped an echo", "entity", m.c.Entity, "key", m.c.Key, "cause", m.cause)
 			drop = append(drop, e)
 			s.noteVersion(k, m.c.Version)
@@ -76,6 +79,11 @@ func (s *System) batch(max int) (connector.Batch, int) {
 				"version", m.c.Version, "stored", v)
 			drop = append(drop, e)
 			continue
+		}
+		if i, ok := at[k]; ok && m.c.Echo && !out[i].Echo {
+			// An echo after a change of the record's users: it is weighed
+			// once that change is stored, in the next batch.
+			break
 		}
 		token = append(token, e)
 		if i, ok := at[k]; ok {
@@ -183,5 +191,14 @@ func (s *System) decodeChange(d broker.Delivery) (string, any) {
 			}
 		}
 	}
-	return m.ID, &inChange{c: c, cause: m.Cause}
+	in := &inChange{c: c, cause: m.Cause}
+	if m.Cause != "" && m.Op == record.Upsert {
+		// An echo of a write that names its version is weighed against
+		// the golden record: the system may have applied it after a
+		// newer change of its own users, and then needs the record again.
+		if in.c.Base = causeVersion(m.Cause); in.c.Base > 0 {
+			in.c.Echo = true
+		}
+	}
+	return m.ID, in
 }

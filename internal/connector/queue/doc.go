@@ -26,7 +26,12 @@
 // newer than one already stored, and a batch holds one change per record
 // (its newest), so a redelivery that overtakes a later message cannot
 // bring an older state back. A change marked with a cause (made by the
-// system while applying one of tandem's changes) is an echo and is
+// system while applying one of tandem's changes) is an echo. Tandem's
+// message ids name the version of the golden record they carry, so an
+// echo of an upsert comes to the hub marked Echo with that version in
+// Base: if the record has a newer version (the system's users changed
+// it while tandem's write was on its way, and the write then undid
+// that), the hub sends the system the record again. Other echoes are
 // dropped.
 //
 // A message that breaks the contract, names another system or an

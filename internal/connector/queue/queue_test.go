@@ -445,3 +445,48 @@ func TestQueueMemo(t *testing.T) {
 		t.Error("memo forgot the newest")
 	}
 }
+
+// An echo whose cause is one of tandem's message ids names the version
+// tandem wrote: it comes as a change marked Echo with that Base, for the
+// hub to weigh. It never takes the place of a change by the system's
+// users before it in one batch: that change is stored first, and the
+// echo comes in the next batch.
+func TestQueueEchoesOfKnownVersionsAreWeighed(t *testing.T) {
+	s, f := newTestSystem(t)
+	ctx := context.Background()
+	cause := messageID(41)
+	if v := causeVersion(cause); v != 41 {
+		t.Fatalf("causeVersion(%q) = %d", cause, v)
+	}
+	f.Put(out, "u1", change("u1", "customer", "upsert", "7", 30, `{"name":"Ann Lee"}`))
+	f.Put(out, "e1", change("e1", "customer", "upsert", "7", 31, `{"name":"Ann"}`, fmt.Sprintf(`"cause":%q`, cause)))
+	b, err := s.Changes(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Changes) != 1 || b.Changes[0].Echo || b.Changes[0].Fields["name"] != "Ann Lee" {
+		t.Fatalf("first batch %+v; want the user's change alone", b.Changes)
+	}
+	if err := s.Ack(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	b, err = s.Changes(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Changes) != 1 || !b.Changes[0].Echo || b.Changes[0].Base != 41 || b.Changes[0].Fields["name"] != "Ann" {
+		t.Fatalf("second batch %+v; want the echo of version 41", b.Changes)
+	}
+	if err := s.Ack(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Acked(out); !cmp.Equal(got, []string{"u1", "e1"}) {
+		t.Fatalf("acked %v", got)
+	}
+	// A delete's echo, and an echo of an id that names no version, are dropped.
+	f.Put(out, "e2", change("e2", "customer", "delete", "7", 32, "", fmt.Sprintf(`"cause":%q`, messageID(42))))
+	f.Put(out, "e3", change("e3", "customer", "upsert", "8", 5, `{"name":"Bo"}`, `"cause":"in-1"`))
+	if b, _ = s.Changes(ctx, 10); len(b.Changes) != 0 {
+		t.Fatalf("echoes passed: %+v", b.Changes)
+	}
+}
