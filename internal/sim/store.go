@@ -45,6 +45,8 @@ type Store struct {
 	// Validate checks a record before it is written; a non-nil error
 	// (a *FieldError) refuses it.
 	Validate func(coll string, fields map[string]any) error
+	// Clock, when set, replaces time.Now for stamps (tests).
+	Clock func() time.Time
 }
 
 // FieldError is a refused value.
@@ -67,7 +69,11 @@ func (s *Store) OnChange(fn func(Event)) {
 }
 
 func (s *Store) now() time.Time {
-	t := time.Now().UTC().Truncate(time.Millisecond)
+	now := time.Now
+	if s.Clock != nil {
+		now = s.Clock
+	}
+	t := now().UTC().Truncate(time.Millisecond)
 	if t.Before(s.last) {
 		t = s.last
 	}

@@ -155,7 +155,7 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 		return false, rest.Stamp{}, fmt.Errorf("look for an edit of %s %s in %s that tandem has yet to capture: %w", r.Entity, key, s.name, err)
 	}
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
-	return err == nil && f.Unseen(key, st), st, nil
+	return err == nil && f.Unseen(key, st, r.sum(rec)), st, nil
 }
 
 // own notes the stamp an answer gave the record tandem just wrote, when
@@ -187,15 +187,33 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp) 
 	if len(s.owned) > 100000 {
 		clear(s.owned)
 	}
-	s.owned[[2]string{r.Entity, key}] = st.Order
+	sum, has := r.contentSum(rec, 0)
+	s.owned[[2]string{r.Entity, key}] = owned{order: st.Order, sum: sum, has: has}
 }
 
-// ownWrite reports whether a record read at st is as tandem's own write left it.
-func (s *System) ownWrite(entity, key string, st rest.Stamp) bool {
+// owned is what an answer showed of tandem's last write of a record: its
+// stamp, and a checksum of its mapped fields.
+type owned struct {
+	order    int64
+	sum, has uint64 // see resource.contentSum
+}
+
+// ownWrite reports whether rec, read at st, is as tandem's own write left
+// it: the same stamp, and the same content. A system whose stamps are
+// coarse (milliseconds) gives a user's write just after tandem's the same
+// stamp; its content tells them apart, unless it wrote what tandem did.
+func (s *System) ownWrite(r *resource, key string, st rest.Stamp, rec any) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	o, ok := s.owned[[2]string{entity, key}]
-	return ok && o == st.Order
+	o, ok := s.owned[[2]string{r.Entity, key}]
+	s.mu.Unlock()
+	if !ok || o.order != st.Order {
+		return false
+	}
+	if o.has == 0 {
+		return true // the answer showed none of the fields: the stamp alone tells
+	}
+	sum, _ := r.contentSum(rec, o.has)
+	return sum == o.sum
 }
 
 // guardFor is how long a look for pending edits holds: a write held up

@@ -171,3 +171,74 @@ func TestBatchCreateInDoubtFindsTheRecordFirst(t *testing.T) {
 		t.Errorf("the CRM holds %d contacts, want 2", n)
 	}
 }
+
+// A CRM stamps records to the millisecond: a user's write in the same
+// millisecond as tandem's gets the same stamp. Read back, it is the
+// user's change, not tandem's echo, for its content is not what tandem
+// wrote; were it taken for an echo, the user's edit would be lost.
+func TestUserWriteWithTheStampOfTandemsWriteIsNoEcho(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	frozen := time.Now().Add(time.Minute) // later than capture begins
+	crm.Store.Clock = func() time.Time { return frozen }
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+		SinceFormat: "rfc3339", Lookup: "tandem_id"}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pos, err := s.Capture.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []record.Change {
+		t.Helper()
+		b, err := s.Capture.Changes(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Capture.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Changes
+	}
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, GID: "g1", Fields: record.Fields{"name": "Ada"}}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("create: %v %v", err, out[0].Err)
+	}
+	key := out[0].Key
+	if cs := read(); len(cs) != 1 || !cs[0].Echo {
+		t.Fatalf("tandem's create read back as %+v; want one echo", cs)
+	}
+	out, err = s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: key, GID: "g1", Fields: record.Fields{"name": "Ada L."}}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %v", err, out[0].Err)
+	}
+	// The CRM's user writes in the same millisecond.
+	if _, err := crm.Store.Update("contacts", key, map[string]any{"name": "Ada Lovelace"}); err != nil {
+		t.Fatal(err)
+	}
+	cs := read()
+	var got *record.Change
+	for i := range cs {
+		if cs[i].Key == key {
+			got = &cs[i]
+		}
+	}
+	if got == nil {
+		t.Fatalf("the user's write was not read: %+v", cs)
+	}
+	if got.Echo || got.Fields["name"] != "Ada Lovelace" {
+		t.Errorf("the user's write, stamped as tandem's, read back as %+v; want the user's change", *got)
+	}
+}

@@ -146,7 +146,7 @@ func (s *System) feed(r *resource, path string, deletes bool) rest.ListFunc {
 			if c.Key == "" || st.Raw == "" {
 				continue // no id or no stamp: cannot be ordered
 			}
-			items = append(items, rest.Item{Key: c.Key, Stamp: st, Change: c})
+			items = append(items, rest.Item{Key: c.Key, Stamp: st, Sum: r.sum(rec), Change: c})
 		}
 		// Offset and page numbers shift when records change while paging:
 		// stop after a page with news and query again from the new cursor.

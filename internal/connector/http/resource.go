@@ -1,6 +1,8 @@
 package http
 
 import (
+	"encoding/json"
+	"hash/fnv"
 	"strings"
 	"sync"
 
@@ -132,4 +134,38 @@ func escape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// contentSum is a checksum of the mapped fields of rec, as capture reads
+// them: two reads with the same sum hold the same values. It covers the
+// fields named in has (a bit per column, in order; columns past the 64th
+// always count), or, when has is 0, those rec holds, which it returns:
+// an answer to a write may leave some out.
+func (r *resource) contentSum(rec any, has uint64) (uint64, uint64) {
+	m, _ := rec.(map[string]any)
+	if has == 0 {
+		for i, col := range r.Columns {
+			if _, ok := m[col]; ok && i < 64 {
+				has |= 1 << i
+			}
+		}
+	}
+	h := fnv.New64a()
+	for i, col := range r.Columns {
+		if i < 64 && has&(1<<i) == 0 {
+			continue
+		}
+		b, _ := json.Marshal(rest.Value(rest.Get(rec, col)))
+		h.Write([]byte(col))
+		h.Write([]byte{0})
+		h.Write(b)
+		h.Write([]byte{0})
+	}
+	return h.Sum64(), has
+}
+
+// sum is a checksum of all the mapped fields of rec (see rest.Item.Sum).
+func (r *resource) sum(rec any) uint64 {
+	s, _ := r.contentSum(rec, ^uint64(0))
+	return s | 1 // never 0, which means unknown
 }

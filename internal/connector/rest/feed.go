@@ -12,9 +12,26 @@ import (
 
 // Item is one record read from a feed.
 type Item struct {
-	Key    string
-	Stamp  Stamp
+	Key   string
+	Stamp Stamp
+	// Sum is a checksum of the record's content (0: unknown). Stamps of
+	// millisecond resolution give two writes in one millisecond the same
+	// stamp; the sum tells the second from a read of the first again.
+	Sum    uint64
 	Change record.Change
+}
+
+// read is what a feed acknowledged of a record: its stamp and content.
+type read struct {
+	order int64
+	sum   uint64
+}
+
+// covers reports whether a record at order with content sum was read
+// already: an older stamp, or the same stamp and content (or unknown
+// content).
+func (r read) covers(order int64, sum uint64) bool {
+	return r.order > order || (r.order == order && (sum == 0 || r.sum == 0 || r.sum == sum))
 }
 
 // ListFunc reads one page of records changed at or after since (all
@@ -32,7 +49,7 @@ type Feed struct {
 	mu     sync.Mutex
 	cursor Stamp
 	has    bool
-	seen   map[string]int64 // key → stamp acknowledged, for stamps within the overlap
+	seen   map[string]read // key → what was acknowledged, for stamps within the overlap
 }
 
 // poll reads up to max changes not yet acknowledged, oldest first, one
@@ -40,7 +57,7 @@ type Feed struct {
 func (f *Feed) poll(ctx context.Context, max int) ([]Item, error) {
 	f.mu.Lock()
 	cursor, has := f.cursor, f.has
-	seen := make(map[string]int64, len(f.seen))
+	seen := make(map[string]read, len(f.seen))
 	for k, v := range f.seen {
 		seen[k] = v
 	}
@@ -62,7 +79,7 @@ func (f *Feed) poll(ctx context.Context, max int) ([]Item, error) {
 			if has && it.Stamp.Order < since.Order {
 				continue // the system ignored the since filter
 			}
-			if o, ok := seen[it.Key]; ok && o >= it.Stamp.Order {
+			if o, ok := seen[it.Key]; ok && o.covers(it.Stamp.Order, it.Sum) {
 				continue
 			}
 			out = append(out, it)
@@ -98,10 +115,10 @@ func (f *Feed) Since() (Stamp, bool) {
 	return f.cursor.Back(f.Overlap), f.has
 }
 
-// Unseen reports whether a record with stamp st holds a change the feed
-// has not acknowledged: one capture has yet to store. A feed with no
-// cursor yet knows of none.
-func (f *Feed) Unseen(key string, st Stamp) bool {
+// Unseen reports whether a record with stamp st and content sum (0:
+// unknown) holds a change the feed has not acknowledged: one capture has
+// yet to store. A feed with no cursor yet knows of none.
+func (f *Feed) Unseen(key string, st Stamp, sum uint64) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.has || st.Time != f.cursor.Time {
@@ -114,7 +131,7 @@ func (f *Feed) Unseen(key string, st Stamp) bool {
 		return false
 	}
 	o, ok := f.seen[key]
-	return !ok || o < st.Order
+	return !ok || !o.covers(st.Order, sum)
 }
 
 // advanced is the cursor after items are acknowledged.
@@ -137,16 +154,16 @@ func (f *Feed) ack(items []Item) {
 	defer f.mu.Unlock()
 	f.cursor, f.has = c, has
 	if f.seen == nil {
-		f.seen = map[string]int64{}
+		f.seen = map[string]read{}
 	}
 	for _, it := range items {
-		if o, ok := f.seen[it.Key]; !ok || it.Stamp.Order > o {
-			f.seen[it.Key] = it.Stamp.Order
+		if o, ok := f.seen[it.Key]; !ok || it.Stamp.Order >= o.order {
+			f.seen[it.Key] = read{order: it.Stamp.Order, sum: it.Sum}
 		}
 	}
 	floor := f.cursor.Back(f.Overlap).Order
 	for k, o := range f.seen {
-		if o < floor {
+		if o.order < floor {
 			delete(f.seen, k)
 		}
 	}
@@ -155,7 +172,7 @@ func (f *Feed) ack(items []Item) {
 func (f *Feed) set(s Stamp, has bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cursor, f.has, f.seen = s, has, map[string]int64{}
+	f.cursor, f.has, f.seen = s, has, map[string]read{}
 }
 
 func (f *Feed) get() (Stamp, bool) {
