@@ -533,3 +533,24 @@ func TestEchoOfAnOlderVersionSendsTheRecordAgain(t *testing.T) {
 		}
 	}
 }
+
+// Tandem creates a record in b; b's capture reads it back (an echo,
+// carrying the record's global id) before delivery has linked the key,
+// and after a newer change was made in a. The echo, though its time is
+// later, changes nothing: it is tandem's own older write.
+func TestEchoOfACreateNotYetLinkedChangesNothing(t *testing.T) {
+	g := newRig(t, "")
+	t0 := g.now.Add(-time.Minute)
+	g.resolve(account("a", "A1", t0, "Acme", "acme@example.com", "gold"))
+	gid := g.gid("account", "a", "A1")
+	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Group", "acme@example.com", "gold"))
+	echo := account("b", "B9", t0.Add(2*time.Second), "Acme", "acme@example.com", "gold")
+	echo.Echo, echo.GID = true, gid
+	g.resolve(echo)
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Group" {
+		t.Errorf("the echo of tandem's create made the golden record's name %v; want Acme Group", got)
+	}
+	if n := len(g.goldens("account")); n != 1 {
+		t.Errorf("%d golden records; want 1", n)
+	}
+}

@@ -28,7 +28,9 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if id.stale {
 		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
-	if c.Echo && (id.linked || c.Base > 0) {
+	if c.Echo && (id.linked || c.Base > 0 || g != nil) {
+		// Not linked yet, an echo is tandem's create of a record it
+		// knows, read before delivery could link the key: delivery does.
 		return r.echo(tx, c, g, id.linked, cnt)
 	}
 	if g != nil && g.Deleted {
@@ -291,7 +293,8 @@ func (r *Resolver) merge(c *store.Change, m *mapping.Map, canon record.Fields, g
 // carried (c.Base) and the record has a newer one, the system applied
 // that older state after the newer was made, by its own users say (their
 // change may come just before this echo): the system is sent the record
-// again. An echo of a key not yet linked waits for the system's report.
+// again. An echo of a key not yet linked is left for delivery or the
+// system's report to link.
 func (r *Resolver) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bool, cnt *store.Count) error {
 	if !linked || g == nil || g.Deleted || c.Base == 0 || c.Base >= g.Ver {
 		return r.finish(tx, c, store.Dropped, "tandem's own write, come back", cnt)

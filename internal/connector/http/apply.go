@@ -2,6 +2,7 @@ package http
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -198,6 +199,59 @@ type owned struct {
 	sum, has uint64 // see resource.contentSum
 }
 
+// expect notes, until the returned func is called, that tandem is
+// writing w to the record under key (a create: key is "", and the record
+// is known by its lookup field). Capture may read the record between the
+// write and its answer, before own can mark its stamp: a read holding
+// what w writes is then tandem's own write too.
+func (s *System) expect(r *resource, key string, w record.Write) func() {
+	id := [2]string{r.Entity, key}
+	if key == "" {
+		if r.cfg.Lookup == "" {
+			return func() {}
+		}
+		id[1] = "\x00" + w.GID
+	}
+	m := make(map[string]any, len(w.Fields))
+	for k, v := range w.Fields {
+		rest.Set(m, k, v)
+	}
+	var rec map[string]any // as a read would decode it
+	if b, err := json.Marshal(m); err != nil || json.Unmarshal(b, &rec) != nil {
+		return func() {}
+	}
+	sum, has := r.contentSum(rec, 0)
+	if has == 0 {
+		return func() {}
+	}
+	s.mu.Lock()
+	s.writing[id] = owned{sum: sum, has: has}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.writing, id)
+		s.mu.Unlock()
+	}
+}
+
+// beingWritten reports whether rec, under key, holds what tandem is
+// writing to it now (see expect).
+func (s *System) beingWritten(r *resource, key string, rec any) bool {
+	s.mu.Lock()
+	o, ok := s.writing[[2]string{r.Entity, key}]
+	if !ok && r.cfg.Lookup != "" {
+		if gid := rest.Text(rest.Get(rec, r.cfg.Lookup)); gid != "" {
+			o, ok = s.writing[[2]string{r.Entity, "\x00" + gid}]
+		}
+	}
+	s.mu.Unlock()
+	if !ok {
+		return false
+	}
+	sum, _ := r.contentSum(rec, o.has)
+	return sum == o.sum
+}
+
 // ownWrite reports whether rec, read at st, is as tandem's own write left
 // it: the same stamp, and the same content. A system whose stamps are
 // coarse (milliseconds) gives a user's write just after tandem's the same
@@ -348,6 +402,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		}
 		return res
 	}
+	defer s.expect(r, "", w)()
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.create.Method, Path: r.create.Path, Body: s.body(r, w, true)})
 	if err != nil {
 		if rest.IsUnsure(err) && r.cfg.Lookup != "" {
@@ -384,6 +439,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 
 // updateOne writes w to the record under key, by g's time if set.
 func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, g guarded) record.Result {
+	defer s.expect(r, key, w)()
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
 		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
 	if err == nil {
@@ -574,92 +630,106 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				items[j] = s.body(r, w, true)
 			}
 		}
-		var body any = items
-		if ep.Body != "" {
-			body = map[string]any{ep.Body: items}
+		var done []func()
+		for _, i := range chunk {
+			if seg.kind != 'd' {
+				done = append(done, s.expect(r, ws[i].Key, ws[i]))
+			}
 		}
-		resp, err := s.c.Do(ctx, rest.Request{Method: method, Path: ep.Path, Body: body, Idempotent: seg.kind != 'c', NotAfter: g.notAfter, Paid: g.paid})
-		g.paid = false // one token was taken, for the first request
-		if errors.Is(err, rest.ErrLate) {
-			for _, i := range chunk {
-				res[i] = record.Result{Key: ws[i].Key, Err: &connector.Busy{Err: fmt.Errorf(
-					"%s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, ws[i].Key, s.name)}}
+		s.applyChunk(ctx, r, ep, method, seg, chunk, items, ws, res, &g, before)
+		for _, f := range done {
+			f()
+		}
+	}
+}
+
+// applyChunk sends one batch request of applyBatch and takes its answer.
+func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]rest.Stamp) {
+	var body any = items
+	if ep.Body != "" {
+		body = map[string]any{ep.Body: items}
+	}
+	resp, err := s.c.Do(ctx, rest.Request{Method: method, Path: ep.Path, Body: body, Idempotent: seg.kind != 'c', NotAfter: g.notAfter, Paid: g.paid})
+	g.paid = false // one token was taken, for the first request
+	if errors.Is(err, rest.ErrLate) {
+		for _, i := range chunk {
+			res[i] = record.Result{Key: ws[i].Key, Err: &connector.Busy{Err: fmt.Errorf(
+				"%s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, ws[i].Key, s.name)}}
+		}
+		return
+	}
+	if err != nil {
+		for _, i := range chunk {
+			if seg.kind == 'c' {
+				res[i].Err = s.createFailed(r, ws[i], err)
+			} else {
+				res[i].Err = rest.RecordError(err)
+			}
+		}
+		return
+	}
+	var v any
+	if err := resp.JSON(&v); err != nil && seg.kind != 'd' {
+		for _, i := range chunk {
+			res[i].Err = err
+		}
+		return
+	}
+	results, _ := rest.Get(v, ep.Results).([]any)
+	for j, i := range chunk {
+		w := ws[i]
+		var item map[string]any
+		if j < len(results) {
+			item, _ = results[j].(map[string]any)
+		}
+		if item == nil && seg.kind != 'd' {
+			res[i].Err = fmt.Errorf("%s batch answer has no result %d of %d", s.name, j+1, len(chunk))
+			if seg.kind == 'c' {
+				s.markUnsure(w.GID)
 			}
 			continue
 		}
-		if err != nil {
-			for _, i := range chunk {
-				if seg.kind == 'c' {
-					res[i].Err = s.createFailed(r, ws[i], err)
-				} else {
-					res[i].Err = rest.RecordError(err)
-				}
-			}
-			continue
-		}
-		var v any
-		if err := resp.JSON(&v); err != nil && seg.kind != 'd' {
-			for _, i := range chunk {
-				res[i].Err = err
-			}
-			continue
-		}
-		results, _ := rest.Get(v, ep.Results).([]any)
-		for j, i := range chunk {
-			w := ws[i]
-			var item map[string]any
-			if j < len(results) {
-				item, _ = results[j].(map[string]any)
-			}
-			if item == nil && seg.kind != 'd' {
-				res[i].Err = fmt.Errorf("%s batch answer has no result %d of %d", s.name, j+1, n)
-				if seg.kind == 'c' {
-					s.markUnsure(w.GID)
-				}
+		if item != nil && (item["error"] != nil || item["errors"] != nil) {
+			ae := rest.DecodeError(400, nil)
+			rest.ReadError(ae, item)
+			ae.System, ae.Method, ae.Path = s.name, method, ep.Path
+			notFound := ae.Code == "not_found" || ae.Code == "NOT_FOUND"
+			if seg.kind == 'd' && notFound {
+				res[i].Key = w.Key
 				continue
 			}
-			if item != nil && (item["error"] != nil || item["errors"] != nil) {
-				ae := rest.DecodeError(400, nil)
-				rest.ReadError(ae, item)
-				ae.System, ae.Method, ae.Path = s.name, method, ep.Path
-				notFound := ae.Code == "not_found" || ae.Code == "NOT_FOUND"
-				if seg.kind == 'd' && notFound {
-					res[i].Key = w.Key
-					continue
-				}
-				if seg.kind == 'u' && notFound {
-					// Deleted in the system while tandem had an update for
-					// it, as a single update's 404 says.
-					res[i].Err = &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, w.Key, s.name, ae)}
-					continue
-				}
-				res[i].Err = rest.RecordError(ae)
+			if seg.kind == 'u' && notFound {
+				// Deleted in the system while tandem had an update for
+				// it, as a single update's 404 says.
+				res[i].Err = &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, w.Key, s.name, ae)}
 				continue
 			}
-			switch seg.kind {
-			case 'c':
-				key := rest.Text(rest.Get(item, r.id))
-				if key == "" {
-					s.markUnsure(w.GID)
-					res[i].Err = fmt.Errorf("%s batch create answered no %q", s.name, r.id)
-					continue
-				}
-				r.learnStamps(item)
-				s.ownRecord(r, key, item, rest.Stamp{})
-				s.made(r.Entity, w.GID, key)
-				if sc := s.scans[r.Entity]; sc != nil {
-					sc.Saw(key)
-				}
-				res[i].Key = key
-			case 'd':
-				s.forget(r.Entity, w.Key)
-				res[i].Key = w.Key
-			default:
-				// Its stamp marks the record's next read as tandem's own
-				// write, as for a single update.
-				s.ownRecord(r, w.Key, item, before[i])
-				res[i].Key = w.Key
+			res[i].Err = rest.RecordError(ae)
+			continue
+		}
+		switch seg.kind {
+		case 'c':
+			key := rest.Text(rest.Get(item, r.id))
+			if key == "" {
+				s.markUnsure(w.GID)
+				res[i].Err = fmt.Errorf("%s batch create answered no %q", s.name, r.id)
+				continue
 			}
+			r.learnStamps(item)
+			s.ownRecord(r, key, item, rest.Stamp{})
+			s.made(r.Entity, w.GID, key)
+			if sc := s.scans[r.Entity]; sc != nil {
+				sc.Saw(key)
+			}
+			res[i].Key = key
+		case 'd':
+			s.forget(r.Entity, w.Key)
+			res[i].Key = w.Key
+		default:
+			// Its stamp marks the record's next read as tandem's own
+			// write, as for a single update.
+			s.ownRecord(r, w.Key, item, before[i])
+			res[i].Key = w.Key
 		}
 	}
 }

@@ -2,7 +2,9 @@ package http_test
 
 import (
 	"context"
+	nethttp "net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,5 +242,66 @@ func TestUserWriteWithTheStampOfTandemsWriteIsNoEcho(t *testing.T) {
 	}
 	if got.Echo || got.Fields["name"] != "Ada Lovelace" {
 		t.Errorf("the user's write, stamped as tandem's, read back as %+v; want the user's change", *got)
+	}
+}
+
+// Capture may read a record tandem is creating after the CRM made it but
+// before tandem has its answer. That read is tandem's own write (its
+// content is what tandem sent), not a user's change: taken for one, it
+// would carry the CRM's newer stamp and undo a newer change made
+// elsewhere while the create was on its way.
+func TestReadOfACreateBeforeItsAnswerIsAnEcho(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	var s *httpapi.System
+	var during []record.Change
+	var duringErr error
+	ctx := context.Background()
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, req *nethttp.Request) {
+		if req.Method != "POST" || !strings.HasSuffix(req.URL.Path, "/contacts") {
+			crm.ServeHTTP(w, req)
+			return
+		}
+		rec := httptest.NewRecorder()
+		crm.ServeHTTP(rec, req)
+		// The record is made; the answer is not yet back: capture reads.
+		b, err := s.Capture.Changes(ctx, 100)
+		if err == nil {
+			err = s.Capture.Ack(ctx, b)
+		}
+		during, duringErr = b.Changes, err
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	}))
+	defer srv.Close()
+	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+		SinceFormat: "rfc3339", Lookup: "tandem_id"}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := s.Capture.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, GID: "g1", Fields: record.Fields{"name": "Ada"}}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("create: %v %v", err, out[0].Err)
+	}
+	if duringErr != nil {
+		t.Fatal(duringErr)
+	}
+	if len(during) != 1 || !during[0].Echo || during[0].Key != out[0].Key {
+		t.Fatalf("capture read %+v while the create's answer was on its way; want tandem's echo of %s", during, out[0].Key)
 	}
 }

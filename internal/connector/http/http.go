@@ -36,6 +36,7 @@ type System struct {
 	unsure  map[string]bool     // global ids whose create may or may not have happened
 	created map[[2]string]made  // entity, key → the record made there (echo help without a lookup field)
 	owned   map[[2]string]owned // entity, key → what the system showed of tandem's last write there
+	writing map[[2]string]owned // entity, key (or "\x00" and gid for a create) → what tandem is writing there now
 }
 
 // New connects to the API of sys, with the tables mapped to it.
@@ -58,7 +59,7 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &System{name: name, c: c, cfg: cfg, res: map[string]*resource{}, byTable: map[string]*resource{},
-		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, feeds: map[string]*rest.Feed{}, log: log, unsure: map[string]bool{}, created: map[[2]string]made{}, owned: map[[2]string]owned{}}
+		pulls: &rest.Pulls{}, scans: map[string]*rest.Scan{}, feeds: map[string]*rest.Feed{}, log: log, unsure: map[string]bool{}, created: map[[2]string]made{}, owned: map[[2]string]owned{}, writing: map[[2]string]owned{}}
 	overlap := cfg.Overlap.D()
 	if overlap <= 0 {
 		overlap = rest.DefaultOverlap
@@ -295,7 +296,7 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 			if x.Time {
 				c.At = time.Unix(0, x.Order).UTC() // when the system says it changed
 			}
-			c.Echo = s.ownWrite(r, key, x, rec)
+			c.Echo = s.ownWrite(r, key, x, rec) || s.beingWritten(r, key, rec)
 			r.sample(x.Raw)
 		}
 	}
