@@ -267,11 +267,16 @@ func (r *rabbit) Publish(ctx context.Context, queue string, msgs []Message) erro
 	return nil
 }
 
+// drainReturns takes the returns waiting on c and counts them. The
+// channel is closed when its connection drops: then there is no more.
 func drainReturns(c chan amqp.Return) int {
 	n := 0
 	for {
 		select {
-		case <-c:
+		case _, ok := <-c:
+			if !ok {
+				return n
+			}
 			n++
 		default:
 			return n
