@@ -131,6 +131,16 @@ type Announcer interface {
 	Announce(func(entity, gid, key string))
 }
 
+// ReadsBack is implemented by systems whose capture reads tandem's own
+// writes back as changes and tells them apart only by what it remembers
+// of the writes this process made (APIs that stamp records). The hub
+// then notes in its store what it sends them, before it sends, so that
+// a write in flight when the hub stopped is still known for tandem's own
+// when the next hub reads it back.
+type ReadsBack interface {
+	ReadsBack() bool
+}
+
 // Knower is implemented by sources that find deletes by comparing what
 // the system lists with the keys they know exist (an API without
 // tombstones). Before capture starts, the hub tells them every key

@@ -37,6 +37,10 @@ type Worker struct {
 	// Vanished, called in a recording transaction, applies a delete of
 	// gid that this system's users made under key.
 	Vanished func(tx store.Tx, entity, key, gid, why string) error
+	// MarkSent notes what each write will send before it goes (see
+	// store.Tx.MarkSent): set for a system that, after a restart, cannot
+	// tell tandem's writes from its users' when it reads them back.
+	MarkSent bool
 	// Health, if set, hears how rounds go, each side on its own: the
 	// destination (nil once it answers a round, an error once it fails
 	// every write of one) and the store (nil once a round is recorded or
@@ -264,9 +268,16 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 // have gone to another record (a system that reuses keys), and a write
 // by the old key would hit that one; or a newer change may have come in
 // (from this very system, whose users' edit an older state would undo).
+//
+// With MarkSent, it also notes what each write it keeps will send (see
+// store.Tx.MarkSent), in the same transaction.
 func (w *Worker) current(ctx context.Context, ent string, group []*item, writes []record.Write) ([]*item, []record.Write) {
 	stale := map[int]bool{}
-	err := w.Store.View(ctx, func(tx store.Tx) error {
+	run := w.Store.View
+	if w.MarkSent {
+		run = w.Store.Update
+	}
+	err := run(ctx, func(tx store.Tx) error {
 		for i, it := range group {
 			if g, err := tx.Golden(ent, it.o.GID); err != nil {
 				return err
@@ -283,6 +294,16 @@ func (w *Worker) current(ctx context.Context, ent string, group []*item, writes 
 			}
 			if !ok || key != it.w.Key {
 				stale[i] = true
+			}
+		}
+		if !w.MarkSent {
+			return nil
+		}
+		for i, it := range group {
+			if !stale[i] && it.w.Op == record.Upsert {
+				if err := tx.MarkSent(w.System, ent, it.o.GID, it.w.Fields); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

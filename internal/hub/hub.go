@@ -92,6 +92,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			WaitRetry: 500 * time.Millisecond, Captures: captures, Vanished: h.vanished(name),
 			Health: h.deliveryHealth(name),
 			Policy: deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
+		if rb, ok := h.systems[name].(connector.ReadsBack); ok && rb.ReadsBack() {
+			h.workers[name].MarkSent = true
+			if h.resolver.ReadsBack == nil {
+				h.resolver.ReadsBack = map[string]bool{}
+			}
+			h.resolver.ReadsBack[name] = true
+		}
 		if a, ok := h.systems[name].(connector.Announcer); ok {
 			a.Announce(h.workers[name].Announced)
 		}

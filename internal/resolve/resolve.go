@@ -34,6 +34,11 @@ type Resolver struct {
 	unblocked bool
 	log       *slog.Logger
 	Now       func() time.Time
+	// ReadsBack names the systems whose capture reads tandem's own
+	// writes back and, after a restart, cannot tell them from its users'
+	// (see connector.ReadsBack): a change of theirs holding what a queued
+	// delivery sent there (store.Tx.Sent) is tandem's echo.
+	ReadsBack map[string]bool
 }
 
 // Stats counts what one Resolve call did, per entity.

@@ -554,3 +554,32 @@ func TestEchoOfACreateNotYetLinkedChangesNothing(t *testing.T) {
 		t.Errorf("%d golden records; want 1", n)
 	}
 }
+
+// The hub is killed while its write of an account to b (an API) is on
+// the way. Meanwhile a user renamed the account in a. The next hub reads
+// b's record back with b's stamp, later than the rename, and holding the
+// older state tandem sent: it is tandem's own write, noted before it was
+// sent, not b's users' change, and must not undo the rename.
+func TestReadOfAWriteSentBeforeARestartIsAnEcho(t *testing.T) {
+	g := newRig(t, "")
+	g.r.ReadsBack = map[string]bool{"b": true}
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
+	g.update(func(tx store.Tx) error {
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"})
+	})
+	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
+	g.resolve(account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "gold"))
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Three" {
+		t.Errorf("b's read of tandem's write made the name %v; want Acme Three", got)
+	}
+	if _, ok := g.due("b")[gid]; !ok {
+		t.Error("b holds an older state than the golden record and is not to be sent it")
+	}
+	// A change of b's users is news as ever.
+	g.resolve(account("b", "B1", t0.Add(4*time.Second), "Acme Four", "acme@example.com", "gold"))
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Four" {
+		t.Errorf("b's users' rename made the name %v; want Acme Four", got)
+	}
+}

@@ -28,6 +28,11 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if id.stale {
 		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
+	if !c.Echo && g != nil && r.ReadsBack[c.System] {
+		if c.Echo, err = sentThere(tx, c, gid); err != nil {
+			return err
+		}
+	}
 	if c.Echo && (id.linked || c.Base > 0 || g != nil) {
 		// Not linked yet, an echo is tandem's create of a record it
 		// knows, read before delivery could link the key: delivery does.
@@ -304,4 +309,32 @@ func (r *Resolver) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bo
 		return err
 	}
 	return tx.Enqueue(c.System, c.Entity, g.GID, g.Ver, r.Now())
+}
+
+// sentThere reports whether c holds what a delivery of record gid to its
+// system sent there (store.Tx.Sent): tandem's own write read back, maybe
+// by a hub that did not make it.
+func sentThere(tx store.Tx, c *store.Change, gid string) (bool, error) {
+	sent, err := tx.Sent(c.System, c.Entity, gid)
+	if err != nil || len(sent) == 0 {
+		return false, err
+	}
+	for _, f := range sent {
+		same, n := true, 0
+		for k, v := range f {
+			got, ok := c.Fields[k]
+			if !ok {
+				continue
+			}
+			n++
+			if !record.Equal(got, v) {
+				same = false
+				break
+			}
+		}
+		if same && n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

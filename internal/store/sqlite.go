@@ -321,6 +321,7 @@ CREATE TABLE IF NOT EXISTS outbound (
   next_at INTEGER NOT NULL DEFAULT 0, wait TEXT NOT NULL DEFAULT '',
   error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,
   tried INTEGER NOT NULL DEFAULT 0,
+  sent BLOB,
   UNIQUE (system, entity, gid)
 );
 CREATE INDEX IF NOT EXISTS outbound_due ON outbound(system, seq);
@@ -352,6 +353,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	for _, c := range []struct{ table, column, ddl string }{
 		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
+		{"outbound", "sent", "ALTER TABLE outbound ADD COLUMN sent BLOB"},
 		{"links", "at", "ALTER TABLE links ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 		{"changes", "logged", "ALTER TABLE changes ADD COLUMN logged INTEGER NOT NULL DEFAULT 0"},
 	} {

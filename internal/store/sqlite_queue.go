@@ -2,8 +2,12 @@ package store
 
 import (
 	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
+
+	"tandem/internal/record"
 )
 
 func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) error {
@@ -367,4 +371,55 @@ func (t *sqlTx) Counts() ([]Count, error) {
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// sentKept is how many writes of one delivery MarkSent remembers.
+const sentKept = 3
+
+func (t *sqlTx) MarkSent(system, entity, gid string, fields record.Fields) error {
+	sent, err := t.Sent(system, entity, gid)
+	if err != nil {
+		return err
+	}
+	sent = append(sent, fields)
+	if len(sent) > sentKept {
+		sent = sent[len(sent)-sentKept:]
+	}
+	b, err := json.Marshal(sent)
+	if err != nil {
+		return fmt.Errorf("encode the fields sent of %s %s to %s: %w", entity, gid, system, err)
+	}
+	_, err = t.exec(`UPDATE outbound SET sent=? WHERE system=? AND entity=? AND gid=?`, b, system, entity, gid)
+	return err
+}
+
+func (t *sqlTx) Sent(system, entity, gid string) ([]record.Fields, error) {
+	if err := t.flushOutbound(); err != nil {
+		return nil, err
+	}
+	var b []byte
+	row, err := t.queryRow(`SELECT sent FROM outbound WHERE system=? AND entity=? AND gid=?`, system, entity, gid)
+	if err != nil {
+		return nil, err
+	}
+	err = row.Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && len(b) == 0) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("decode the fields sent of %s %s to %s: %w", entity, gid, system, err)
+	}
+	out := make([]record.Fields, 0, len(raw))
+	for _, r := range raw {
+		f, err := decodeFields(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -160,5 +161,45 @@ func TestStoreIsPrivate(t *testing.T) {
 		if fi.Mode() != mode {
 			t.Errorf("%s: mode %v, want %v", path, fi.Mode(), mode)
 		}
+	}
+}
+
+// MarkSent keeps the last few writes of a queued delivery, in a
+// transaction of their own or beside an Enqueue not yet flushed, and
+// they go with the delivery once it is done.
+func TestMarkSentKeepsTheLastWritesOfAQueuedDelivery(t *testing.T) {
+	s := open(t)
+	now := time.Now()
+	update(t, s, func(tx Tx) error {
+		if err := tx.Enqueue("crm", "account", "A", 1, now); err != nil {
+			return err
+		}
+		return tx.MarkSent("crm", "account", "A", record.Fields{"name": "v1", "score": int64(1)})
+	})
+	for i := 2; i <= 4; i++ {
+		update(t, s, func(tx Tx) error {
+			return tx.MarkSent("crm", "account", "A", record.Fields{"name": fmt.Sprintf("v%d", i), "score": int64(i)})
+		})
+	}
+	var sent []record.Fields
+	update(t, s, func(tx Tx) (err error) {
+		sent, err = tx.Sent("crm", "account", "A")
+		return err
+	})
+	if len(sent) != 3 || sent[0]["name"] != "v2" || sent[2]["name"] != "v4" || !record.Equal(sent[2]["score"], int64(4)) {
+		t.Fatalf("sent %v; want v2, v3, v4", sent)
+	}
+	var due []Outbound
+	update(t, s, func(tx Tx) (err error) {
+		due, err = tx.Due("crm", now, 0, 10)
+		return err
+	})
+	update(t, s, func(tx Tx) error { return tx.Done(due[0]) })
+	update(t, s, func(tx Tx) (err error) {
+		sent, err = tx.Sent("crm", "account", "A")
+		return err
+	})
+	if len(sent) != 0 {
+		t.Errorf("sent %v after the delivery was done; want none", sent)
 	}
 }

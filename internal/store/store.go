@@ -219,6 +219,14 @@ type Tx interface {
 	// Unsettle marks every queued delivery Tried: after a restart, a
 	// create that was on its way may have reached its system unrecorded.
 	Unsettle() error
+	// MarkSent notes, before it is sent, the fields of a write of entity
+	// gid to system (in the system's columns), with the last few noted
+	// before it, for as long as the delivery is queued. A system that
+	// cannot tell tandem's writes apart after a restart reads them back
+	// as changes: Sent says what they look like.
+	MarkSent(system, entity, gid string, fields record.Fields) error
+	// Sent returns the fields MarkSent noted for a queued delivery, oldest first.
+	Sent(system, entity, gid string) ([]record.Fields, error)
 	// Drop removes o whatever its version (it is being dead-lettered).
 	Drop(o Outbound) error
 	Backlog() ([]Pending, error)

@@ -342,3 +342,7 @@ func (s *System) Known(entity string, keys []string) {
 		sc.Saw(keys...)
 	}
 }
+
+// ReadsBack implements connector.ReadsBack: capture reads tandem's writes
+// back, and knows them only by the stamps this process saw.
+func (s *System) ReadsBack() bool { return true }
