@@ -80,14 +80,18 @@ func Inspect(ctx context.Context, st store.Store, dir string, now time.Time, opt
 	if opt.List <= 0 {
 		opt.List = DefaultList
 	}
-	rows, err := Status(ctx, st, now)
+	rep := &Report{Held: []Item{}, Waiting: []Item{}, Problems: []string{}}
+	// One read: the counts and the lists agree.
+	err := st.View(ctx, func(tx store.Tx) (err error) {
+		if rep.Rows, err = statusRows(tx, now); err != nil {
+			return err
+		}
+		return rep.readItems(tx, opt.List)
+	})
 	if err != nil {
-		return nil, err
-	}
-	rep := &Report{Rows: rows, Held: []Item{}, Waiting: []Item{}, Problems: []string{}}
-	if err := st.View(ctx, func(tx store.Tx) error { return rep.readItems(tx, opt.List) }); err != nil {
 		return nil, fmt.Errorf("read status: %w", err)
 	}
+	rows := rep.Rows
 	var held, waiting int64
 	for _, r := range rows {
 		held += r.Held

@@ -37,6 +37,19 @@ type Row struct {
 
 // Status reads the status of every system and entity.
 func Status(ctx context.Context, st store.Store, now time.Time) ([]Row, error) {
+	var out []Row
+	err := st.View(ctx, func(tx store.Tx) (err error) {
+		out, err = statusRows(tx, now)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read status: %w", err)
+	}
+	return out, nil
+}
+
+// statusRows reads the status of every system and entity in tx.
+func statusRows(tx store.Tx, now time.Time) ([]Row, error) {
 	rows := map[[2]string]*Row{}
 	get := func(s, e string) *Row {
 		k := [2]string{s, e}
@@ -45,7 +58,7 @@ func Status(ctx context.Context, st store.Store, now time.Time) ([]Row, error) {
 		}
 		return rows[k]
 	}
-	err := st.View(ctx, func(tx store.Tx) error {
+	err := func() error {
 		counts, err := tx.Counts()
 		if err != nil {
 			return err
@@ -83,9 +96,9 @@ func Status(ctx context.Context, st store.Store, now time.Time) ([]Row, error) {
 			get(d.System, d.Entity).Dead++
 		}
 		return nil
-	})
+	}()
 	if err != nil {
-		return nil, fmt.Errorf("read status: %w", err)
+		return nil, err
 	}
 	out := make([]Row, 0, len(rows))
 	for _, r := range rows {
