@@ -65,6 +65,10 @@ type Change struct {
 	// once named another one (a key the system reused after a delete).
 	// False when unknown or when the row is known to be older.
 	Inserted bool
+	// InsertedAt is when that insert happened, where the source knows
+	// (At is the time of the record's last change, which may be a later
+	// update read with it).
+	InsertedAt time.Time
 	// Echo is true when the source knows this is tandem's own write
 	// coming back (an API that stamps every write, whose stamp of
 	// tandem's write it saw): no user changed anything.

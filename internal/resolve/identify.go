@@ -118,13 +118,19 @@ func (r *Resolver) replaced(tx store.Tx, c *store.Change, canon record.Fields, g
 	switch {
 	case c.Inserted:
 		// The insert of the very row tandem linked (the initial snapshot
-		// read it, and its insert is read from the outbox after) is no
-		// news: only a row inserted after the key was linked replaced it.
+		// read it, and its insert is read from the outbox after; or its
+		// insert and a later update are read again together after a
+		// failed acknowledgement) is no news: only a row inserted after
+		// the key was linked replaced it.
 		at, ok, err := tx.LinkedAt(c.Entity, c.System, c.Key)
 		if err != nil {
 			return "", err
 		}
-		if !ok || at.IsZero() || c.At.IsZero() || c.At.After(at) {
+		ins := c.InsertedAt
+		if ins.IsZero() {
+			ins = c.At
+		}
+		if !ok || at.IsZero() || ins.IsZero() || ins.After(at) {
 			return "gone from " + c.System + ": its users inserted a new row under its key " + c.Key, nil
 		}
 	case c.GID != "" && c.GID != gid:

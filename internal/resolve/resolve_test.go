@@ -583,3 +583,30 @@ func TestReadOfAWriteSentBeforeARestartIsAnEcho(t *testing.T) {
 		t.Errorf("b's users' rename made the name %v; want Acme Four", got)
 	}
 }
+
+// A SQL system's insert and a later update of the row are read again
+// together (the acknowledgement of the first read failed, say during an
+// outage): the change is marked Inserted, but its insert is the one
+// tandem linked, so it is the same record, updated. Taken for a new
+// row under a reused key, the record was deleted everywhere and made
+// again under a new id, while a delete from another system on its way
+// lost its record.
+func TestInsertReadAgainWithALaterUpdateIsTheSameRecord(t *testing.T) {
+	g := newRig(t, "")
+	t0 := g.now.Add(-time.Minute)
+	g.resolve(account("a", "A1", t0, "Acme", "acme@example.com", "gold"))
+	gid := g.gid("account", "a", "A1")
+	again := account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold")
+	again.Inserted, again.InsertedAt = true, t0
+	g.resolve(again)
+	if got := g.gid("account", "a", "A1"); got != gid {
+		t.Fatalf("a's key A1 names %s after its insert was read again, want %s", got, gid)
+	}
+	gold := g.golden("account", gid)
+	if gold.Deleted || gold.Fields["name"] != "Acme Two" {
+		t.Errorf("golden record %+v; want Acme Two, not deleted", gold)
+	}
+	if n := len(g.goldens("account")); n != 1 {
+		t.Errorf("%d golden records, want 1", n)
+	}
+}

@@ -173,6 +173,11 @@ func testChangesCoalesce(t *testing.T, e *env) {
 	if q := got[0].Fields["qty"]; q != int64(5) {
 		t.Errorf("qty of a = %#v, want its latest value 5", q)
 	}
+	// a's insert is read with its update: the change says so, and when
+	// the insert was, which is no later than the change itself.
+	if c := got[0]; !c.Inserted || c.InsertedAt.IsZero() || c.InsertedAt.After(c.At) {
+		t.Errorf("a's change: Inserted %v at %v, change at %v; want inserted, no later than the change", c.Inserted, c.InsertedAt, c.At)
+	}
 	increasing(t, got)
 }
 

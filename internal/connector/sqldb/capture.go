@@ -141,12 +141,13 @@ func scanTime(v any) time.Time {
 // record went, for Ack to forget.
 func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change, []idRow, error) {
 	type last struct {
-		seq  int64
-		at   time.Time
-		all  bool            // some row of the record changed all of it
-		cols map[string]bool // else the columns its updates changed
-		del  int64           // seq of the last delete, 0 if none
-		ins  int64           // seq of the last insert, 0 if none
+		seq   int64
+		at    time.Time
+		all   bool            // some row of the record changed all of it
+		cols  map[string]bool // else the columns its updates changed
+		del   int64           // seq of the last delete, 0 if none
+		ins   int64           // seq of the last insert, 0 if none
+		insAt time.Time       // when that insert was made
 	}
 	keys := map[string][]string{}  // table name → keys, first-seen order
 	latest := map[[2]string]last{} // (table, key) → last row
@@ -167,7 +168,7 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 		case 'D':
 			l.del = r.seq
 		case 'I':
-			l.ins = r.seq
+			l.ins, l.insAt = r.seq, r.at
 		}
 		for _, c := range r.cols {
 			l.cols[c] = true
@@ -191,7 +192,7 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 					c = record.Change{System: e.system, Entity: t.Entity, Key: k, Op: record.Delete}
 					gone = append(gone, k)
 				case l.ins > l.del:
-					c.Inserted, c.GID = true, ""
+					c.Inserted, c.InsertedAt, c.GID = true, l.insAt, ""
 					gone = append(gone, k)
 				}
 				c.Version, c.At = l.seq, l.at
