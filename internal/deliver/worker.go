@@ -301,7 +301,7 @@ func (w *Worker) current(ctx context.Context, ent string, group []*item, writes 
 		}
 		for i, it := range group {
 			if !stale[i] && it.w.Op == record.Upsert {
-				if err := tx.MarkSent(w.System, ent, it.o.GID, it.w.Fields); err != nil {
+				if err := tx.MarkSent(w.System, ent, it.o.GID, it.w.Fields, w.Now()); err != nil {
 					return err
 				}
 			}

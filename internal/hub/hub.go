@@ -98,6 +98,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 				h.resolver.ReadsBack = map[string]bool{}
 			}
 			h.resolver.ReadsBack[name] = true
+			h.resolver.Started = time.Now()
 		}
 		if a, ok := h.systems[name].(connector.Announcer); ok {
 			a.Announce(h.workers[name].Announced)

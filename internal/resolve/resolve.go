@@ -37,8 +37,12 @@ type Resolver struct {
 	// ReadsBack names the systems whose capture reads tandem's own
 	// writes back and, after a restart, cannot tell them from its users'
 	// (see connector.ReadsBack): a change of theirs holding what a queued
-	// delivery sent there (store.Tx.Sent) is tandem's echo.
+	// delivery sent there before Started (store.Tx.Sent), by an earlier
+	// hub, is tandem's echo. Writes of this hub are the connector's to
+	// tell: their content alone would take a user's edit back to an
+	// earlier value for an echo.
 	ReadsBack map[string]bool
+	Started   time.Time
 }
 
 // Stats counts what one Resolve call did, per entity.

@@ -567,8 +567,9 @@ func TestReadOfAWriteSentBeforeARestartIsAnEcho(t *testing.T) {
 	gid := g.linkedInBoth(t0)
 	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
 	g.update(func(tx store.Tx) error {
-		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"})
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second))
 	})
+	g.r.Started = t0.Add(90 * time.Second) // the next hub
 	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
 	g.resolve(account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "gold"))
 	if got := g.golden("account", gid).Fields["name"]; got != "Acme Three" {
@@ -608,5 +609,26 @@ func TestInsertReadAgainWithALaterUpdateIsTheSameRecord(t *testing.T) {
 	}
 	if n := len(g.goldens("account")); n != 1 {
 		t.Errorf("%d golden records, want 1", n)
+	}
+}
+
+// What this hub noted it sent is no evidence of an echo by content: a
+// user of b who sets a record back to a value tandem sent a moment ago
+// made a change, which the connector tells from tandem's echo.
+func TestUserWriteOfWhatThisHubSentIsAChange(t *testing.T) {
+	g := newRig(t, "")
+	g.r.ReadsBack = map[string]bool{"b": true}
+	g.r.Started = g.now.Add(-time.Hour)
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "silver"))
+	g.update(func(tx store.Tx) error {
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "silver"}, t0.Add(time.Second))
+	})
+	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Two", "acme@example.com", "gold"))
+	// b's user sets the tier back to silver.
+	g.resolve(account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "silver"))
+	if got := g.golden("account", gid).Fields["tier"]; got != "silver" {
+		t.Errorf("b's user's change of the tier back to silver left it %v", got)
 	}
 }

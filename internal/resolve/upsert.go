@@ -29,7 +29,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
 	if !c.Echo && g != nil && r.ReadsBack[c.System] {
-		if c.Echo, err = sentThere(tx, c, gid); err != nil {
+		if c.Echo, err = sentThere(tx, c, gid, r.Started); err != nil {
 			return err
 		}
 	}
@@ -312,16 +312,19 @@ func (r *Resolver) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bo
 }
 
 // sentThere reports whether c holds what a delivery of record gid to its
-// system sent there (store.Tx.Sent): tandem's own write read back, maybe
-// by a hub that did not make it.
-func sentThere(tx store.Tx, c *store.Change, gid string) (bool, error) {
+// system sent there before started (store.Tx.Sent): tandem's own write,
+// read back by a hub that did not make it.
+func sentThere(tx store.Tx, c *store.Change, gid string, started time.Time) (bool, error) {
 	sent, err := tx.Sent(c.System, c.Entity, gid)
 	if err != nil || len(sent) == 0 {
 		return false, err
 	}
-	for _, f := range sent {
+	for _, s := range sent {
+		if !s.At.Before(started) {
+			continue
+		}
 		same, n := true, 0
-		for k, v := range f {
+		for k, v := range s.Fields {
 			got, ok := c.Fields[k]
 			if !ok {
 				continue

@@ -376,16 +376,26 @@ func (t *sqlTx) Counts() ([]Count, error) {
 // sentKept is how many writes of one delivery MarkSent remembers.
 const sentKept = 3
 
-func (t *sqlTx) MarkSent(system, entity, gid string, fields record.Fields) error {
-	sent, err := t.Sent(system, entity, gid)
+// sentRow is one element of outbound.sent.
+type sentRow struct {
+	At     int64           `json:"at"`
+	Fields json.RawMessage `json:"fields"`
+}
+
+func (t *sqlTx) MarkSent(system, entity, gid string, fields record.Fields, at time.Time) error {
+	rows, err := t.sentRows(system, entity, gid)
 	if err != nil {
 		return err
 	}
-	sent = append(sent, fields)
-	if len(sent) > sentKept {
-		sent = sent[len(sent)-sentKept:]
+	f, err := encode(fields)
+	if err != nil {
+		return fmt.Errorf("encode the fields sent of %s %s to %s: %w", entity, gid, system, err)
 	}
-	b, err := json.Marshal(sent)
+	rows = append(rows, sentRow{At: nanos(at), Fields: f})
+	if len(rows) > sentKept {
+		rows = rows[len(rows)-sentKept:]
+	}
+	b, err := json.Marshal(rows)
 	if err != nil {
 		return fmt.Errorf("encode the fields sent of %s %s to %s: %w", entity, gid, system, err)
 	}
@@ -393,7 +403,23 @@ func (t *sqlTx) MarkSent(system, entity, gid string, fields record.Fields) error
 	return err
 }
 
-func (t *sqlTx) Sent(system, entity, gid string) ([]record.Fields, error) {
+func (t *sqlTx) Sent(system, entity, gid string) ([]Sent, error) {
+	rows, err := t.sentRows(system, entity, gid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Sent, 0, len(rows))
+	for _, r := range rows {
+		f, err := decodeFields(r.Fields)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Sent{At: time.Unix(0, r.At), Fields: f})
+	}
+	return out, nil
+}
+
+func (t *sqlTx) sentRows(system, entity, gid string) ([]sentRow, error) {
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}
@@ -409,17 +435,9 @@ func (t *sqlTx) Sent(system, entity, gid string) ([]record.Fields, error) {
 	if err != nil {
 		return nil, err
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(b, &raw); err != nil {
+	var rows []sentRow
+	if err := json.Unmarshal(b, &rows); err != nil {
 		return nil, fmt.Errorf("decode the fields sent of %s %s to %s: %w", entity, gid, system, err)
 	}
-	out := make([]record.Fields, 0, len(raw))
-	for _, r := range raw {
-		f, err := decodeFields(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, nil
+	return rows, nil
 }

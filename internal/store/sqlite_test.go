@@ -174,20 +174,21 @@ func TestMarkSentKeepsTheLastWritesOfAQueuedDelivery(t *testing.T) {
 		if err := tx.Enqueue("crm", "account", "A", 1, now); err != nil {
 			return err
 		}
-		return tx.MarkSent("crm", "account", "A", record.Fields{"name": "v1", "score": int64(1)})
+		return tx.MarkSent("crm", "account", "A", record.Fields{"name": "v1", "score": int64(1)}, now)
 	})
 	for i := 2; i <= 4; i++ {
 		update(t, s, func(tx Tx) error {
-			return tx.MarkSent("crm", "account", "A", record.Fields{"name": fmt.Sprintf("v%d", i), "score": int64(i)})
+			return tx.MarkSent("crm", "account", "A", record.Fields{"name": fmt.Sprintf("v%d", i), "score": int64(i)}, now.Add(time.Duration(i)*time.Second))
 		})
 	}
-	var sent []record.Fields
+	var sent []Sent
 	update(t, s, func(tx Tx) (err error) {
 		sent, err = tx.Sent("crm", "account", "A")
 		return err
 	})
-	if len(sent) != 3 || sent[0]["name"] != "v2" || sent[2]["name"] != "v4" || !record.Equal(sent[2]["score"], int64(4)) {
-		t.Fatalf("sent %v; want v2, v3, v4", sent)
+	if len(sent) != 3 || sent[0].Fields["name"] != "v2" || sent[2].Fields["name"] != "v4" ||
+		!record.Equal(sent[2].Fields["score"], int64(4)) || !sent[2].At.Equal(now.Add(4*time.Second)) {
+		t.Fatalf("sent %v; want v2, v3, v4 with their times", sent)
 	}
 	var due []Outbound
 	update(t, s, func(tx Tx) (err error) {

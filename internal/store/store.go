@@ -41,6 +41,12 @@ type Change struct {
 	Logged time.Time
 }
 
+// Sent is a write delivery noted before sending it (Tx.MarkSent).
+type Sent struct {
+	At     time.Time
+	Fields record.Fields // in the system's columns
+}
+
 // Golden is tandem's last agreed state of one record.
 type Golden struct {
 	Entity, GID string
@@ -224,9 +230,9 @@ type Tx interface {
 	// before it, for as long as the delivery is queued. A system that
 	// cannot tell tandem's writes apart after a restart reads them back
 	// as changes: Sent says what they look like.
-	MarkSent(system, entity, gid string, fields record.Fields) error
-	// Sent returns the fields MarkSent noted for a queued delivery, oldest first.
-	Sent(system, entity, gid string) ([]record.Fields, error)
+	MarkSent(system, entity, gid string, fields record.Fields, at time.Time) error
+	// Sent returns the writes MarkSent noted for a queued delivery, oldest first.
+	Sent(system, entity, gid string) ([]Sent, error)
 	// Drop removes o whatever its version (it is being dead-lettered).
 	Drop(o Outbound) error
 	Backlog() ([]Pending, error)
