@@ -30,6 +30,9 @@ type Faults struct {
 	// a write whose answer never arrives.
 	SlowRate float64
 	Slow     time.Duration
+	// Seed, when set, makes the faults' draws the same run after run
+	// (tests that must see each fault); 0 draws anew each time.
+	Seed uint64
 }
 
 // Stats counts what a simulator did.
@@ -47,7 +50,11 @@ type gate struct {
 }
 
 func newGate(f Faults) *gate {
-	g := &gate{rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+	seed := f.Seed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	g := &gate{rng: rand.New(rand.NewPCG(seed, 7))}
 	g.set(f)
 	return g
 }

@@ -115,7 +115,7 @@ func TestBothWays(t *testing.T) {
 // arrives once, thanks to upserts by the id property.
 func TestLimitsAndFailures(t *testing.T) {
 	const n = 120
-	r, hs := rig(t, sim.Faults{Rate: 15, Burst: 1, ErrorRate: 0.15, LoseRate: 0.15}, n, 5)
+	r, hs := rig(t, sim.Faults{Rate: 15, Burst: 1, ErrorRate: 0.15, LoseRate: 0.15, Seed: 11}, n, 5)
 	delivered(t, r, hs, n)
 	st := hs.Stats()
 	t.Logf("%+v", st)
