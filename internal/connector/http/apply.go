@@ -163,7 +163,7 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 // the system stamped that write (the stamp differs from before): the
 // feed reading the record at that stamp reads tandem's own write.
 func (s *System) own(r *resource, key string, resp *rest.Response, before rest.Stamp) {
-	if r.cfg.Updated == "" || resp == nil || !r.stampsWrites() {
+	if r.cfg.Updated == "" || resp == nil {
 		return
 	}
 	var v any
@@ -176,12 +176,19 @@ func (s *System) own(r *resource, key string, resp *rest.Response, before rest.S
 // ownRecord is own for rec, the record as an answer (or one result of a
 // batch answer) holds it.
 func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp) {
-	if r.cfg.Updated == "" || !r.stampsWrites() {
+	if r.cfg.Updated == "" {
 		return
 	}
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
 	if err != nil || st.Order == before.Order {
 		return
+	}
+	if !r.stampsWrites() {
+		// Not known yet (this process has made no record here): an
+		// update that moved the stamp shows that the system stamps writes.
+		if before.Raw == "" || !r.learnStampsFrom(before, st) {
+			return
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -305,3 +305,57 @@ func TestReadOfACreateBeforeItsAnswerIsAnEcho(t *testing.T) {
 		t.Fatalf("capture read %+v while the create's answer was on its way; want tandem's echo of %s", during, out[0].Key)
 	}
 }
+
+// A hub just started has made no record in the CRM yet, so no create's
+// answer has shown it that the CRM stamps writes. Its updates' answers
+// show it as well: their reads are echoes from the first. Before, they
+// passed for the CRM users' edits until the first create, and an older
+// state tandem wrote there could undo a newer change made elsewhere.
+func TestUpdatesAreEchoesBeforeAnyCreate(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+		SinceFormat: "rfc3339", Lookup: "tandem_id"}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pos, err := s.Capture.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []record.Change {
+		t.Helper()
+		b, err := s.Capture.Changes(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Capture.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Changes
+	}
+	read()
+	time.Sleep(2 * time.Millisecond) // a stamp of its own
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %v", err, out[0].Err)
+	}
+	if cs := read(); len(cs) != 1 || !cs[0].Echo {
+		t.Errorf("tandem's update read back as %+v; want its echo", cs)
+	}
+}

@@ -46,6 +46,18 @@ func (r *resource) learnStamps(rec any) {
 	r.mu.Unlock()
 }
 
+// learnStampsFrom notes, if nothing is known yet, that the system stamps
+// writes: a write moved a record's stamp from before to after. It
+// reports whether the system is known to stamp writes.
+func (r *resource) learnStampsFrom(before, after rest.Stamp) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stamps == 0 && after.Order != before.Order {
+		r.stamps = 1
+	}
+	return r.stamps == 1
+}
+
 func (r *resource) stampsWrites() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
