@@ -160,9 +160,11 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 }
 
 // own notes the stamp an answer gave the record tandem just wrote, when
-// the system stamped that write (the stamp differs from before): the
-// feed reading the record at that stamp reads tandem's own write.
-func (s *System) own(r *resource, key string, resp *rest.Response, before rest.Stamp) {
+// it differs from before (the system stamped the write, or one of its
+// users wrote the record between tandem's look and its write): the feed
+// reading the record at that stamp, as the answer showed it, reads
+// tandem's own write, of golden version ver.
+func (s *System) own(r *resource, key string, resp *rest.Response, before rest.Stamp, ver int64) {
 	if r.cfg.Updated == "" || resp == nil {
 		return
 	}
@@ -170,12 +172,12 @@ func (s *System) own(r *resource, key string, resp *rest.Response, before rest.S
 	if err := resp.JSON(&v); err != nil {
 		return
 	}
-	s.ownRecord(r, key, rest.Get(v, r.cfg.Record), before)
+	s.ownRecord(r, key, rest.Get(v, r.cfg.Record), before, ver)
 }
 
 // ownRecord is own for rec, the record as an answer (or one result of a
 // batch answer) holds it.
-func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp) {
+func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp, ver int64) {
 	if r.cfg.Updated == "" {
 		return
 	}
@@ -183,20 +185,13 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp) 
 	if err != nil || st.Order == before.Order {
 		return
 	}
-	if !r.stampsWrites() {
-		// Not known yet (this process has made no record here): an
-		// update that moved the stamp shows that the system stamps writes.
-		if before.Raw == "" || !r.learnStampsFrom(before, st) {
-			return
-		}
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.owned) > 100000 {
 		clear(s.owned)
 	}
 	sum, has := r.contentSum(rec, 0)
-	s.owned[[2]string{r.Entity, key}] = owned{order: st.Order, sum: sum, has: has}
+	s.owned[[2]string{r.Entity, key}] = owned{order: st.Order, sum: sum, has: has, ver: ver}
 }
 
 // owned is what an answer showed of tandem's last write of a record: its
@@ -204,6 +199,7 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp) 
 type owned struct {
 	order    int64
 	sum, has uint64 // see resource.contentSum
+	ver      int64  // the golden version written (record.Write.Ver)
 }
 
 // expect notes, until the returned func is called, that tandem is
@@ -232,7 +228,7 @@ func (s *System) expect(r *resource, key string, w record.Write) func() {
 		return func() {}
 	}
 	s.mu.Lock()
-	s.writing[id] = owned{sum: sum, has: has}
+	s.writing[id] = owned{sum: sum, has: has, ver: w.Ver}
 	s.mu.Unlock()
 	return func() {
 		s.mu.Lock()
@@ -242,8 +238,8 @@ func (s *System) expect(r *resource, key string, w record.Write) func() {
 }
 
 // beingWritten reports whether rec, under key, holds what tandem is
-// writing to it now (see expect).
-func (s *System) beingWritten(r *resource, key string, rec any) bool {
+// writing to it now (see expect), and the golden version written.
+func (s *System) beingWritten(r *resource, key string, rec any) (bool, int64) {
 	s.mu.Lock()
 	o, ok := s.writing[[2]string{r.Entity, key}]
 	if !ok && r.cfg.Lookup != "" {
@@ -253,28 +249,28 @@ func (s *System) beingWritten(r *resource, key string, rec any) bool {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return false
+		return false, 0
 	}
 	sum, _ := r.contentSum(rec, o.has)
-	return sum == o.sum
+	return sum == o.sum, o.ver
 }
 
 // ownWrite reports whether rec, read at st, is as tandem's own write left
 // it: the same stamp, and the same content. A system whose stamps are
 // coarse (milliseconds) gives a user's write just after tandem's the same
 // stamp; its content tells them apart, unless it wrote what tandem did.
-func (s *System) ownWrite(r *resource, key string, st rest.Stamp, rec any) bool {
+func (s *System) ownWrite(r *resource, key string, st rest.Stamp, rec any) (bool, int64) {
 	s.mu.Lock()
 	o, ok := s.owned[[2]string{r.Entity, key}]
 	s.mu.Unlock()
 	if !ok || o.order != st.Order {
-		return false
+		return false, 0
 	}
 	if o.has == 0 {
-		return true // the answer showed none of the fields: the stamp alone tells
+		return true, o.ver // the answer showed none of the fields: the stamp alone tells
 	}
 	sum, _ := r.contentSum(rec, o.has)
-	return sum == o.sum
+	return sum == o.sum, o.ver
 }
 
 // guardFor is how long a look for pending edits holds: a write held up
@@ -435,8 +431,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		s.markUnsure(w.GID)
 		return record.Result{Err: fmt.Errorf("create %s in %s: the answer holds no %q", r.Entity, s.name, r.id)}
 	}
-	r.learnStamps(rest.Get(v, r.cfg.Record))
-	s.own(r, key, resp, rest.Stamp{})
+	s.own(r, key, resp, rest.Stamp{}, w.Ver)
 	s.made(r.Entity, w.GID, key)
 	if sc := s.scans[r.Entity]; sc != nil {
 		sc.Saw(key)
@@ -450,7 +445,7 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
 		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
 	if err == nil {
-		s.own(r, key, resp, g.before)
+		s.own(r, key, resp, g.before, w.Ver)
 	}
 	if errors.Is(err, rest.ErrLate) {
 		return record.Result{Key: key, Err: &connector.Busy{Err: fmt.Errorf(
@@ -722,8 +717,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 				res[i].Err = fmt.Errorf("%s batch create answered no %q", s.name, r.id)
 				continue
 			}
-			r.learnStamps(item)
-			s.ownRecord(r, key, item, rest.Stamp{})
+			s.ownRecord(r, key, item, rest.Stamp{}, w.Ver)
 			s.made(r.Entity, w.GID, key)
 			if sc := s.scans[r.Entity]; sc != nil {
 				sc.Saw(key)
@@ -735,7 +729,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 		default:
 			// Its stamp marks the record's next read as tandem's own
 			// write, as for a single update.
-			s.ownRecord(r, w.Key, item, before[i])
+			s.ownRecord(r, w.Key, item, before[i], w.Ver)
 			res[i].Key = w.Key
 		}
 	}

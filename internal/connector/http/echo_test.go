@@ -351,11 +351,12 @@ func TestUpdatesAreEchoesBeforeAnyCreate(t *testing.T) {
 	}
 	read()
 	time.Sleep(2 * time.Millisecond) // a stamp of its own
-	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}}})
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 7}})
 	if err != nil || out[0].Err != nil {
 		t.Fatalf("update: %v %v", err, out[0].Err)
 	}
-	if cs := read(); len(cs) != 1 || !cs[0].Echo {
-		t.Errorf("tandem's update read back as %+v; want its echo", cs)
+	// The echo names the version written, for the hub to weigh.
+	if cs := read(); len(cs) != 1 || !cs[0].Echo || cs[0].Base != 7 {
+		t.Errorf("tandem's update read back as %+v; want its echo, of version 7", cs)
 	}
 }

@@ -296,7 +296,9 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 			if x.Time {
 				c.At = time.Unix(0, x.Order).UTC() // when the system says it changed
 			}
-			c.Echo = s.ownWrite(r, key, x, rec) || s.beingWritten(r, key, rec)
+			if c.Echo, c.Base = s.ownWrite(r, key, x, rec); !c.Echo {
+				c.Echo, c.Base = s.beingWritten(r, key, rec)
+			}
 			r.sample(x.Raw)
 		}
 	}

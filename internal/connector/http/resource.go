@@ -27,41 +27,6 @@ type resource struct {
 
 	mu   sync.Mutex
 	like string // an updated value as the system writes it, to write {since} alike
-	// stamps says whether the system sets the updated field of records
-	// tandem writes (learned from a create's answer): 0 unknown, 1 yes, 2 no.
-	stamps int
-}
-
-// learnStamps notes from a created record whether the system stamps writes.
-func (r *resource) learnStamps(rec any) {
-	if r.cfg.Updated == "" {
-		return
-	}
-	v := 2
-	if rest.Get(rec, r.cfg.Updated) != nil {
-		v = 1
-	}
-	r.mu.Lock()
-	r.stamps = v
-	r.mu.Unlock()
-}
-
-// learnStampsFrom notes, if nothing is known yet, that the system stamps
-// writes: a write moved a record's stamp from before to after. It
-// reports whether the system is known to stamp writes.
-func (r *resource) learnStampsFrom(before, after rest.Stamp) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.stamps == 0 && after.Order != before.Order {
-		r.stamps = 1
-	}
-	return r.stamps == 1
-}
-
-func (r *resource) stampsWrites() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.stamps == 1
 }
 
 // sample remembers how the system writes updated values.
