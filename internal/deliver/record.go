@@ -146,6 +146,12 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 				if err := tx.Done(o); err != nil {
 					return err
 				}
+				if w.MarkSent {
+					// Answered: no longer a write in flight (see current).
+					if err := tx.ClearSent(w.System, o.Entity, o.GID); err != nil {
+						return err
+					}
+				}
 				if w.hasDead || o.Attempts > 0 {
 					if err := tx.ResolveDead(store.StageDeliver, w.System, o.Entity, o.GID); err != nil {
 						return err

@@ -441,3 +441,11 @@ func (t *sqlTx) sentRows(system, entity, gid string) ([]sentRow, error) {
 	}
 	return rows, nil
 }
+
+func (t *sqlTx) ClearSent(system, entity, gid string) error {
+	if err := t.flushOutbound(); err != nil {
+		return err
+	}
+	_, err := t.exec(`UPDATE outbound SET sent=NULL WHERE system=? AND entity=? AND gid=? AND sent IS NOT NULL`, system, entity, gid)
+	return err
+}

@@ -190,6 +190,20 @@ func TestMarkSentKeepsTheLastWritesOfAQueuedDelivery(t *testing.T) {
 		!record.Equal(sent[2].Fields["score"], int64(4)) || !sent[2].At.Equal(now.Add(4*time.Second)) {
 		t.Fatalf("sent %v; want v2, v3, v4 with their times", sent)
 	}
+	// The write is answered while a newer version is queued: the
+	// delivery stays, its writes in flight are forgotten.
+	update(t, s, func(tx Tx) error { return tx.Enqueue("crm", "account", "A", 2, now) })
+	update(t, s, func(tx Tx) error { return tx.ClearSent("crm", "account", "A") })
+	update(t, s, func(tx Tx) (err error) {
+		sent, err = tx.Sent("crm", "account", "A")
+		return err
+	})
+	if len(sent) != 0 {
+		t.Errorf("sent %v after ClearSent; want none", sent)
+	}
+	update(t, s, func(tx Tx) error {
+		return tx.MarkSent("crm", "account", "A", record.Fields{"name": "v5"}, now)
+	})
 	var due []Outbound
 	update(t, s, func(tx Tx) (err error) {
 		due, err = tx.Due("crm", now, 0, 10)

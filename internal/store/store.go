@@ -233,6 +233,9 @@ type Tx interface {
 	MarkSent(system, entity, gid string, fields record.Fields, at time.Time) error
 	// Sent returns the writes MarkSent noted for a queued delivery, oldest first.
 	Sent(system, entity, gid string) ([]Sent, error)
+	// ClearSent forgets them: the system answered, so they are in flight
+	// no more (a delivery of a newer version may stay queued).
+	ClearSent(system, entity, gid string) error
 	// Drop removes o whatever its version (it is being dead-lettered).
 	Drop(o Outbound) error
 	Backlog() ([]Pending, error)
