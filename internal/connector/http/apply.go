@@ -200,18 +200,28 @@ type owned struct {
 	order    int64
 	sum, has uint64 // see resource.contentSum
 	ver      int64  // the golden version written (record.Write.Ver)
+	// until is, for a write whose answer never came, how long a read of
+	// its content still counts as its echo (see expect).
+	until time.Time
 }
 
-// expect notes, until the returned func is called, that tandem is
-// writing w to the record under key (a create: key is "", and the record
-// is known by its lookup field). Capture may read the record between the
-// write and its answer, before own can mark its stamp: a read holding
-// what w writes is then tandem's own write too.
-func (s *System) expect(r *resource, key string, w record.Write) func() {
+// unsureFor is how long a write with no answer may still show up in
+// capture's reads as tandem's own.
+const unsureFor = 2 * time.Minute
+
+// expect notes that tandem is writing w to the record under key (a
+// create: key is "", and the record is known by its lookup field).
+// Capture may read the record between the write and its answer, before
+// own can mark its stamp, or the answer may never come (lost, or the
+// request failed after it was sent): a read holding what w writes is
+// then tandem's own write too. The returned func ends the note once the
+// write is answered (ok; own knows the write then), and otherwise keeps
+// it for unsureFor.
+func (s *System) expect(r *resource, key string, w record.Write) func(ok bool) {
 	id := [2]string{r.Entity, key}
 	if key == "" {
 		if r.cfg.Lookup == "" {
-			return func() {}
+			return func(bool) {}
 		}
 		id[1] = "\x00" + w.GID
 	}
@@ -221,19 +231,28 @@ func (s *System) expect(r *resource, key string, w record.Write) func() {
 	}
 	var rec map[string]any // as a read would decode it
 	if b, err := json.Marshal(m); err != nil || json.Unmarshal(b, &rec) != nil {
-		return func() {}
+		return func(bool) {}
 	}
 	sum, has := r.contentSum(rec, 0)
 	if has == 0 {
-		return func() {}
+		return func(bool) {}
 	}
 	s.mu.Lock()
+	if len(s.writing) > 100000 {
+		clear(s.writing)
+	}
 	s.writing[id] = owned{sum: sum, has: has, ver: w.Ver}
 	s.mu.Unlock()
-	return func() {
+	return func(ok bool) {
 		s.mu.Lock()
-		delete(s.writing, id)
-		s.mu.Unlock()
+		defer s.mu.Unlock()
+		if ok {
+			delete(s.writing, id)
+			return
+		}
+		o := s.writing[id]
+		o.until = time.Now().Add(unsureFor)
+		s.writing[id] = o
 	}
 }
 
@@ -248,7 +267,7 @@ func (s *System) beingWritten(r *resource, key string, rec any) (bool, int64) {
 		}
 	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || (!o.until.IsZero() && time.Now().After(o.until)) {
 		return false, 0
 	}
 	sum, _ := r.contentSum(rec, o.has)
@@ -405,8 +424,9 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		}
 		return res
 	}
-	defer s.expect(r, "", w)()
+	done := s.expect(r, "", w)
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.create.Method, Path: r.create.Path, Body: s.body(r, w, true)})
+	defer func() { done(err == nil) }()
 	if err != nil {
 		if rest.IsUnsure(err) && r.cfg.Lookup != "" {
 			// The answer was lost: look at once, before the record's
@@ -441,9 +461,10 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 
 // updateOne writes w to the record under key, by g's time if set.
 func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, g guarded) record.Result {
-	defer s.expect(r, key, w)()
+	done := s.expect(r, key, w)
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
 		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
+	done(err == nil || errors.Is(err, rest.ErrLate)) // a late request was never sent
 	if err == nil {
 		s.own(r, key, resp, g.before, w.Ver)
 	}
@@ -632,15 +653,15 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				items[j] = s.body(r, w, true)
 			}
 		}
-		var done []func()
+		done := map[int]func(bool){}
 		for _, i := range chunk {
 			if seg.kind != 'd' {
-				done = append(done, s.expect(r, ws[i].Key, ws[i]))
+				done[i] = s.expect(r, ws[i].Key, ws[i])
 			}
 		}
 		s.applyChunk(ctx, r, ep, method, seg, chunk, items, ws, res, &g, before)
-		for _, f := range done {
-			f()
+		for i, f := range done {
+			f(res[i].Err == nil || connector.IsBusy(res[i].Err)) // busy: not sent
 		}
 	}
 }

@@ -360,3 +360,58 @@ func TestUpdatesAreEchoesBeforeAnyCreate(t *testing.T) {
 		t.Errorf("tandem's update read back as %+v; want its echo, of version 7", cs)
 	}
 }
+
+// An update whose answers are all lost has happened all the same; its
+// read, later, is tandem's own write, not a CRM user's change: taken
+// for one, its newer stamp would let an older state win.
+func TestUpdateWhoseAnswerWasLostIsAnEcho(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{LoseRate: 1})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+		SinceFormat: "rfc3339", Lookup: "tandem_id"}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1", Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pos, err := s.Capture.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []record.Change {
+		t.Helper()
+		b, err := s.Capture.Changes(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Capture.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Changes
+	}
+	read()
+	time.Sleep(2 * time.Millisecond)
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err == nil {
+		t.Fatal("every answer was lost, yet the update succeeded")
+	}
+	if cs := read(); len(cs) != 1 || !cs[0].Echo || cs[0].Base != 9 {
+		t.Errorf("tandem's update, its answers lost, read back as %+v; want its echo, of version 9", cs)
+	}
+}
