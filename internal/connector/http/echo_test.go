@@ -184,36 +184,8 @@ func TestUserWriteWithTheStampOfTandemsWriteIsNoEcho(t *testing.T) {
 	crm.Store.Clock = func() time.Time { return frozen }
 	srv := httptest.NewServer(crm)
 	defer srv.Close()
-	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-		SinceFormat: "rfc3339", Lookup: "tandem_id"}
-	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, read := contactFeed(t, srv.URL, 0)
 	ctx := context.Background()
-	pos, err := s.Capture.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Capture.Resume(ctx, pos); err != nil {
-		t.Fatal(err)
-	}
-	read := func() []record.Change {
-		t.Helper()
-		b, err := s.Capture.Changes(ctx, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Capture.Ack(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		return b.Changes
-	}
 	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, GID: "g1", Fields: record.Fields{"name": "Ada"}}})
 	if err != nil || out[0].Err != nil {
 		t.Fatalf("create: %v %v", err, out[0].Err)
@@ -276,24 +248,7 @@ func TestReadOfACreateBeforeItsAnswerIsAnEcho(t *testing.T) {
 		w.Write(rec.Body.Bytes())
 	}))
 	defer srv.Close()
-	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-		SinceFormat: "rfc3339", Lookup: "tandem_id"}
-	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err = httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pos, err := s.Capture.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Capture.Resume(ctx, pos); err != nil {
-		t.Fatal(err)
-	}
+	s, _ = contactFeed(t, srv.URL, 0)
 	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, GID: "g1", Fields: record.Fields{"name": "Ada"}}})
 	if err != nil || out[0].Err != nil {
 		t.Fatalf("create: %v %v", err, out[0].Err)
@@ -319,36 +274,8 @@ func TestUpdatesAreEchoesBeforeAnyCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-		SinceFormat: "rfc3339", Lookup: "tandem_id"}
-	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, read := contactFeed(t, srv.URL, 0)
 	ctx := context.Background()
-	pos, err := s.Capture.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Capture.Resume(ctx, pos); err != nil {
-		t.Fatal(err)
-	}
-	read := func() []record.Change {
-		t.Helper()
-		b, err := s.Capture.Changes(ctx, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Capture.Ack(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		return b.Changes
-	}
 	read()
 	time.Sleep(2 * time.Millisecond) // a stamp of its own
 	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 7}})
@@ -372,9 +299,31 @@ func TestUpdateWhoseAnswerWasLostIsAnEcho(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s, read := contactFeed(t, srv.URL, time.Millisecond)
+	ctx := context.Background()
+	read()
+	time.Sleep(2 * time.Millisecond)
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err == nil {
+		t.Fatal("every answer was lost, yet the update succeeded")
+	}
+	if cs := read(); len(cs) != 1 || !cs[0].Echo || cs[0].Base != 9 {
+		t.Errorf("tandem's update, its answers lost, read back as %+v; want its echo, of version 9", cs)
+	}
+}
+
+// contactFeed opens the http connector on the CRM simulator at base with
+// contacts captured by updated_at and looked up by tandem_id, begins
+// capture, and returns it with read: one batch of changes, acknowledged.
+// backoff, when set, is the client's first retry delay.
+func contactFeed(t *testing.T, base string, backoff time.Duration) (*httpapi.System, func() []record.Change) {
+	t.Helper()
 	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
 		SinceFormat: "rfc3339", Lookup: "tandem_id"}
-	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1", Backoff: time.Millisecond})
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: base + "/v1", Backoff: backoff})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +340,7 @@ func TestUpdateWhoseAnswerWasLostIsAnEcho(t *testing.T) {
 	if err := s.Capture.Resume(ctx, pos); err != nil {
 		t.Fatal(err)
 	}
-	read := func() []record.Change {
+	return s, func() []record.Change {
 		t.Helper()
 		b, err := s.Capture.Changes(ctx, 100)
 		if err != nil {
@@ -401,17 +350,5 @@ func TestUpdateWhoseAnswerWasLostIsAnEcho(t *testing.T) {
 			t.Fatal(err)
 		}
 		return b.Changes
-	}
-	read()
-	time.Sleep(2 * time.Millisecond)
-	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 9}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out[0].Err == nil {
-		t.Fatal("every answer was lost, yet the update succeeded")
-	}
-	if cs := read(); len(cs) != 1 || !cs[0].Echo || cs[0].Base != 9 {
-		t.Errorf("tandem's update, its answers lost, read back as %+v; want its echo, of version 9", cs)
 	}
 }
