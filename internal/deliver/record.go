@@ -181,6 +181,17 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 // link links the key the destination gave a record it made.
 func (w *Worker) link(tx store.Tx, it *item) error {
 	o := it.o
+	if old, at, ok, err := tx.Tombstone(o.Entity, w.System, it.key); err != nil {
+		return err
+	} else if ok && old == o.GID && !it.sent.IsZero() && !at.Before(it.sent) {
+		// Its users deleted the row before tandem could link it, and the
+		// key may name a row of theirs by now: the key is not linked to
+		// the record, which is gone from the system.
+		if w.Vanished == nil {
+			return nil
+		}
+		return w.Vanished(tx, o.Entity, it.key, o.GID, fmt.Sprintf("gone from %s: its users deleted it as tandem made it", w.System))
+	}
 	if err := w.taken(tx, o.Entity, it.key, o.GID); err != nil {
 		return err
 	}

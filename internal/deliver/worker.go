@@ -102,8 +102,9 @@ type item struct {
 	down  bool
 	delay time.Duration // when down, how long until the next try
 	canon record.Fields // canonical fields with references translated, while waiting
-	// answered is when the destination answered the write.
-	answered time.Time
+	// sent and answered are when the write was sent to the destination
+	// and when it answered.
+	sent, answered time.Time
 	// linked is set once a created record's new key is linked.
 	linked bool
 	// stale is set when the record's key here changed after the write
@@ -234,6 +235,10 @@ func (w *Worker) apply(ctx context.Context, items []*item) {
 			}
 		}
 		tried = append(tried, group...)
+		sent := w.Now()
+		for _, it := range group {
+			it.sent = sent
+		}
 		res := applySplit(ctx, w.Dst, ent, writes, split)
 		answered := w.Now()
 		var made []*item

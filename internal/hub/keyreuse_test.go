@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/connector/memory"
 	"tandem/internal/connector/registry"
+	"tandem/internal/connector/sqlite"
 	"tandem/internal/hub"
 	"tandem/internal/record"
 	"tandem/internal/store"
@@ -235,4 +239,184 @@ func containsValue(m map[string]string, v string) bool {
 		}
 	}
 	return false
+}
+
+// racingSQL is a SQLite system whose users, the moment tandem's first
+// create there is answered, delete the new row and insert one of their
+// own that gets the same rowid; with captureFirst, tandem captures their
+// row before it hears the answer to its create.
+type racingSQL struct {
+	registry.System
+	db           *sql.DB
+	captureFirst bool
+	linked       func(key string) bool
+	once         sync.Once
+	raced        chan string
+}
+
+func (s *racingSQL) Apply(ctx context.Context, entity string, ws []record.Write) ([]record.Result, error) {
+	res, err := s.System.Apply(ctx, entity, ws)
+	if err != nil || len(res) != 1 || res[0].Err != nil || ws[0].Key != "" {
+		return res, err
+	}
+	s.once.Do(func() {
+		k := res[0].Key
+		tx, err := s.db.Begin()
+		if err == nil {
+			_, err = tx.Exec(`DELETE FROM accounts WHERE id = ?`, k)
+			if err == nil {
+				_, err = tx.Exec(`INSERT INTO accounts (name) VALUES ('Theirs')`)
+			}
+			if err == nil {
+				err = tx.Commit()
+			} else {
+				_ = tx.Rollback()
+			}
+		}
+		if err != nil {
+			k = "failed: " + err.Error()
+		}
+		for deadline := time.Now().Add(10 * time.Second); s.captureFirst && err == nil && !s.linked(k) && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		s.raced <- k
+	})
+	return res, err
+}
+
+// A row tandem made, which the SQL system's users delete before tandem
+// has linked its key, and a row of theirs that gets the same key: the
+// record tandem made is deleted everywhere, and theirs arrives
+// everywhere, whichever tandem hears first: its create's answer or
+// their rows.
+func TestKeyReusedBeforeTandemLinksIt(t *testing.T) {
+	for _, captureFirst := range []bool{false, true} {
+		t.Run(fmt.Sprintf("capture first %v", captureFirst), func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "a.db")
+			db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			if _, err := db.Exec(`CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, "tandem.yaml")
+			if err := os.WriteFile(path, []byte(fmt.Sprintf(keyReuseYAML, filepath.Join(dir, "store"), file)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			model, err := hub.Compile(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := slog.New(slog.NewTextHandler(io.Discard, nil))
+			if testing.Verbose() {
+				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+			inner, err := sqlite.New(context.Background(), "a", cfg.Systems["a"], model.Tables("a"), log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var h *hub.Hub
+			a := &racingSQL{System: inner, db: db, captureFirst: captureFirst, raced: make(chan string, 1)}
+			b := memory.New("b", model.Tables("b"))
+			gidOf := func(system, key string) string {
+				var gid string
+				_ = h.Store().View(context.Background(), func(tx store.Tx) error {
+					var err error
+					gid, _, err = tx.GID("account", system, key)
+					return err
+				})
+				return gid
+			}
+			a.linked = func(key string) bool { return gidOf("a", key) != "" }
+			h, err = hub.Open(context.Background(), cfg, log, hub.Options{Systems: map[string]registry.System{"a": a, "b": b}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := h.Setup(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { defer close(done); _ = h.Run(ctx) }()
+			t.Cleanup(func() { cancel(); <-done; _ = h.Close(context.Background()) })
+			<-h.Ready()
+
+			b.Put("account", "B1", record.Fields{"Name": "Ours"})
+			var key string
+			select {
+			case key = <-a.raced:
+			case <-time.After(20 * time.Second):
+				t.Fatal("tandem's create never reached a")
+			}
+			if strings.HasPrefix(key, "failed") {
+				t.Fatal(key)
+			}
+			if captureFirst && !a.linked(key) {
+				t.Fatalf("a's users' row %s was not captured before tandem heard its create's answer", key)
+			}
+			names := func() []string {
+				var out []string
+				for _, f := range b.Rows("account") {
+					out = append(out, fmt.Sprint(f["Name"]))
+				}
+				slices.Sort(out)
+				return out
+			}
+			aNames := func() []string {
+				rs, err := db.Query(`SELECT name FROM accounts ORDER BY name`)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rs.Close()
+				var out []string
+				for rs.Next() {
+					var n string
+					_ = rs.Scan(&n)
+					out = append(out, n)
+				}
+				return out
+			}
+			settled := func() bool {
+				rows, err := admin.Status(context.Background(), h.Store(), time.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range rows {
+					if r.Pending > 0 {
+						return false
+					}
+				}
+				return slices.Equal(names(), []string{"Theirs"}) && slices.Equal(aNames(), []string{"Theirs"})
+			}
+			for deadline := time.Now().Add(20 * time.Second); !settled(); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("a holds %v, b holds %v; want only a's users' account Theirs in both, nothing pending", aNames(), names())
+				}
+			}
+			if gidOf("a", key) == "" || gidOf("a", key) != gidOf("b", firstKey(b.Rows("account"))) {
+				t.Errorf("a's %s is linked to %q, b's copy to %q: want one record", key, gidOf("a", key), gidOf("b", firstKey(b.Rows("account"))))
+			}
+			ds, err := admin.DeadLetters(context.Background(), h.Store(), store.DeadOpen, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ds) > 0 {
+				t.Errorf("dead letters: %+v", ds)
+			}
+		})
+	}
+}
+
+func firstKey(m map[string]record.Fields) string {
+	for k := range m {
+		return k
+	}
+	return ""
 }

@@ -55,7 +55,15 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 		if g != nil {
 			if key, linked, err := tx.Key(c.Entity, gid, c.System); err != nil {
 				return err
-			} else if !linked || key == c.Key {
+			} else if !linked {
+				// Delivery may be about to link the key to it: the
+				// tombstone tells it the record is gone, and when tandem
+				// learnt so (by its own clock, as delivery's).
+				if err := tx.Bury(c.Entity, c.System, c.Key, gid, r.Now()); err != nil {
+					return err
+				}
+				return r.vanish(tx, c, gid, "", cnt)
+			} else if key == c.Key {
 				return r.vanish(tx, c, gid, "", cnt)
 			}
 		}

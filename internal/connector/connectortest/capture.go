@@ -181,6 +181,29 @@ func testChangesCoalesce(t *testing.T, e *env) {
 	increasing(t, got)
 }
 
+// testReusedKeyNamesBothRecords: tandem makes a row; before tandem links
+// its key, the application deletes it and inserts a row the database
+// gives the same key. The two reach tandem in one read: the delete of
+// tandem's record (by the id tandem gave it, since the key is not linked
+// yet) and then the new row, which is not tandem's.
+func testReusedKeyNamesBothRecords(t *testing.T, e *env) {
+	k := e.apply(t, "item", create("g1", record.Fields{"name": "tandem's"}))[0].Key
+	e.exec(t, "DELETE FROM items WHERE id = ?", k)
+	e.exec(t, "INSERT INTO items (id, name, qty) VALUES (?, ?, ?)", k, "theirs", 1)
+	got := e.drain(t)
+	want := []brief{{"item", k, record.Delete, nil}, {"item", k, record.Upsert, "theirs"}}
+	if diff := cmp.Diff(want, briefs(got)); diff != "" {
+		t.Fatalf("tandem's create, the application's delete and insert under its key (-want +got):\n%s", diff)
+	}
+	if got[0].GID != "g1" {
+		t.Errorf("the delete names global id %q, want g1: tandem's record under the key is gone", got[0].GID)
+	}
+	if c := got[1]; !c.Inserted || c.GID != "" {
+		t.Errorf("the new row: Inserted %v, global id %q; want inserted, of no global id", c.Inserted, c.GID)
+	}
+	increasing(t, got)
+}
+
 func testChangesStay(t *testing.T, e *env) {
 	e.insertItem(t, "a", 1)
 	e.insertItem(t, "b", 2)

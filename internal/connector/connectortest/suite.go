@@ -22,6 +22,7 @@ func Run(t *testing.T, h Harness) {
 		{"SnapshotTextKeys", testSnapshotText},
 		{"ChangesInOrder", testChangesInOrder},
 		{"ChangesCoalesce", testChangesCoalesce},
+		{"ReusedKeyNamesBothRecords", testReusedKeyNamesBothRecords},
 		{"UpdateNamesChangedColumns", testChangedColumns},
 		{"ChangesStayUntilAcked", testChangesStay},
 		{"AckReleasesOnlyItsChanges", testAckExact},

@@ -137,7 +137,9 @@ func scanTime(v any) time.Time {
 // from a record the key named before, is not trusted. A row that exists
 // though the last row of its key is a delete was made by tandem itself
 // after the users' delete (a key the system reused): its id-table entry
-// is tandem's own. It also returns the id-table rows of keys whose
+// is tandem's own. A row inserted after a delete of its key, whose
+// id-table entry names a record, comes after a delete of that record. It
+// also returns the id-table rows of keys whose
 // record went, for Ack to forget.
 func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change, []idRow, error) {
 	type last struct {
@@ -146,6 +148,7 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 		all   bool            // some row of the record changed all of it
 		cols  map[string]bool // else the columns its updates changed
 		del   int64           // seq of the last delete, 0 if none
+		delAt time.Time       // when that delete was made
 		ins   int64           // seq of the last insert, 0 if none
 		insAt time.Time       // when that insert was made
 	}
@@ -166,7 +169,7 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 		l.seq, l.at, l.all = r.seq, r.at, l.all || r.all
 		switch r.op {
 		case 'D':
-			l.del = r.seq
+			l.del, l.delAt = r.seq, r.at
 		case 'I':
 			l.ins, l.insAt = r.seq, r.at
 		}
@@ -184,6 +187,7 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 				return nil, nil, fmt.Errorf("read rows of %s: %w", t.Entity, err)
 			}
 			var gone []string
+			var reused []int // changes of rows inserted after a delete of their key
 			for _, k := range ks {
 				c, ok := found[canonicalKey(t, k)]
 				l := latest[[2]string{name, k}]
@@ -194,6 +198,9 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 				case l.ins > l.del:
 					c.Inserted, c.InsertedAt, c.GID = true, l.insAt, ""
 					gone = append(gone, k)
+					if l.del > 0 {
+						reused = append(reused, len(out))
+					}
 				}
 				c.Version, c.At = l.seq, l.at
 				if c.Op == record.Upsert && !l.all {
@@ -220,6 +227,21 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 				if c := &out[i]; c.Entity == t.Entity && c.Op == record.Delete && c.GID == "" {
 					c.GID = gidOf[canonicalKey(t, c.Key)]
 				}
+			}
+			// A row inserted after a delete of its key, where the id table
+			// names a record: that record was deleted first (a key the
+			// database gave again, maybe before tandem linked the key to
+			// the record it made there). Its delete comes before the new
+			// row, or tandem would never hear of it.
+			for _, i := range reused {
+				c := out[i]
+				gid := gidOf[canonicalKey(t, c.Key)]
+				if gid == "" {
+					continue
+				}
+				l := latest[[2]string{name, c.Key}]
+				out = append(out, record.Change{System: e.system, Entity: t.Entity, Key: c.Key, Op: record.Delete,
+					GID: gid, Version: l.del, At: l.delAt})
 			}
 		}
 	}
