@@ -37,7 +37,9 @@ func (h *Hub) WebhookMux() *http.ServeMux {
 
 // serveWebhooks serves the webhook endpoints on cfg.Listen until ctx
 // ends. It listens before capture starts, so notifications sent during
-// the initial snapshot wait for it rather than being refused.
+// the initial snapshot wait for it rather than being refused. The server
+// keeps within webhookLimits: a client that is slow to send, or idle, is
+// dropped, and connections beyond the cap wait to be accepted.
 func (h *Hub) serveWebhooks(ctx context.Context, ready chan<- error) {
 	mux := h.WebhookMux()
 	if h.cfg.Listen == "" || mux == nil {
@@ -49,16 +51,24 @@ func (h *Hub) serveWebhooks(ctx context.Context, ready chan<- error) {
 		ready <- err
 		return
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	h.log.Info("accepting webhooks", "addr", ln.Addr().String())
+	limits := webhookLimits
+	srv := newServer(mux, limits, h.log)
+	h.log.Info("accepting webhooks", "addr", ln.Addr().String(), "max_conns", limits.Conns)
 	ready <- nil
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx)
+		if srv.Shutdown(sctx) != nil {
+			_ = srv.Close() // answers still unsent after 5s are cut off
+		}
 	}()
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Serve(limitListener(ln, limits))
+	if !errors.Is(err, http.ErrServerClosed) {
 		h.log.Error("webhook server stopped", "err", err)
+		return
 	}
+	<-stopped
 }

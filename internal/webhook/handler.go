@@ -25,7 +25,7 @@ type Handler struct {
 	Notify func(table, id string) <-chan struct{}
 	// Wait bounds how long the answer waits for capture. Default 10s.
 	Wait time.Duration
-	// Limit bounds the body. Default 1 MiB.
+	// Limit bounds the body; a longer one is answered 413. Default 1 MiB.
 	Limit int64
 	Log   *slog.Logger
 }
@@ -40,13 +40,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = 1 << 20
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		http.Error(w, "cannot read the body", http.StatusBadRequest)
+	if r.ContentLength > limit {
+		h.tooLarge(w, r, limit)
 		return
 	}
-	if int64(len(body)) > limit {
-		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if tl, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		h.tooLarge(w, r, tl.Limit)
+		return
+	}
+	if err != nil {
+		http.Error(w, "cannot read the body", http.StatusBadRequest)
 		return
 	}
 	if err := h.Scheme.Verify(r, body); err != nil {
@@ -84,6 +88,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log().Debug("webhook stored", "system", h.System, "records", len(notices))
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, "{\"stored\":%d}\n", len(notices))
+}
+
+// tooLarge refuses a body over limit (or over the server's own limit)
+// and closes the connection rather than read the rest.
+func (h *Handler) tooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
+	h.log().Warn("webhook refused: body too large", "system", h.System, "remote", r.RemoteAddr, "limit", limit)
+	w.Header().Set("Connection", "close")
+	http.Error(w, fmt.Sprintf("body too large: at most %d bytes", limit), http.StatusRequestEntityTooLarge)
 }
 
 func (h *Handler) log() *slog.Logger {
