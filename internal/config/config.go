@@ -20,6 +20,8 @@ type Config struct {
 	Delivery Delivery `yaml:"delivery"`
 	// Listen is the address the hub serves webhooks on, like 127.0.0.1:7070;
 	// systems that push notifications post to http://LISTEN/webhooks/SYSTEM.
+	// The host must be written: 127.0.0.1 for this machine only, 0.0.0.0
+	// (or [::]) for every interface; ":7070" is refused.
 	Listen string `yaml:"listen"`
 
 	// File is the path the config was read from (not a YAML key).

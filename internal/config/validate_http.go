@@ -302,7 +302,14 @@ func (k *checker) listen() {
 	if k.c.Listen == "" {
 		return
 	}
-	if _, port, err := net.SplitHostPort(k.c.Listen); err != nil || port == "" {
-		k.add(0, "listen", fmt.Sprintf("%q is not an address", k.c.Listen), "write host:port, like 127.0.0.1:7070 or :7070")
+	host, port, err := net.SplitHostPort(k.c.Listen)
+	if err != nil || port == "" {
+		k.add(0, "listen", fmt.Sprintf("%q is not an address", k.c.Listen), "write host:port, like 127.0.0.1:7070 or 0.0.0.0:7070")
+		return
+	}
+	if host == "" {
+		// An empty host binds every interface; that must be asked for.
+		k.add(0, "listen", fmt.Sprintf("%q names no host, so it would accept connections on every interface", k.c.Listen),
+			fmt.Sprintf("write 127.0.0.1:%s to accept only this machine, or 0.0.0.0:%s to accept every interface explicitly", port, port))
 	}
 }

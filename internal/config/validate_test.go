@@ -25,6 +25,11 @@ func TestMistakes(t *testing.T) {
 			[]want{{"version", "missing", "version: 1", "systems:"}}},
 		{"unknown top-level key", []edit{{"routes:", "delivery: {attempts: 3}\nroute: []\nroutes:"}},
 			[]want{{"route", "unknown key", `did you mean "routes"?`, "route: []"}}},
+		{"listen without host", []edit{{"routes:", "listen: \":7070\"\nroutes:"}},
+			[]want{{"listen", `":7070" names no host, so it would accept connections on every interface`,
+				"write 127.0.0.1:7070 to accept only this machine, or 0.0.0.0:7070 to accept every interface explicitly", "listen:"}}},
+		{"listen without port", []edit{{"routes:", "listen: 127.0.0.1\nroutes:"}},
+			[]want{{"listen", `"127.0.0.1" is not an address`, "127.0.0.1:7070 or 0.0.0.0:7070", "listen:"}}},
 
 		// Systems.
 		{"type misspelt", []edit{{"type: sqlite", "type: sqllite"}},
@@ -209,6 +214,18 @@ func TestKeyField(t *testing.T) {
 		src = strings.Replace(src, "{table: accounts, fields: {name: name, email: email, tier: tier}}", m, 1)
 		if _, problems := parse(t, src, nil); len(problems) != 0 {
 			t.Errorf("mapping %s: %v", m, problems)
+		}
+	}
+}
+
+// A listen address with its host written is accepted, whichever host.
+func TestListenWithHost(t *testing.T) {
+	for _, addr := range []string{"127.0.0.1:7070", "0.0.0.0:7070", "[::1]:7070", "[::]:7070", "hub.internal:7070", "localhost:0"} {
+		src := strings.Replace(baseYAML, "routes:", "listen: \""+addr+"\"\nroutes:", 1)
+		if c, problems := parse(t, src, nil); len(problems) != 0 {
+			t.Errorf("listen %s: %v", addr, problems)
+		} else if c.Listen != addr {
+			t.Errorf("listen %s: read as %q", addr, c.Listen)
 		}
 	}
 }
