@@ -126,9 +126,15 @@ type hubProc struct {
 // test failed.
 func (e *env) startHub() *hubProc {
 	e.t.Helper()
+	return e.startHubArgs()
+}
+
+// startHubArgs is startHub with more arguments to `tandem run`.
+func (e *env) startHubArgs(args ...string) *hubProc {
+	e.t.Helper()
 	e.hubs++
 	h := &hubProc{n: e.hubs, out: &syncBuffer{}, done: make(chan struct{})}
-	h.cmd = exec.Command(tandemBin, "run", "-c", e.cfg)
+	h.cmd = exec.Command(tandemBin, append([]string{"run", "-c", e.cfg}, args...)...)
 	h.cmd.Dir = e.dir
 	h.cmd.Stdout, h.cmd.Stderr = h.out, h.out
 	if err := h.cmd.Start(); err != nil {

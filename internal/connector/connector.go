@@ -78,6 +78,13 @@ type Installer interface {
 	Setup(ctx context.Context) error
 }
 
+// Checker is an Installer that can tell whether what Setup installs is
+// in place and matches the mapping. The hub refuses to run a system whose
+// Check fails: changes it would not capture are lost without a word.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Permanent marks an error that retrying cannot fix (a constraint
 // violation, a 400). Delivery dead-letters it without using up retries.
 type Permanent struct {

@@ -143,6 +143,20 @@ func (h *Hub) Setup(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// Check fails when a system's capture is not installed as its mapping
+// needs (see connector.Checker), naming every such system.
+func (h *Hub) Check(ctx context.Context) error {
+	var errs []error
+	for _, name := range h.cfg.SystemNames() {
+		if c, ok := h.systems[name].(connector.Checker); ok {
+			if err := c.Check(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Ready is closed once the initial snapshots are done and delivery runs.
 func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
 
@@ -150,6 +164,9 @@ func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
 // only once every system's initial snapshot is in, so records that
 // already exist on both sides are matched, not copied twice.
 func (h *Hub) Run(ctx context.Context) error {
+	if err := h.Check(ctx); err != nil {
+		return err
+	}
 	if err := h.store.Update(ctx, func(tx store.Tx) error {
 		// Creates in flight when the last run ended may have happened.
 		if err := tx.Unsettle(); err != nil {

@@ -31,6 +31,8 @@ type Harness struct {
 	// Tags creates the table tags(code text primary key, label text);
 	// code holds up to 64 characters and is not generated.
 	Tags string
+	// Quote quotes an identifier as the database's SQL does.
+	Quote func(name string) string
 }
 
 // Database is one fresh database.

@@ -47,6 +47,14 @@ func Run(t *testing.T, h Harness) {
 		{"ValuesRoundTrip", testRoundTrip},
 		{"ValuesFromText", testValuesFromText},
 	}
+	tests = append(tests, struct {
+		name string
+		fn   func(*testing.T, *env)
+	}{"HostileNamesAreQuoted", func(t *testing.T, e *env) { testHostileNames(t, e, h) }},
+		struct {
+			name string
+			fn   func(*testing.T, *env)
+		}{"OutOfDateCaptureIsFound", testOutOfDateCapture})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t, h))

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"log/slog"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,8 @@ func harness() connectortest.Harness {
 		},
 		Items: "CREATE TABLE items (id BIGINT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(200) NOT NULL, qty INT, " +
 			"big BIGINT, price DOUBLE, active BOOLEAN, at DATETIME(6), note TEXT)",
-		Tags: "CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT)",
+		Tags:  "CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT)",
+		Quote: func(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" },
 	}
 }
 

@@ -3,7 +3,9 @@ package mysql
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"tandem/internal/connector/sqldb"
@@ -71,26 +73,95 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 	if err != nil {
 		return fmt.Errorf("read existing triggers: %w", err)
 	}
-	for _, c := range caps {
-		schema := d.schema
-		if s, _, ok := strings.Cut(c.Table, "."); ok {
-			schema = s // a trigger lives in its table's database
+	// MySQL cannot make triggers in a transaction. So that a failure
+	// leaves capture as it was, each new trigger is made under a name of
+	// its own beside the one it replaces, and the old ones are dropped
+	// only once every new one is in (a moment with both only writes an
+	// outbox row twice, which capture reads as one change).
+	var made, old []string
+	undo := func(err error) error {
+		for _, q := range made {
+			if _, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TRIGGER IF EXISTS "+q); derr != nil {
+				return fmt.Errorf("%w; and dropping the trigger %s made before it failed: %v", err, q, derr)
+			}
 		}
+		return err
+	}
+	for _, c := range caps {
+		schema, name := d.split(c.Table)
 		for _, t := range d.capture(c) {
-			q := d.Quote(schema + "." + t.name)
-			if existing[q] == t.body {
+			kept := false
+			for _, x := range existing {
+				if x.of(schema, name, t.event) {
+					if x.body == t.body && !kept {
+						kept = true
+					} else {
+						old = append(old, x.quoted)
+					}
+				}
+			}
+			if kept {
 				continue
 			}
-			if _, err := conn.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+q); err != nil {
-				return err
-			}
+			q := d.Quote(schema + "." + t.name)
 			s := "CREATE TRIGGER " + q + " AFTER " + t.event + " ON " + d.table(c.Table) + " FOR EACH ROW " + t.body
 			if _, err := conn.ExecContext(ctx, s); err != nil {
-				return fmt.Errorf("%w; statement: %s", err, s)
+				return undo(fmt.Errorf("%w; statement: %s", err, s))
 			}
+			made = append(made, q)
+		}
+	}
+	for _, q := range old {
+		if _, err := conn.ExecContext(ctx, "DROP TRIGGER IF EXISTS "+q); err != nil {
+			return fmt.Errorf("drop the replaced trigger %s: %w", q, err)
 		}
 	}
 	return nil
+}
+
+// Installed implements sqldb.Dialect: each table needs one trigger per
+// event whose body is what Setup would install.
+func (d *dialect) Installed(ctx context.Context, db *sql.DB, caps []sqldb.Capture) ([]string, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	existing, err := d.triggers(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	for _, c := range caps {
+		schema, name := d.split(c.Table)
+		missing, stale := 0, 0
+		for _, t := range d.capture(c) {
+			found, same := false, false
+			for _, x := range existing {
+				if x.of(schema, name, t.event) {
+					found, same = true, same || x.body == t.body
+				}
+			}
+			switch {
+			case !found:
+				missing++
+			case !same:
+				stale++
+			}
+		}
+		if p := sqldb.Problem(c.Table, missing, stale); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	return problems, nil
+}
+
+// split returns the database and name of a configured table.
+func (d *dialect) split(table string) (schema, name string) {
+	if s, n, ok := strings.Cut(table, "."); ok {
+		return s, n // a trigger lives in its table's database
+	}
+	return d.schema, table
 }
 
 // table qualifies an unqualified table name with the DSN's database.
@@ -103,9 +174,23 @@ func (d *dialect) table(name string) string {
 
 type trigger struct{ name, event, body string }
 
+// literal renders s as a string literal whose meaning does not depend on
+// the session's sql_mode (NO_BACKSLASH_ESCAPES or not): plain text between
+// quotes, anything else in hexadecimal, so no quote or backslash in a
+// name can end the literal.
+func literal(s string) string {
+	if sqldb.Plain(s) {
+		return "'" + s + "'"
+	}
+	return "CONVERT(X'" + hex.EncodeToString([]byte(s)) + "' USING utf8mb4)"
+}
+
+// capture returns the triggers of table c. Each is named for its table,
+// event and body, so a changed body gets a new trigger beside the old one
+// (see Setup).
 func (d *dialect) capture(c sqldb.Capture) []trigger {
 	name := sqldb.TriggerName(c.Table)
-	tbl := sqldb.QuoteString(c.Table)
+	tbl := literal(c.Table)
 	key := d.Quote(c.Key.Name)
 	ins := func(row, op string) string {
 		cols := "NULL"
@@ -113,7 +198,7 @@ func (d *dialect) capture(c sqldb.Capture) []trigger {
 			parts := []string{"','"}
 			for _, c := range c.Columns {
 				q := d.Quote(c)
-				parts = append(parts, "IF(OLD."+q+" <=> NEW."+q+", NULL, "+sqldb.QuoteString(c)+")")
+				parts = append(parts, "IF(OLD."+q+" <=> NEW."+q+", NULL, "+literal(c)+")")
 			}
 			cols = "''"
 			if len(parts) > 1 {
@@ -125,28 +210,47 @@ func (d *dialect) capture(c sqldb.Capture) []trigger {
 	wrap := func(s string) string {
 		return "BEGIN IF NOT (@tandem_origin <=> 1) THEN " + s + " END IF; END"
 	}
-	return []trigger{
-		{name + "_i", "INSERT", wrap(ins("NEW", "I"))},
-		{name + "_u", "UPDATE", wrap("IF NOT (OLD." + key + " <=> NEW." + key + ") THEN " + ins("OLD", "D") + " END IF; " + ins("NEW", "U"))},
-		{name + "_d", "DELETE", wrap(ins("OLD", "D"))},
+	ts := []trigger{
+		{"_i", "INSERT", wrap(ins("NEW", "I"))},
+		{"_u", "UPDATE", wrap("IF NOT (OLD." + key + " <=> NEW." + key + ") THEN " + ins("OLD", "D") + " END IF; " + ins("NEW", "U"))},
+		{"_d", "DELETE", wrap(ins("OLD", "D"))},
 	}
+	for i := range ts {
+		h := fnv.New32a()
+		h.Write([]byte(ts[i].body))
+		ts[i].name = fmt.Sprintf("%s%s_%08x", name, ts[i].name, h.Sum32())
+	}
+	return ts
 }
 
-// triggers returns the bodies of tandem's triggers, by quoted schema.name.
-func (d *dialect) triggers(ctx context.Context, conn *sql.Conn) (map[string]string, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT TRIGGER_SCHEMA, TRIGGER_NAME, ACTION_STATEMENT
+// installed is one of tandem's triggers in the database.
+type installed struct {
+	schema, table, event, body string
+	quoted                     string // schema.name, quoted
+}
+
+// of reports whether x captures event on schema.table.
+func (x installed) of(schema, table, event string) bool {
+	return x.schema == schema && x.table == table && strings.EqualFold(x.event, event)
+}
+
+// triggers returns tandem's triggers, in every database the server holds.
+func (d *dialect) triggers(ctx context.Context, conn *sql.Conn) ([]installed, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT TRIGGER_SCHEMA, TRIGGER_NAME, EVENT_OBJECT_TABLE, EVENT_MANIPULATION, ACTION_STATEMENT
 		FROM information_schema.TRIGGERS WHERE TRIGGER_NAME LIKE 'tandem\_%'`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]string{}
+	var out []installed
 	for rows.Next() {
-		var schema, name, body string
-		if err := rows.Scan(&schema, &name, &body); err != nil {
+		var x installed
+		var name string
+		if err := rows.Scan(&x.schema, &name, &x.table, &x.event, &x.body); err != nil {
 			return nil, err
 		}
-		out[d.Quote(schema+"."+name)] = body
+		x.quoted = d.Quote(x.schema + "." + name)
+		out = append(out, x)
 	}
 	return out, rows.Err()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -36,7 +37,8 @@ func harness() connectortest.Harness {
 		},
 		Items: `CREATE TABLE items (id bigserial PRIMARY KEY, name text NOT NULL, qty integer,
 			big bigint, price double precision, active boolean, at timestamptz, note text)`,
-		Tags: `CREATE TABLE tags (code varchar(64) PRIMARY KEY, label text)`,
+		Tags:  `CREATE TABLE tags (code varchar(64) PRIMARY KEY, label text)`,
+		Quote: func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` },
 	}
 }
 

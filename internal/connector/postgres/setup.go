@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -43,7 +44,7 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (
 		`ALTER TABLE ` + d.Outbox() + ` ADD COLUMN IF NOT EXISTS cols text`,
 	}
 	for _, c := range caps {
-		stmts = append(stmts, d.trigger(c)...)
+		stmts = append(stmts, d.trigger(c).stmts...)
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -53,9 +54,70 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (
 	return tx.Commit()
 }
 
-func (d *dialect) trigger(c sqldb.Capture) []string {
-	fn := sqldb.QuoteIdent(d.schema+"."+sqldb.TriggerName(c.Table), `"`)
-	tbl := sqldb.QuoteString(c.Table)
+// capture is what Setup installs for one table: a function, named in
+// d.schema, whose source is body, and the statements that make it and
+// its trigger.
+type capture struct {
+	fn, body string
+	stmts    []string
+}
+
+// Installed implements sqldb.Dialect: the function's source is compared
+// with what Setup would install, and the trigger must be there, enabled.
+func (d *dialect) Installed(ctx context.Context, db *sql.DB, caps []sqldb.Capture) ([]string, error) {
+	var problems []string
+	for _, c := range caps {
+		want := d.trigger(c)
+		missing, stale := 0, 0
+		var src string
+		err := db.QueryRowContext(ctx, `SELECT p.prosrc FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+			WHERE n.nspname = $1 AND p.proname = $2`, d.schema, want.fn).Scan(&src)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			missing++
+		case err != nil:
+			return nil, err
+		case src != want.body:
+			stale++
+		}
+		var on int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM pg_trigger
+			WHERE tgrelid = to_regclass($1) AND tgname = 'tandem_capture' AND tgenabled <> 'D'`, d.Quote(c.Table)).Scan(&on); err != nil {
+			return nil, err
+		}
+		if on == 0 {
+			missing++
+		}
+		if p := sqldb.Problem(c.Table, missing, stale); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	return problems, nil
+}
+
+// literal quotes s as a string literal. Plain text goes between quotes;
+// anything else is an escape string, whose backslashes mean the same
+// whatever standard_conforming_strings says.
+func literal(s string) string {
+	if sqldb.Plain(s) {
+		return "'" + s + "'"
+	}
+	return "E'" + strings.NewReplacer(`\`, `\\`, "'", "''").Replace(s) + "'"
+}
+
+// dollarTag returns a dollar-quote tag that body does not contain.
+func dollarTag(body string) string {
+	tag := "$tandem$"
+	for i := 1; strings.Contains(body, tag); i++ {
+		tag = fmt.Sprintf("$tandem%d$", i)
+	}
+	return tag
+}
+
+func (d *dialect) trigger(c sqldb.Capture) capture {
+	name := sqldb.TriggerName(c.Table)
+	fn := sqldb.QuoteIdent(d.schema+"."+name, `"`)
+	tbl := literal(c.Table)
 	key := d.Quote(c.Key.Name)
 	ins := func(row, op string) string {
 		cols := "NULL"
@@ -63,7 +125,7 @@ func (d *dialect) trigger(c sqldb.Capture) []string {
 			var parts []string
 			for _, c := range c.Columns {
 				q := d.Quote(c)
-				parts = append(parts, `CASE WHEN OLD.`+q+`::text IS DISTINCT FROM NEW.`+q+`::text THEN `+sqldb.QuoteString(c)+` END`)
+				parts = append(parts, `CASE WHEN OLD.`+q+`::text IS DISTINCT FROM NEW.`+q+`::text THEN `+literal(c)+` END`)
 			}
 			cols = "''"
 			if len(parts) > 0 {
@@ -89,11 +151,12 @@ BEGIN
 	END IF;
 	RETURN NULL;
 END`
-	return []string{
+	tag := dollarTag(body)
+	return capture{fn: name, body: body, stmts: []string{
 		`CREATE OR REPLACE FUNCTION ` + fn + `() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-			SET search_path = pg_catalog, pg_temp AS $tandem$` + body + `$tandem$`,
+			SET search_path = pg_catalog, pg_temp AS ` + tag + body + tag,
 		`DROP TRIGGER IF EXISTS tandem_capture ON ` + d.Quote(c.Table),
 		`CREATE TRIGGER tandem_capture AFTER INSERT OR UPDATE OR DELETE ON ` + d.Quote(c.Table) +
 			` FOR EACH ROW EXECUTE FUNCTION ` + fn + `()`,
-	}
+	}}
 }

@@ -42,6 +42,7 @@ func (f *fake) LookupIDs(args *[]any, entity string, gids []any) string {
 }
 func (*fake) Classify(err error) error                                        { return err }
 func (*fake) Setup(context.Context, *sql.DB, []Capture) error                 { return nil }
+func (*fake) Installed(context.Context, *sql.DB, []Capture) ([]string, error) { return nil, nil }
 func (*fake) Columns(context.Context, *sql.DB, string) ([]Column, error)      { return nil, nil }
 func (f *fake) Write(ctx context.Context, _ *sql.DB, fn func(Tx) error) error { return fn(f) }
 

@@ -16,9 +16,21 @@ func QuoteIdent(name string, q string) string {
 	return strings.Join(parts, ".")
 }
 
-// QuoteString quotes s as an SQL string literal.
-func QuoteString(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+// Plain reports whether s may stand between single quotes as it is in
+// every dialect: letters, digits, spaces and _ - . , only. Dialects
+// render anything else their own way (see each one's literal), since
+// what a backslash or a quote means inside a literal differs between
+// them and, in MySQL, with the session's sql_mode.
+func Plain(s string) bool {
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9',
+			r == '_', r == ' ', r == '-', r == '.', r == ',':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // Names joins the quoted names of cols with commas.

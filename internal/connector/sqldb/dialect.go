@@ -107,6 +107,10 @@ type Dialect interface {
 	// Setup installs tandem's tables and the capture triggers of tables.
 	// Running it again changes nothing.
 	Setup(ctx context.Context, db *sql.DB, tables []Capture) error
+	// Installed says what of the capture of tables is missing or differs
+	// from what Setup would install now, one line per table; none when
+	// all is in place.
+	Installed(ctx context.Context, db *sql.DB, tables []Capture) ([]string, error)
 	// Write runs fn in one transaction whose writes the triggers do not
 	// capture (the echo marker). fn's error rolls everything back. Each
 	// statement of the transaction reads the latest commits (READ

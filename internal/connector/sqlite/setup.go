@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -56,7 +57,9 @@ func (d dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (e
 		stmts = append(stmts, `ALTER TABLE `+outbox+` ADD COLUMN cols TEXT`)
 	}
 	for _, c := range caps {
-		stmts = append(stmts, d.triggers(c)...)
+		for _, t := range d.triggers(c) {
+			stmts = append(stmts, "DROP TRIGGER IF EXISTS "+d.Quote(t.name), t.create)
+		}
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -66,9 +69,43 @@ func (d dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) (e
 	return tx.Commit()
 }
 
-func (d dialect) triggers(c sqldb.Capture) []string {
+// Installed implements sqldb.Dialect: SQLite keeps the text of each
+// CREATE TRIGGER as it was run, which is compared with what Setup runs.
+func (d dialect) Installed(ctx context.Context, db *sql.DB, caps []sqldb.Capture) ([]string, error) {
+	var problems []string
+	for _, c := range caps {
+		missing, stale := 0, 0
+		for _, t := range d.triggers(c) {
+			var got string
+			err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?`, t.name).Scan(&got)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				missing++
+			case err != nil:
+				return nil, err
+			case got != t.create:
+				stale++
+			}
+		}
+		if p := sqldb.Problem(c.Table, missing, stale); p != "" {
+			problems = append(problems, p)
+		}
+	}
+	return problems, nil
+}
+
+// trigger is one capture trigger: its name and the statement making it.
+type trigger struct{ name, create string }
+
+// literal quotes s as a string literal: SQLite knows no escapes in one,
+// only the doubled quote.
+func literal(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func (d dialect) triggers(c sqldb.Capture) []trigger {
 	name := sqldb.TriggerName(c.Table)
-	tbl := sqldb.QuoteString(c.Table)
+	tbl := literal(c.Table)
 	key := d.Quote(c.Key.Name)
 	when := ` WHEN coalesce((SELECT applying FROM ` + control + ` WHERE id = 1), 0) = 0`
 	ins := func(row, op string) string {
@@ -77,7 +114,7 @@ func (d dialect) triggers(c sqldb.Capture) []string {
 			var parts []string
 			for _, c := range c.Columns {
 				q := d.Quote(c)
-				parts = append(parts, "CASE WHEN OLD."+q+" IS NOT NEW."+q+" THEN "+sqldb.QuoteString(c+",")+" ELSE '' END")
+				parts = append(parts, "CASE WHEN OLD."+q+" IS NOT NEW."+q+" THEN "+literal(c+",")+" ELSE '' END")
 			}
 			cols = "''"
 			if len(parts) > 0 {
@@ -93,10 +130,9 @@ func (d dialect) triggers(c sqldb.Capture) []string {
 			`, 'D' WHERE OLD.` + key + ` IS NOT NEW.` + key + `; ` + ins("NEW", "U") + " END",
 		"AFTER DELETE" + on + ins("OLD", "D") + " END",
 	}
-	var stmts []string
+	var ts []trigger
 	for i, suffix := range []string{"_i", "_u", "_d"} {
-		tn := d.Quote(name + suffix)
-		stmts = append(stmts, "DROP TRIGGER IF EXISTS "+tn, "CREATE TRIGGER "+tn+" "+out[i])
+		ts = append(ts, trigger{name + suffix, "CREATE TRIGGER " + d.Quote(name+suffix) + " " + out[i]})
 	}
-	return stmts
+	return ts
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"tandem/internal/config"
@@ -32,7 +33,8 @@ func harness() connectortest.Harness {
 		},
 		Items: `CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, qty INTEGER,
 			big BIGINT, price DOUBLE PRECISION, active BOOLEAN, at DATETIME, note TEXT)`,
-		Tags: `CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT)`,
+		Tags:  `CREATE TABLE tags (code VARCHAR(64) PRIMARY KEY, label TEXT)`,
+		Quote: func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` },
 	}
 }
 
