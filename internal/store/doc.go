@@ -9,4 +9,8 @@
 // tandem.lock naming the holder) for the life of the process. Commands
 // that read the store or mark dead letters open it with OpenSQLite,
 // beside the hub.
+//
+// Every open makes the data directory (0700) and the store's files (0600)
+// private to the user, whatever the umask or their modes before (see
+// perm.go).
 package store

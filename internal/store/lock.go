@@ -56,15 +56,15 @@ type Lock struct {
 }
 
 // LockDir takes dir's lock, creating dir (0700) and the lock file (0600)
-// if needed, and writes this process into the lock file. It does not
-// wait: when another process holds the lock it returns an *InUseError
-// naming that process.
+// if needed or making them private (see makePrivate), and writes this
+// process into the lock file. It does not wait: when another process
+// holds the lock it returns an *InUseError naming that process.
 func LockDir(dir string) (*Lock, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := makeDir(dir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, LockFileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -58,19 +57,23 @@ func OpenExclusive(ctx context.Context, dir string) (*SQLite, error) {
 }
 
 // OpenSQLite opens (creating if needed) the store in dir, without taking
-// the data directory's lock. A directory and a store file it creates are
-// private to the user (0700, 0600); SQLite gives its WAL and shared-memory
-// files the store file's mode.
+// the data directory's lock. The directory and the store's files are
+// made private to the user (0700, 0600: see makePrivate).
 func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create data directory: %w", err)
+	if err := makeDir(dir); err != nil {
+		return nil, err
 	}
 	path := filepath.Join(dir, FileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openPrivate(path)
 	if err != nil {
 		return nil, fmt.Errorf("create store %s: %w", path, err)
 	}
 	f.Close()
+	for _, name := range []string{path + "-wal", path + "-shm"} {
+		if err := makePrivate(name, nil); err != nil {
+			return nil, err
+		}
+	}
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
