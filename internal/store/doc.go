@@ -11,6 +11,7 @@
 // beside the hub.
 //
 // Every open makes the data directory (0700) and the store's files (0600)
-// private to the user, whatever the umask or their modes before (see
-// perm.go).
+// private to the user, whatever the umask or their modes before, and
+// refuses a store SQLite's quick check finds damaged with a
+// *DamagedError saying what to do (see perm.go and integrity.go).
 package store

@@ -27,7 +27,8 @@ type SQLite struct {
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt
 	gold   *goldenCache
-	lock   *Lock // the data directory's lock, when opened by OpenExclusive
+	lock   *Lock  // the data directory's lock, when opened by OpenExclusive
+	path   string // the store file, for errors
 }
 
 // GoldenCacheSize is how many golden records the store keeps in memory.
@@ -58,7 +59,9 @@ func OpenExclusive(ctx context.Context, dir string) (*SQLite, error) {
 
 // OpenSQLite opens (creating if needed) the store in dir, without taking
 // the data directory's lock. The directory and the store's files are
-// made private to the user (0700, 0600: see makePrivate).
+// made private to the user (0700, 0600: see makePrivate), and a store
+// SQLite's quick check finds damaged is refused with a *DamagedError
+// (see check).
 func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 	if err := makeDir(dir); err != nil {
 		return nil, err
@@ -82,13 +85,17 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
+	if err := check(ctx, w, path); err != nil {
+		w.Close()
+		return nil, err
+	}
 	if _, err := w.ExecContext(ctx, schema); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("create store schema in %s: %w", path, err)
+		return nil, schemaErr("create store schema in", path, err)
 	}
 	if err := migrate(ctx, w); err != nil {
 		w.Close()
-		return nil, fmt.Errorf("upgrade store schema in %s: %w", path, err)
+		return nil, schemaErr("upgrade store schema in", path, err)
 	}
 	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(15000)&_pragma=query_only(1)")
 	if err != nil {
@@ -96,11 +103,16 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheSize)}, nil
+	return &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheSize)}, nil
 }
 
-// Update implements Store.
+// Update implements Store. An error of a store found damaged since it
+// was opened is a *DamagedError: retrying cannot help.
 func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
+	return damaged(s.path, s.update(ctx, fn))
+}
+
+func (s *SQLite) update(ctx context.Context, fn func(Tx) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -171,17 +183,18 @@ func (s *SQLite) prepareRead(ctx context.Context, qs []string) {
 	}
 }
 
-// View implements Store.
+// View implements Store. An error of a store found damaged since it was
+// opened is a *DamagedError.
 func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return fmt.Errorf("begin store read: %w", err)
+		return damaged(s.path, fmt.Errorf("begin store read: %w", err))
 	}
 	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo(false)}
 	err = fn(t)
 	_ = tx.Rollback()
 	s.prepareRead(t.ctx, t.unprepared)
-	return err
+	return damaged(s.path, err)
 }
 
 // Close implements Store.
