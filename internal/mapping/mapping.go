@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -166,6 +167,11 @@ func (m *Map) ToCanonical(local record.Fields) (record.Fields, error) {
 		default:
 			v = local[f.column]
 		}
+		if s, ok := v.(string); ok && !utf8.ValidString(s) {
+			// Text is passed on as it was written or not at all: storing
+			// it would turn the bad bytes into U+FFFD everywhere.
+			return nil, &FieldError{Field: f.name, Err: fmt.Errorf("%s is not valid UTF-8 (%s); fix the value at its source", f.what(), record.BadUTF8(s))}
+		}
 		if f.toCanon != nil && v != nil {
 			c, ok := f.toCanon[Text(v)]
 			if !ok {
@@ -246,4 +252,12 @@ func Text(v any) string {
 		return ""
 	}
 	return fmt.Sprint(v)
+}
+
+// what names where a field's value comes from, for messages.
+func (f *field) what() string {
+	if f.in == nil && f.column != "" {
+		return fmt.Sprintf("the text of column %q", f.column)
+	}
+	return "the text its in expression made"
 }

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -130,5 +131,25 @@ func TestColumnsNameAMappedKey(t *testing.T) {
 		if d := cmp.Diff(tc.want, sorted(m.Columns())); d != "" {
 			t.Errorf("columns (-want +got):\n%s", d)
 		}
+	}
+}
+
+// Text that is not valid UTF-8 is refused, naming the field and the
+// column, never passed on rewritten; a NUL is valid text and passes.
+func TestInvalidUTF8NamesTheField(t *testing.T) {
+	m := testMap(t)
+	_, err := m.ToCanonical(record.Fields{"code": "\xc3\x28\xff", "state": "A"})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Field != "sku" {
+		t.Fatalf("want a FieldError on sku, got %v", err)
+	}
+	for _, want := range []string{`column "code"`, "not valid UTF-8", "offset 0", `\xc3(\xff`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
+	}
+	got, err := m.ToCanonical(record.Fields{"code": "a\x00b", "state": "A"})
+	if err != nil || got["sku"] != "a\x00b" {
+		t.Errorf("text with a NUL: %v, %q; want it as it is", err, got["sku"])
 	}
 }

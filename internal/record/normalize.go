@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Normalize turns a value read from a driver or a decoder into one of the
@@ -91,4 +92,18 @@ func Equal(a, b any) bool {
 		}
 	}
 	return a == b
+}
+
+// BadUTF8 says where s stops being valid UTF-8, for messages: the offset
+// of the first bad byte and the bytes around it, escaped.
+func BadUTF8(s string) string {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n <= 1 {
+			lo, hi := max(0, i-8), min(len(s), i+8)
+			return fmt.Sprintf("byte 0x%02X at offset %d, in %q", s[i], i, s[lo:hi])
+		}
+		i += n
+	}
+	return "no bad byte"
 }

@@ -2,6 +2,7 @@ package connectortest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -101,5 +102,27 @@ func testOutOfDateCapture(t *testing.T, e *env) {
 	got := e.drain(t)
 	if len(got) != 1 || !slices.Equal(got[0].Changed, []string{"note"}) {
 		t.Errorf("update of note captured as %+v; want one change naming note", got)
+	}
+}
+
+// testTextAsWritten: text the database cannot hold as it is (a NUL, bytes
+// that are not UTF-8) is refused, naming its column, or stored exactly;
+// never cut or rewritten on the way.
+func testTextAsWritten(t *testing.T, e *env) {
+	for _, s := range []string{"a\x00b", "\xc3\x28\xff", "ok é"} {
+		res, err := e.sys.Apply(e.ctx, "item", []record.Write{create("g-"+s, record.Fields{"name": "n", "note": s})})
+		if err == nil {
+			err = res[0].Err
+		}
+		if err != nil {
+			var p *connector.Permanent
+			if !errors.As(err, &p) || p.Field != "note" {
+				t.Errorf("write of note %q: %v; want it stored, or a permanent error naming note", s, err)
+			}
+			continue
+		}
+		if got := e.fetch(t, "item", res[0].Key).Fields["note"]; got != s {
+			t.Errorf("note written as %q reads back as %q", s, got)
+		}
 	}
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, h Harness) {
 		{"FetchMissingIsDelete", testFetch},
 		{"ValuesRoundTrip", testRoundTrip},
 		{"ValuesFromText", testValuesFromText},
+		{"TextAsWrittenOrRefused", testTextAsWritten},
 	}
 	tests = append(tests, struct {
 		name string

@@ -1,11 +1,14 @@
 package mysql
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"tandem/internal/connector/sqldb"
+	"tandem/internal/record"
 )
 
 // MySQL allows 65,535 placeholders per statement; the rows also have to
@@ -194,4 +197,13 @@ func (d *dialect) Delete(table string, key sqldb.Column, keys []any) []sqldb.Stm
 		keys = keys[n:]
 	}
 	return out
+}
+
+// CheckText implements sqldb.TextChecker: tandem's MySQL columns are
+// utf8mb4, which holds valid UTF-8 only.
+func (*dialect) CheckText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("text is not valid UTF-8 (%s), which a utf8mb4 column cannot store", record.BadUTF8(s))
+	}
+	return nil
 }

@@ -1,12 +1,15 @@
 package postgres
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"tandem/internal/connector/sqldb"
+	"tandem/internal/record"
 )
 
 // dialect is PostgreSQL's SQL. schema is where tandem's tables live.
@@ -199,4 +202,16 @@ func (d *dialect) Delete(table string, key sqldb.Column, keys []any) []sqldb.Stm
 	var args []any
 	q := "DELETE FROM " + table + " WHERE " + d.In(&args, d.Quote(key.Name), key, keys)
 	return []sqldb.Stmt{{SQL: q, Args: args}}
+}
+
+// CheckText implements sqldb.TextChecker: PostgreSQL text holds valid
+// UTF-8 without NUL bytes, in a UTF8 database.
+func (*dialect) CheckText(s string) error {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return fmt.Errorf("text holds a NUL byte at offset %d, which PostgreSQL text cannot store", i)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("text is not valid UTF-8 (%s), which PostgreSQL text cannot store", record.BadUTF8(s))
+	}
+	return nil
 }

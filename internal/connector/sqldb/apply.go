@@ -40,8 +40,9 @@ func (e *Engine) Apply(ctx context.Context, entity string, writes []record.Write
 		return []record.Result{}, nil
 	}
 	ws := make([]write, len(writes))
+	tc, _ := e.d.(TextChecker)
 	for i := range writes {
-		if ws[i], err = check(t, i, &writes[i]); err != nil {
+		if ws[i], err = check(t, tc, i, &writes[i]); err != nil {
 			return nil, fmt.Errorf("apply %s to %s system %q: %w", entity, e.d.Name(), e.system, err)
 		}
 	}
@@ -75,8 +76,9 @@ func (e *Engine) Apply(ctx context.Context, entity string, writes []record.Write
 	return res, nil
 }
 
-// check validates w against t and converts its values.
-func check(t *table, i int, w *record.Write) (write, error) {
+// check validates w against t and converts its values; tc, if not nil,
+// says which text the database cannot store.
+func check(t *table, tc TextChecker, i int, w *record.Write) (write, error) {
 	out := write{i: i, op: w.Op, gid: w.GID, unkeyed: w.Key == ""}
 	which := func() string {
 		if w.Key != "" {
@@ -111,6 +113,11 @@ func check(t *table, i int, w *record.Write) (write, error) {
 			return out, &connector.Permanent{Field: n, Err: fmt.Errorf("%s: table %q has no column %q", which(), t.Name, n)}
 		}
 		v, err := Encode(c, w.Fields[n])
+		if err == nil && tc != nil {
+			if s, ok := v.(string); ok {
+				err = tc.CheckText(s)
+			}
+		}
 		if err != nil {
 			return out, &connector.Permanent{Field: n, Err: fmt.Errorf("%s: column %q (%s): %w", which(), n, c.Kind, err)}
 		}

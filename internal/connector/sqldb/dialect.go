@@ -141,3 +141,11 @@ type Dialect interface {
 	// serialization failure); other errors come back unchanged.
 	Classify(err error) error
 }
+
+// TextChecker is a Dialect whose text columns cannot hold every string
+// (PostgreSQL's hold no NUL). CheckText says why s cannot be written, so
+// that the write fails naming its column instead of being cut or
+// rewritten by the database or its driver.
+type TextChecker interface {
+	CheckText(s string) error
+}
