@@ -119,7 +119,7 @@ func TestBothWays(t *testing.T) {
 // External ID make every retried create land on one record.
 func TestLimitsAndFailures(t *testing.T) {
 	const n = 150
-	r, org := rigBatch(t, sim.Faults{Rate: 20, Burst: 2, ErrorRate: 0.15, LoseRate: 0.15}, n, 5)
+	r, org := rigBatch(t, sim.Faults{Rate: 20, Burst: 2, ErrorRate: 0.15, LoseRate: 0.15, Seed: 11}, n, 5)
 	delivered(t, r, org, n)
 	st := org.Stats()
 	t.Logf("%+v", st)
