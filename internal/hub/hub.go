@@ -167,6 +167,20 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := h.Check(ctx); err != nil {
 		return err
 	}
+	// A store found damaged ends the run: every write would fail for
+	// good, while the hub looked busy retrying.
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if d, ok := h.store.(interface{ Damaged() <-chan error }); ok {
+		go func() {
+			select {
+			case err := <-d.Damaged():
+				h.log.Error("the store is damaged; stopping", "err", err)
+				stop(err)
+			case <-ctx.Done():
+			}
+		}()
+	}
 	if err := h.store.Update(ctx, func(tx store.Tx) error {
 		// Creates in flight when the last run ended may have happened.
 		if err := tx.Unsettle(); err != nil {
@@ -219,6 +233,9 @@ func (h *Hub) Run(ctx context.Context) error {
 		h.maintain(ctx)
 	}()
 	wg.Wait()
+	if err := context.Cause(ctx); errors.Is(err, store.ErrDamaged) {
+		return err
+	}
 	return nil
 }
 

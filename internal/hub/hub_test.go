@@ -78,6 +78,7 @@ type fixture struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	running bool
+	runErr  error // what Run returned, once stopped
 }
 
 // newFixture runs a hub on three memory systems; prepare, if set, fills
@@ -123,7 +124,7 @@ func newFixture(t *testing.T, prepare func(map[string]*memory.System), adjust ..
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		_ = f.h.Run(ctx)
+		f.runErr = f.h.Run(ctx)
 	}()
 	t.Cleanup(func() {
 		cancel()

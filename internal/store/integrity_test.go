@@ -194,4 +194,12 @@ func TestStoreDamagedWhileOpenSaysSo(t *testing.T) {
 	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "restore the data directory") {
 		t.Fatalf("reading a damaged store: %v, want a *DamagedError naming %s", err, path)
 	}
+	select {
+	case got := <-s.Damaged():
+		if !errors.Is(got, ErrDamaged) {
+			t.Errorf("Damaged delivered %v", got)
+		}
+	default:
+		t.Error("Damaged delivered nothing after a read found the damage")
+	}
 }

@@ -29,6 +29,21 @@ type SQLite struct {
 	gold   *goldenCache
 	lock   *Lock  // the data directory's lock, when opened by OpenExclusive
 	path   string // the store file, for errors
+	// broken receives the first damage found while the store is open.
+	broken     chan error
+	brokenOnce sync.Once
+}
+
+// Damaged delivers the first *DamagedError an Update or View returned:
+// nothing done with the store can succeed after it, so the hub stops.
+func (s *SQLite) Damaged() <-chan error { return s.broken }
+
+// seen passes err through, noting it if it is damage.
+func (s *SQLite) seen(err error) error {
+	if errors.Is(err, ErrDamaged) {
+		s.brokenOnce.Do(func() { s.broken <- err })
+	}
+	return err
 }
 
 // GoldenCacheSize is how many golden records the store keeps in memory.
@@ -103,13 +118,14 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheSize)}, nil
+	return &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheSize),
+		broken: make(chan error, 1)}, nil
 }
 
 // Update implements Store. An error of a store found damaged since it
 // was opened is a *DamagedError: retrying cannot help.
 func (s *SQLite) Update(ctx context.Context, fn func(Tx) error) error {
-	return damaged(s.path, s.update(ctx, fn))
+	return s.seen(damaged(s.path, s.update(ctx, fn)))
 }
 
 func (s *SQLite) update(ctx context.Context, fn func(Tx) error) error {
@@ -188,13 +204,13 @@ func (s *SQLite) prepareRead(ctx context.Context, qs []string) {
 func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return damaged(s.path, fmt.Errorf("begin store read: %w", err))
+		return s.seen(damaged(s.path, fmt.Errorf("begin store read: %w", err)))
 	}
 	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo(false)}
 	err = fn(t)
 	_ = tx.Rollback()
 	s.prepareRead(t.ctx, t.unprepared)
-	return damaged(s.path, err)
+	return s.seen(damaged(s.path, err))
 }
 
 // Close implements Store.
