@@ -26,6 +26,9 @@ type Config struct {
 
 	// File is the path the config was read from (not a YAML key).
 	File string `yaml:"-"`
+	// Warnings are what is allowed but unwise in the file, like a
+	// password written in it rather than given as ${ENV_VAR}.
+	Warnings Problems `yaml:"-"`
 }
 
 // Store is the hub's own state.
@@ -38,10 +41,10 @@ type Store struct {
 type System struct {
 	// Type is the connector type: postgres, mysql or sqlite.
 	Type string `yaml:"type"`
-	// DSN is the connection string; write secrets as ${ENV_VAR}.
-	// postgres: "postgres://user@host:5432/db"; mysql: "user:pass@tcp(host:3306)/db";
-	// sqlite: a file path.
-	DSN string `yaml:"dsn"`
+	// DSN is the connection string; write its password as ${ENV_VAR} or
+	// ${file:PATH}. postgres: "postgres://user:${PG_PASSWORD}@host:5432/db";
+	// mysql: "user:${MYSQL_PASSWORD}@tcp(host:3306)/db"; sqlite: a file path.
+	DSN string `yaml:"dsn" secret:"dsn"`
 	// Poll is how often capture looks for new changes when idle. Default 200ms.
 	Poll Duration `yaml:"poll"`
 	// Batch is the most changes captured or written in one round. Default 500.

@@ -26,7 +26,7 @@ type pos struct{ line, col int }
 // each key is, so that problems found later can name their line.
 type decoder struct {
 	file    string
-	lookup  func(string) (string, bool) // environment variables
+	src     sources // of ${…} references
 	anchors map[string]ast.Node
 	at      map[string]pos // YAML path → position of its key or list item
 	// shadow holds paths whose later problems a decode problem already
@@ -37,11 +37,26 @@ type decoder struct {
 	depth  int
 	values int  // decoded so far
 	deep   bool // nested too deeply, reported
+
+	// secret is the secret tag of the value being decoded (see
+	// secret.go); quiet, that no value written there may be quoted.
+	secret string
+	quiet  bool
+	// expanded holds, by path, values that ${…} references gave, as
+	// written; a problem never quotes what they expanded to.
+	expanded map[string]expansion
+	// hide are values no problem may show: what references expanded to
+	// and the secrets written in the file.
+	hide  []string
+	warns Problems
 }
 
-func newDecoder(file string, lookup func(string) (string, bool)) *decoder {
-	return &decoder{file: file, lookup: lookup, anchors: map[string]ast.Node{},
-		at: map[string]pos{}, shadow: map[string]bool{}}
+// expansion is a value holding ${…} references: as written, and expanded.
+type expansion struct{ raw, value string }
+
+func newDecoder(file string, src sources) *decoder {
+	return &decoder{file: file, src: src, anchors: map[string]ast.Node{},
+		at: map[string]pos{}, shadow: map[string]bool{}, expanded: map[string]expansion{}}
 }
 
 func (d *decoder) add(p pos, path, msg, hint string) {
@@ -144,8 +159,22 @@ func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 			d.add(posOf(e.Key), kp, "unknown key", suggest(key, names))
 			continue
 		}
+		restore := d.mark(v.Type().Field(i).Tag.Get("secret"))
 		d.decode(e.Value, v.Field(i), kp)
+		restore()
 	}
+}
+
+// mark enters a value whose struct field has the secret tag tag, and
+// returns what leaves it.
+func (d *decoder) mark(tag string) func() {
+	secret, quiet := d.secret, d.quiet
+	d.secret = tag
+	if tag == "block" {
+		d.secret = ""
+	}
+	d.quiet = quiet || tag == "value" || tag == "block"
+	return func() { d.secret, d.quiet = secret, quiet }
 }
 
 // dict decodes a mapping into a map with string keys.
@@ -170,7 +199,16 @@ func (d *decoder) dict(n ast.Node, v reflect.Value, path string) {
 		if old := v.MapIndex(reflect.ValueOf(key)); old.IsValid() {
 			ev.Set(old) // a key merged in by << and set again
 		}
+		restore := func() {}
+		if d.secret == "header" {
+			tag := ""
+			if CredentialHeader(key) {
+				tag = "value"
+			}
+			restore = d.mark(tag)
+		}
 		d.decode(e.Value, ev, kp)
+		restore()
 		allocate(ev)
 		v.SetMapIndex(reflect.ValueOf(key), ev)
 	}
@@ -299,7 +337,11 @@ func (d *decoder) tooDeep(n ast.Node, path string) {
 // wrongKind reports a value that is not the kind wanted.
 func (d *decoder) wrongKind(n ast.Node, path, want, hint string) {
 	d.shadow[path] = true
-	d.add(posOf(n), path, fmt.Sprintf("must be %s, not %s", want, describe(n)), hint)
+	what := describe(n)
+	if d.quiet && isScalar(n) {
+		what = "a single value"
+	}
+	d.add(posOf(n), path, fmt.Sprintf("must be %s, not %s", want, what), hint)
 }
 
 // key returns the text of a mapping key.

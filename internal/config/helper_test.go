@@ -45,7 +45,7 @@ routes:
 `
 
 // testEnv is the environment the tests see.
-var testEnv = map[string]string{"SHOP_PASSWORD": "s3cret", "EMPTY": ""}
+var testEnv = map[string]string{"SHOP_PASSWORD": "s3cret", "EMPTY": "", "CANARY": "canary-7f3a9", "BIG": "20000"}
 
 // parse loads src as the file tandem.yaml with testEnv as the environment
 // and files as the other files, and returns the config or its problems.

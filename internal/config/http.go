@@ -9,10 +9,12 @@ package config
 // API is what every API connector type shares: authentication,
 // politeness and timeouts.
 type API struct {
-	// Auth says how tandem signs in. Write secrets as ${ENV_VAR}.
-	Auth *Auth `yaml:"auth"`
+	// Auth says how tandem signs in. Write secrets as ${ENV_VAR} or ${file:PATH}.
+	Auth *Auth `yaml:"auth" secret:"block"`
 	// Headers are sent with every request, like {Accept-Version: "2"}.
-	Headers map[string]string `yaml:"headers"`
+	// The value of a header whose name says auth, key, token, secret,
+	// pass, cookie, signature, session or credential is a secret.
+	Headers map[string]string `yaml:"headers" secret:"header"`
 	// Timeout bounds one request, answer included. Default 30s.
 	Timeout Duration `yaml:"timeout"`
 	// RateLimit caps the requests tandem sends to the system, like 10/s,
@@ -38,30 +40,30 @@ type API struct {
 // Auth is one way of signing in; set one of its keys.
 type Auth struct {
 	// Bearer sends Authorization: Bearer TOKEN.
-	Bearer string `yaml:"bearer"`
+	Bearer string `yaml:"bearer" secret:"value"`
 	// Basic sends HTTP basic authentication.
-	Basic *BasicAuth `yaml:"basic"`
+	Basic *BasicAuth `yaml:"basic" secret:"block"`
 	// Header sends an API key in a header of its own, like X-API-Key.
-	Header *HeaderAuth `yaml:"header"`
+	Header *HeaderAuth `yaml:"header" secret:"block"`
 }
 
 // BasicAuth is a user name and password.
 type BasicAuth struct {
 	User     string `yaml:"user"`
-	Password string `yaml:"password"`
+	Password string `yaml:"password" secret:"value"`
 }
 
 // HeaderAuth is an API key sent in a named header.
 type HeaderAuth struct {
 	Name  string `yaml:"name"`
-	Value string `yaml:"value"`
+	Value string `yaml:"value" secret:"value"`
 }
 
 // HTTP configures a system of type http: any REST API, described
 // rather than coded.
 type HTTP struct {
-	Auth      *Auth             `yaml:"auth"`
-	Headers   map[string]string `yaml:"headers"`
+	Auth      *Auth             `yaml:"auth" secret:"block"`
+	Headers   map[string]string `yaml:"headers" secret:"header"`
 	Timeout   Duration          `yaml:"timeout"`
 	RateLimit string            `yaml:"rate_limit"`
 	Burst     int               `yaml:"burst"`
@@ -75,7 +77,7 @@ type HTTP struct {
 	// Webhook accepts notifications the system pushes to
 	// http://LISTEN/webhooks/SYSTEM (see listen:). tandem then fetches
 	// the records named, so repeated or reordered notifications are harmless.
-	Webhook *Webhook `yaml:"webhook"`
+	Webhook *Webhook `yaml:"webhook" secret:"block"`
 }
 
 // Resource is one REST collection.
@@ -125,10 +127,24 @@ type Resource struct {
 	Body string `yaml:"body"`
 	// Batch names batch endpoints, used instead of one call per record.
 	Batch *Batch `yaml:"batch"`
+	// Condition makes updates conditional, where the API can: each
+	// update carries the version tandem read before writing, and the API
+	// refuses it (409 or 412) if a user wrote the record since. Without
+	// it, a user's write in the moment between tandem's read and its
+	// write is overwritten.
+	Condition *Condition `yaml:"condition"`
 	// Deletes says how deletes made in the system are seen.
 	Deletes *Deletes `yaml:"deletes"`
 
 	Line int `yaml:"-"`
+}
+
+// Condition is how an update says which version of the record it is
+// for: the body field Field gets the value of the record's field From
+// (like version, or an etag), as tandem read it just before.
+type Condition struct {
+	Field string `yaml:"field"`
+	From  string `yaml:"from"`
 }
 
 // Paging is how a list is read page by page.
@@ -196,7 +212,7 @@ type Deletes struct {
 // Webhook verifies and reads notifications a system pushes.
 type Webhook struct {
 	// Secret is the HMAC-SHA256 key shared with the system; ${ENV_VAR}.
-	Secret string `yaml:"secret"`
+	Secret string `yaml:"secret" secret:"value"`
 	// Header carries the signature. Default X-Tandem-Signature.
 	Header string `yaml:"header"`
 	// Encoding of the signature: hex (default) or base64.
@@ -221,8 +237,8 @@ type Webhook struct {
 // Salesforce configures a system of type salesforce. dsn is the org's
 // instance URL, like https://acme.my.salesforce.com.
 type Salesforce struct {
-	Auth      *Auth             `yaml:"auth"`
-	Headers   map[string]string `yaml:"headers"`
+	Auth      *Auth             `yaml:"auth" secret:"block"`
+	Headers   map[string]string `yaml:"headers" secret:"header"`
 	Timeout   Duration          `yaml:"timeout"`
 	RateLimit string            `yaml:"rate_limit"`
 	Burst     int               `yaml:"burst"`
@@ -240,8 +256,8 @@ type Salesforce struct {
 
 // HubSpot configures a system of type hubspot.
 type HubSpot struct {
-	Auth      *Auth             `yaml:"auth"`
-	Headers   map[string]string `yaml:"headers"`
+	Auth      *Auth             `yaml:"auth" secret:"block"`
+	Headers   map[string]string `yaml:"headers" secret:"header"`
 	Timeout   Duration          `yaml:"timeout"`
 	RateLimit string            `yaml:"rate_limit"`
 	Burst     int               `yaml:"burst"`
@@ -257,7 +273,7 @@ type HubSpot struct {
 	Archived Duration `yaml:"archived_every"`
 	// Webhook accepts HubSpot's webhook notifications (signature v3,
 	// signed with the app's client secret) at http://LISTEN/webhooks/SYSTEM.
-	Webhook *Webhook `yaml:"webhook"`
+	Webhook *Webhook `yaml:"webhook" secret:"block"`
 }
 
 // APIOf returns the shared API settings of a system of an API type,

@@ -5,15 +5,21 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
+
+	"tandem/internal/secret"
 )
 
-// Load reads the config file at path: it expands ${ENV_VAR}, decodes the
-// YAML strictly, applies defaults, reads schema files relative to the
-// file's directory and validates the result. Every mistake found is
-// returned together as Problems.
+// Load reads the config file at path: it expands ${ENV_VAR} and
+// ${file:PATH}, decodes the YAML strictly, applies defaults, reads schema
+// files relative to the file's directory and validates the result. Every
+// mistake found is returned together as Problems; what is allowed but
+// unwise is in the config's Warnings. No problem or warning shows a
+// secret or a value a ${…} reference gave.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -29,11 +35,11 @@ func read(file string, data []byte, lookup func(string) (string, bool), readFile
 	if err != nil {
 		return nil, Problems{syntaxProblem(file, err)}
 	}
-	d := newDecoder(file, lookup)
+	base := filepath.Dir(file)
+	d := newDecoder(file, sources{env: lookup, file: readFile, base: base})
 	c := &Config{File: file}
 	d.document(f, c)
 	c.bookkeep(d.at)
-	base := filepath.Dir(file)
 	c.applyDefaults(base)
 	for _, p := range c.readSchemas(d.at, base, readFile) {
 		d.shadow[p.Path] = true
@@ -49,12 +55,51 @@ func read(file string, data []byte, lookup func(string) (string, bool), readFile
 			continue
 		}
 		p.Line, p.Column = d.locate(p.Path, p.Line)
+		if e, ok := d.expanded[p.Path]; ok {
+			p.Msg = unquoteExpanded(p.Msg, e.value, valueOf(e.raw))
+		}
 		d.probs = append(d.probs, p)
+	}
+	hide := secret.New(append(d.hide, c.Secrets()...)...)
+	for _, ps := range []Problems{d.probs, d.warns} {
+		for i := range ps {
+			ps[i].Msg, ps[i].Hint = hide.String(ps[i].Msg), hide.String(ps[i].Hint)
+		}
 	}
 	if len(d.probs) > 0 {
 		return nil, d.probs.sorted()
 	}
+	c.Warnings = d.warns.sorted()
 	return c, nil
+}
+
+// unquoteExpanded replaces what msg shows of value, which ${…}
+// references gave, by phrase: each quoted part of msg that is a part of
+// value (or of value with its password masked), and value itself at the
+// start of msg, where messages name the value they are about.
+func unquoteExpanded(msg, value, phrase string) string {
+	masked := secret.DSN(value)
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] == '"' {
+			if q, err := strconv.QuotedPrefix(msg[i:]); err == nil {
+				if u, _ := strconv.Unquote(q); u != "" && (strings.Contains(value, u) || strings.Contains(masked, u)) {
+					b.WriteString(phrase)
+				} else {
+					b.WriteString(q)
+				}
+				i += len(q)
+				continue
+			}
+		}
+		b.WriteByte(msg[i])
+		i++
+	}
+	out := b.String()
+	if rest, ok := strings.CutPrefix(out, value); ok && value != "" && (rest == "" || rest[0] == ' ' || rest[0] == ':') {
+		out = phrase + rest
+	}
+	return out
 }
 
 // shadowed reports whether a decode problem already explains problems at

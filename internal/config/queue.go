@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"tandem/internal/secret"
 )
 
 // Queue configures a system of type queue: an application that cannot be
@@ -18,7 +20,7 @@ type Queue struct {
 	// URL is the broker's address; write secrets as ${ENV_VAR}.
 	// rabbitmq: amqp://user:${RABBIT_PASSWORD}@host:5672/vhost (or amqps://);
 	// nats: nats://host:4222, several separated by commas.
-	URL string `yaml:"url"`
+	URL string `yaml:"url" secret:"dsn"`
 	// Outbound is the queue (rabbitmq) or subject (nats) the system
 	// publishes its changes to. Default tandem.SYSTEM.changes.
 	Outbound string `yaml:"outbound"`
@@ -147,22 +149,10 @@ func checkBrokerURL(broker, raw string) string {
 	for _, one := range urls {
 		u, err := url.Parse(strings.TrimSpace(one))
 		if err != nil || u.Host == "" || !slices.Contains(schemes, u.Scheme) {
-			return fmt.Sprintf("%q is not a %s URL", redactURL(one), strings.Join(schemes, "/"))
+			return fmt.Sprintf("%q is not a %s URL", secret.DSN(strings.TrimSpace(one)), strings.Join(schemes, "/"))
 		}
 	}
 	return ""
-}
-
-// redactURL hides a password in a URL shown in a problem.
-func redactURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.User == nil {
-		return strings.TrimSpace(s)
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
 }
 
 // checkQueueName says what is wrong with a queue or subject name, or "".

@@ -54,7 +54,7 @@ func TestQueueMistakes(t *testing.T) {
 		{"url of the other broker", `  crm: {type: queue, queue: {broker: rabbitmq, url: "nats://localhost:4222"}}`,
 			[]want{{"systems.crm.queue.url", `"nats://localhost:4222" is not a amqp/amqps URL`, "amqp://tandem", "url: \"nats"}}},
 		{"url password hidden", `  crm: {type: queue, queue: {broker: nats, url: "http://u:secret@localhost:4222"}}`,
-			[]want{{"systems.crm.queue.url", `"http://u:xxxxx@localhost:4222"`, "nats://localhost:4222", "url:"}}},
+			[]want{{"systems.crm.queue.url", `"http://u:***@localhost:4222"`, "nats://localhost:4222", "url:"}}},
 		{"one of several nats urls", `  crm: {type: queue, queue: {broker: nats, url: "nats://a:4222,b:4222"}}`,
 			[]want{{"systems.crm.queue.url", `"b:4222" is not a nats/tls/ws/wss URL`, "", "url:"}}},
 		{"same queue twice", `  crm: {type: queue, queue: {broker: rabbitmq, url: "amqp://localhost", inbound: q, reports: q}}`,

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -9,16 +8,19 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"tandem/internal/secret"
 )
 
-// text returns the string value of a scalar with ${ENV_VAR} expanded.
+// text returns the string value of a scalar with ${ENV_VAR} and
+// ${file:PATH} expanded.
 func (d *decoder) text(n ast.Node, path string) (string, bool) {
 	if !isScalar(n) {
 		d.wrongKind(n, path, "a single value", "")
 		return "", false
 	}
 	s := scalarText(n)
-	out, issues := expandEnv(s, d.lookup)
+	out, refs, issues := expandEnv(s, d.src)
 	for _, is := range issues {
 		p := posOf(n)
 		if p.col > 0 && !strings.Contains(s, "\n") {
@@ -27,10 +29,74 @@ func (d *decoder) text(n ast.Node, path string) (string, bool) {
 				p.col++
 			}
 		}
+		msg := is.Msg
+		if d.quiet && is.Bare != "" {
+			msg = is.Bare
+		}
 		d.shadow[path] = true
-		d.add(p, path, is.Msg, is.Hint)
+		d.add(p, path, msg, is.Hint)
 	}
+	if len(refs) > 0 {
+		d.expanded[path] = expansion{raw: s, value: out}
+		for _, r := range refs {
+			d.hide = append(d.hide, r.Value)
+		}
+	}
+	d.secretText(n, path, s, out, len(refs) > 0 || len(issues) > 0)
 	return out, true
+}
+
+// secretText notes the secret a value at a secret-bearing position holds,
+// and warns of one written in the file: s as written, out expanded.
+func (d *decoder) secretText(n ast.Node, path, s, out string, referenced bool) {
+	switch d.secret {
+	case "value":
+		d.hide = append(d.hide, out)
+		if out != "" && !referenced {
+			d.warn(posOf(n), path, "the secret is written in the file",
+				"give it as ${ENV_VAR} or ${file:PATH}, so that the file can be shared and kept without it")
+		}
+	case "dsn":
+		d.hide = append(d.hide, secret.Passwords(out)...)
+		for _, p := range secret.Passwords(s) {
+			if !strings.Contains(p, "${") {
+				d.warn(posOf(n), path, "the password is written in the file",
+					"give it as ${ENV_VAR} or ${file:PATH} inside the connection string, like "+dsnExample(secret.DSN(s)))
+				break
+			}
+		}
+	}
+}
+
+// dsnExample is a masked connection string with its password given as
+// ${PASSWORD}.
+func dsnExample(masked string) string {
+	return strings.Replace(masked, secret.Mask, "${PASSWORD}", 1)
+}
+
+func (d *decoder) warn(p pos, path, msg, hint string) {
+	d.warns = append(d.warns, Problem{File: d.file, Line: p.line, Column: p.col, Path: path, Msg: msg, Hint: hint})
+}
+
+// shown is how a problem names the value s found at path: quoted, or,
+// when ${…} references gave it, by what was written.
+func (d *decoder) shown(path, s string) string {
+	if e, ok := d.expanded[path]; ok {
+		return valueOf(e.raw)
+	}
+	if d.quiet {
+		return "the value"
+	}
+	return strconv.Quote(s)
+}
+
+// valueOf names the value that raw, text holding ${…} references,
+// expanded to, without showing it: the value of ${PG_PASSWORD}.
+func valueOf(raw string) string {
+	if strings.HasPrefix(raw, "${") && strings.IndexByte(raw, '}') == len(raw)-1 {
+		return "the value of " + raw
+	}
+	return "the value of " + strconv.Quote(secret.DSN(raw))
 }
 
 func (d *decoder) integer(n ast.Node, v reflect.Value, path string) {
@@ -41,7 +107,7 @@ func (d *decoder) integer(n ast.Node, v reflect.Value, path string) {
 	i, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64)
 	if err != nil || v.OverflowInt(i) {
 		d.shadow[path] = true
-		d.add(posOf(n), path, fmt.Sprintf("%q is not a whole number", s), "write digits only, like 500")
+		d.add(posOf(n), path, d.shown(path, s)+" is not a whole number", "write digits only, like 500")
 		return
 	}
 	v.SetInt(i)
@@ -59,7 +125,7 @@ func (d *decoder) boolean(n ast.Node, v reflect.Value, path string) {
 		v.SetBool(false)
 	default:
 		d.shadow[path] = true
-		d.add(posOf(n), path, fmt.Sprintf("%q is not true or false", s), "write true or false")
+		d.add(posOf(n), path, d.shown(path, s)+" is not true or false", "write true or false")
 	}
 }
 
@@ -71,7 +137,7 @@ func (d *decoder) duration(n ast.Node, v reflect.Value, path string) {
 	var dur Duration
 	if err := dur.UnmarshalText([]byte(s)); err != nil {
 		d.shadow[path] = true
-		d.add(posOf(n), path, fmt.Sprintf("%q is not a duration", s), "write a number with a unit, like 200ms, 5s or 1m")
+		d.add(posOf(n), path, d.shown(path, s)+" is not a duration", "write a number with a unit, like 200ms, 5s or 1m")
 		return
 	}
 	v.SetInt(int64(dur))

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"tandem/internal/secret"
 )
 
 // ParseRate reads a rate like 20/s, 600/m, 5000/h or 100/10s as requests
@@ -61,7 +63,7 @@ func (k *checker) api(s *System, p string) {
 	if s.DSN != "" {
 		u, err := url.Parse(s.DSN)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			k.add(s.Line, child(p, "dsn"), fmt.Sprintf("%q is not an http or https URL", s.DSN), dsnHint(s.Type))
+			k.add(s.Line, child(p, "dsn"), fmt.Sprintf("%q is not an http or https URL", secret.DSN(s.DSN)), dsnHint(s.Type))
 		}
 	}
 	a, ok := s.APIOf()
@@ -206,6 +208,15 @@ func (k *checker) resource(r *Resource, rp string, line int) {
 	}{{"create", r.Create}, {"update", r.Update}, {"delete", r.Delete}} {
 		if e.ep != nil && e.ep.Method != "" && !slices.Contains(methods, strings.ToUpper(e.ep.Method)) {
 			k.add(line, child(child(rp, e.key), "method"), fmt.Sprintf("%q is not an HTTP method", e.ep.Method), "one of "+strings.Join(methods, ", "))
+		}
+	}
+	if c := r.Condition; c != nil {
+		cp := child(rp, "condition")
+		if c.Field == "" || c.From == "" {
+			k.add(line, cp, "needs field and from", "write like {field: if_version, from: version}: the body field to send, and the record's field whose value it gets")
+		}
+		if r.Updated == "" {
+			k.add(line, child(rp, "updated"), "missing: condition needs it", "name the field holding each record's updated-at or version")
 		}
 	}
 	if pg := r.Paging; pg != nil {
