@@ -29,8 +29,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"time"
+
+	"tandem/internal/secret"
 )
 
 // ErrUnavailable wraps every failure caused by the broker being
@@ -149,16 +150,7 @@ func sleep(d time.Duration, done <-chan struct{}) bool {
 }
 
 // redact hides the password of a URL for messages and logs.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
-		return raw
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	return u.String()
-}
+func redact(raw string) string { return secret.DSN(raw) }
 
 // NewTestDelivery makes a Delivery carrying token, for fake brokers in
 // tests of packages that consume.

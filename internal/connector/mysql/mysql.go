@@ -13,6 +13,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/connector"
 	"tandem/internal/connector/sqldb"
+	"tandem/internal/secret"
 )
 
 // System is a MySQL or MariaDB database as a tandem source and destination.
@@ -22,11 +23,12 @@ type System struct {
 
 // New connects to sys.DSN (user:password@tcp(host:3306)/database), checks
 // that the server answers and learns the columns of tables. The DSN must
-// name a database; tandem's own tables live there.
+// name a database; tandem's own tables live there. No error it returns
+// holds the DSN's password.
 func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
 	cfg, err := mysql.ParseDSN(sys.DSN)
 	if err != nil {
-		return nil, fmt.Errorf("mysql system %q: dsn: %w", name, err)
+		return nil, secret.New(secret.Passwords(sys.DSN)...).Error(fmt.Errorf("mysql system %q: dsn: %w", name, err))
 	}
 	if cfg.DBName == "" {
 		return nil, fmt.Errorf("mysql system %q: the dsn names no database; write it like user:password@tcp(host:3306)/database", name)

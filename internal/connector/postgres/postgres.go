@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -14,6 +15,7 @@ import (
 	"tandem/internal/config"
 	"tandem/internal/connector"
 	"tandem/internal/connector/sqldb"
+	"tandem/internal/secret"
 )
 
 // System is a PostgreSQL database as a tandem source and destination.
@@ -23,11 +25,12 @@ type System struct {
 
 // New connects to sys.DSN (a postgres:// URL or libpq key=value string),
 // checks that the server answers and learns the columns of tables.
-// tandem's own tables live in the connection's current schema.
+// tandem's own tables live in the connection's current schema. No error
+// it returns holds the DSN's password.
 func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
-	cfg, err := pgx.ParseConfig(sys.DSN)
+	cfg, err := pgx.ParseConfig(escapeAt(sys.DSN))
 	if err != nil {
-		return nil, fmt.Errorf("postgres system %q: dsn: %w", name, err)
+		return nil, secret.New(secret.Passwords(sys.DSN)...).Error(fmt.Errorf("postgres system %q: dsn: %w", name, err))
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "tandem"
@@ -55,4 +58,16 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 	}
 	d.schema = schema.String
 	return &System{Engine: e}, nil
+}
+
+// escapeAt percent-encodes the @ of a password written unescaped in a
+// URL (postgres://u:p@ss@host/db). The driver splits at the first @, so
+// it would take the password's tail for the host, and print it. A
+// userinfo holding a / is left alone: there the @ may be the path's.
+func escapeAt(dsn string) string {
+	i, j, ok := secret.URLUserinfo(dsn)
+	if !ok || !strings.Contains(dsn[i:j], "@") || strings.Contains(dsn[i:j], "/") {
+		return dsn
+	}
+	return dsn[:i] + strings.ReplaceAll(dsn[i:j], "@", "%40") + dsn[j:]
 }

@@ -16,6 +16,7 @@ import (
 	"tandem/internal/connector/queue"
 	"tandem/internal/connector/salesforce"
 	"tandem/internal/connector/sqlite"
+	"tandem/internal/secret"
 )
 
 // System is what every connector type gives the hub.
@@ -49,7 +50,8 @@ func adapt[T System](open func(context.Context, string, *config.System, []connec
 	}
 }
 
-// Open opens the system name of the type sys.Type.
+// Open opens the system name of the type sys.Type. Its error never holds
+// one of the system's secrets, whatever a driver put in it.
 func Open(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (System, error) {
 	f, ok := factories[sys.Type]
 	if !ok {
@@ -58,7 +60,11 @@ func Open(ctx context.Context, name string, sys *config.System, tables []connect
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return f(ctx, name, sys, tables, log)
+	s, err := f(ctx, name, sys, tables, log)
+	if err != nil {
+		return nil, secret.New(sys.Secrets()...).Error(err)
+	}
+	return s, nil
 }
 
 // Types lists the known connector types, sorted.

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"tandem/internal/config"
+	"tandem/internal/secret"
 )
 
 // Defaults of the API settings left out.
@@ -58,13 +59,16 @@ type Client struct {
 	backoff time.Duration
 	decode  func(int, []byte) *APIError
 	log     *slog.Logger
+	// redact masks the client's own credentials in what the system
+	// answers: some APIs quote the token they refuse.
+	redact *secret.Redactor
 }
 
 // NewClient makes a client from o.
 func NewClient(o Options) (*Client, error) {
 	base, err := url.Parse(strings.TrimRight(o.Base, "/"))
 	if err != nil || base.Scheme == "" || base.Host == "" {
-		return nil, fmt.Errorf("system %q: %q is not a base URL", o.System, o.Base)
+		return nil, fmt.Errorf("system %q: %q is not a base URL", o.System, secret.DSN(o.Base))
 	}
 	perSecond, err := config.ParseRate(o.API.RateLimit)
 	if err != nil {
@@ -72,7 +76,8 @@ func NewClient(o Options) (*Client, error) {
 	}
 	c := &Client{system: o.System, base: base, hc: o.HTTP, lim: NewLimiter(perSecond, o.API.Burst),
 		header: http.Header{}, timeout: o.API.Timeout.D(), retries: o.API.Retries, maxWait: o.API.MaxWait.D(),
-		backoff: o.Backoff, decode: o.Decode, log: o.Log}
+		backoff: o.Backoff, decode: o.Decode, log: o.Log,
+		redact: secret.New(append(config.SecretsOf(o.API), secret.Passwords(o.Base)...)...)}
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 16
@@ -270,6 +275,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 				ae = &APIError{Status: resp.Status}
 			}
 			ae.System, ae.Method, ae.Path, ae.Status = c.system, r.Method, u.Path, resp.Status
+			ae.Code, ae.Message = c.redact.String(ae.Code), c.redact.String(ae.Message)
 		}
 		if resp.Status == http.StatusTooManyRequests || (ae != nil && ae.RateLimited) {
 			wait := RetryAfter(resp.Header, time.Now())

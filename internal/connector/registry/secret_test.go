@@ -1,0 +1,36 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+)
+
+// Whatever a connector's error quotes, Open's never shows the system's
+// secrets, and errors.As still finds what it wraps.
+func TestOpenHidesSecrets(t *testing.T) {
+	cause := errors.New("driver said: bad password hunter2-pw for key tok-123456")
+	factories["leaky"] = func(context.Context, string, *config.System, []connector.Table, *slog.Logger) (System, error) {
+		return nil, fmt.Errorf("leaky system: %w", cause)
+	}
+	defer delete(factories, "leaky")
+	sys := &config.System{Type: "leaky", DSN: "postgres://u:hunter2-pw@h/db",
+		HTTP: &config.HTTP{Auth: &config.Auth{Bearer: "tok-123456"}}}
+	_, err := Open(context.Background(), "crm", sys, nil, nil)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if msg := err.Error(); strings.Contains(msg, "hunter2") || strings.Contains(msg, "tok-123456") ||
+		msg != "leaky system: driver said: bad password *** for key ***" {
+		t.Errorf("Open: %q", msg)
+	}
+	if !errors.Is(err, cause) {
+		t.Error("the masked error lost its cause")
+	}
+}
