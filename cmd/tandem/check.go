@@ -18,7 +18,7 @@ func checkCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(cmd.OutOrStdout(), err)
 				return fmt.Errorf("%s has mistakes", g.config)
 			}
-			out := cmd.OutOrStdout()
+			out := g.stdout(cmd)
 			model, err := hub.Compile(cfg)
 			if err != nil {
 				fmt.Fprintln(out, err)
@@ -31,7 +31,7 @@ func checkCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(out, "%s is valid: %d systems, %d entities, %d routes\n",
 				cfg.File, len(cfg.Systems), len(cfg.Entities), len(cfg.Routes))
-			for _, w := range lossy {
+			for _, w := range append(cfg.Warnings, lossy...) {
 				fmt.Fprintln(out, "warning:", w.Error())
 			}
 			return nil

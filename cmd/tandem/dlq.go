@@ -33,9 +33,9 @@ func dlqCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(ds)
+				return json.NewEncoder(g.stdout(cmd)).Encode(ds)
 			}
-			return admin.WriteDeadLetters(cmd.OutOrStdout(), ds)
+			return admin.WriteDeadLetters(g.stdout(cmd), ds)
 		},
 	}
 	list.Flags().StringVar(&state, "state", "open", "open, retry, retried, discarded, resolved or all")

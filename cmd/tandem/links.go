@@ -30,7 +30,7 @@ func linksCmd(g *globals) *cobra.Command {
 			}); err != nil {
 				return err
 			}
-			admin.WriteLinks(cmd.OutOrStdout(), args[0], gid, links, gold)
+			admin.WriteLinks(g.stdout(cmd), args[0], gid, links, gold)
 			return nil
 		},
 	}

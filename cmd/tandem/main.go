@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -16,12 +17,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"tandem/internal/config"
+	"tandem/internal/secret"
 	"tandem/internal/store"
 )
 
 type globals struct {
 	config   string
 	logLevel string
+	// redact masks the configuration's secrets in all tandem prints and
+	// logs, once it is loaded.
+	redact *secret.Redactor
 }
 
 func main() {
@@ -49,7 +54,7 @@ func main() {
 		if errors.As(err, &ee) {
 			code = ee.code
 		}
-		fmt.Fprintln(os.Stderr, "tandem:", err)
+		fmt.Fprintln(os.Stderr, "tandem:", g.redact.String(err.Error()))
 		os.Exit(code)
 	}
 }
@@ -68,12 +73,30 @@ func (g *globals) logger() *slog.Logger {
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	return slog.New(g.redact.Handler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl})))
 }
 
-// load reads and validates the configuration.
+// load reads and validates the configuration, and from then on masks
+// its secrets in what tandem prints and logs.
 func (g *globals) load() (*config.Config, error) {
-	return config.Load(g.config)
+	cfg, err := config.Load(g.config)
+	if err != nil {
+		return nil, err
+	}
+	g.redact = cfg.Redactor()
+	return cfg, nil
+}
+
+// warn logs what is unwise in the configuration.
+func (g *globals) warn(log *slog.Logger, cfg *config.Config) {
+	for _, w := range cfg.Warnings {
+		log.Warn("config: " + w.Error())
+	}
+}
+
+// stdout is where a command prints, with the configuration's secrets masked.
+func (g *globals) stdout(cmd *cobra.Command) io.Writer {
+	return g.redact.Writer(cmd.OutOrStdout())
 }
 
 // openStore opens the store named by the configuration, for commands

@@ -18,6 +18,7 @@ func runCmd(g *globals) *cobra.Command {
 				return err
 			}
 			log := g.logger()
+			g.warn(log, cfg)
 			h, err := hub.Open(ctx, cfg, log, hub.Options{})
 			if err != nil {
 				return err

@@ -18,7 +18,9 @@ func setupCmd(g *globals) *cobra.Command {
 			}
 			// Setup runs no hub, so it opens the store without the data
 			// directory's lock and works beside a running hub.
-			h, err := hub.Open(ctx, cfg, g.logger(), hub.Options{Store: st})
+			log := g.logger()
+			g.warn(log, cfg)
+			h, err := hub.Open(ctx, cfg, log, hub.Options{Store: st})
 			if err != nil {
 				st.Close()
 				return err

@@ -31,11 +31,11 @@ func statusCmd(g *globals) *cobra.Command {
 				return &exitError{code: 2, err: err}
 			}
 			if asJSON {
-				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc := json.NewEncoder(g.stdout(cmd))
 				enc.SetIndent("", "  ")
 				err = enc.Encode(rep)
 			} else {
-				err = admin.WriteReport(cmd.OutOrStdout(), rep, now)
+				err = admin.WriteReport(g.stdout(cmd), rep, now)
 			}
 			if err != nil {
 				return &exitError{code: 2, err: err}
