@@ -54,6 +54,7 @@ systems:
           paging: {style: token, size: 200, limit: limit, token: cursor, next: next_cursor}
           lookup: tandem_id
           deletes: {field: deleted}
+          condition: {field: if_version, from: version}
         contacts: *crmsim
 entities:
   account:

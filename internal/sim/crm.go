@@ -3,6 +3,7 @@ package sim
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -23,7 +24,11 @@ import (
 //	       (a record with an id is an update, one without a create)
 //	POST   /v1/{coll}/batch_delete  {"records": [{"id": …}]} → {"results": […]}
 //
-// A record is {"id", "created_at", "updated_at", fields…}; a deleted one
+// An update holding "if_version": N is made only while the record is at
+// version N; otherwise it fails with 409 (in a batch, that record's
+// result), code "conflict".
+//
+// A record is {"id", "created_at", "updated_at", "version", fields…}; a deleted one
 // listed with include_deleted=true also has "deleted": true. Stamps are
 // RFC 3339 with milliseconds. Errors are {"error": {"code", "message",
 // "field"}}; a refused rate answers 429 with Retry-After and
@@ -94,6 +99,7 @@ func (c *CRM) view(r *Rec, withDeleted bool) map[string]any {
 	out["id"] = r.ID
 	out["created_at"] = r.Created.Format("2006-01-02T15:04:05.000Z07:00")
 	out["updated_at"] = r.Updated.Format("2006-01-02T15:04:05.000Z07:00")
+	out["version"] = r.Version
 	if withDeleted && r.Deleted {
 		out["deleted"] = true
 	}
@@ -242,11 +248,23 @@ func (c *CRM) body(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// ifVersion is the version an update is conditional on, 0 if none.
+func ifVersion(f map[string]any) int64 {
+	switch v := f["if_version"].(type) {
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	case float64:
+		return int64(v)
+	}
+	return 0
+}
+
 func clean(f map[string]any) map[string]any {
 	out := map[string]any{}
 	for k, v := range f {
 		switch k {
-		case "id", "created_at", "updated_at", "deleted":
+		case "id", "created_at", "updated_at", "deleted", "version", "if_version":
 		default:
 			if n, ok := v.(json.Number); ok {
 				if i, err := n.Int64(); err == nil {
@@ -291,7 +309,11 @@ func (c *CRM) update(w http.ResponseWriter, r *http.Request, coll, id string) {
 	if !c.body(w, r, &f) {
 		return
 	}
-	rec, err := c.Store.Update(coll, id, clean(f))
+	rec, err := c.Store.UpdateIf(coll, id, clean(f), ifVersion(f))
+	if errors.Is(err, ErrConflict) {
+		c.fail(w, http.StatusConflict, "conflict", fmt.Sprintf("%s %s %s", coll, id, err), "")
+		return
+	}
 	if err != nil {
 		c.fieldError(w, err)
 		return
@@ -319,12 +341,15 @@ func (c *CRM) batch(w http.ResponseWriter, r *http.Request, coll string) {
 		var rec *Rec
 		var err error
 		if id, ok := f["id"].(string); ok && id != "" {
-			rec, err = c.Store.Update(coll, id, clean(f))
+			rec, err = c.Store.UpdateIf(coll, id, clean(f), ifVersion(f))
 		} else {
 			rec, err = c.Store.Create(coll, clean(f))
 		}
 		if err != nil {
 			e := map[string]any{"code": "not_found", "message": err.Error()}
+			if errors.Is(err, ErrConflict) {
+				e["code"] = "conflict"
+			}
 			if fe, ok := err.(*FieldError); ok {
 				e = map[string]any{"code": fe.Code, "message": fe.Message, "field": fe.Field}
 			}

@@ -16,6 +16,8 @@ type Rec struct {
 	Created time.Time
 	Updated time.Time
 	Deleted bool
+	// Version counts the record's writes, from 1 at its create.
+	Version int64
 }
 
 func (r *Rec) clone() *Rec {
@@ -107,7 +109,7 @@ func (s *Store) Create(coll string, fields map[string]any) (*Rec, error) {
 	}
 	s.seq++
 	now := s.now()
-	r := &Rec{ID: s.newID(coll, s.seq), Fields: maps.Clone(fields), Created: now, Updated: now}
+	r := &Rec{ID: s.newID(coll, s.seq), Fields: maps.Clone(fields), Created: now, Updated: now, Version: 1}
 	if r.Fields == nil {
 		r.Fields = map[string]any{}
 	}
@@ -121,13 +123,26 @@ func (s *Store) Create(coll string, fields map[string]any) (*Rec, error) {
 // ErrNotFound is returned for an id the collection does not hold.
 var ErrNotFound = fmt.Errorf("not found")
 
+// ErrConflict is returned by UpdateIf for a record written since the
+// version it was given.
+var ErrConflict = fmt.Errorf("changed since the version given")
+
 // Update sets fields of a live record and returns a copy.
 func (s *Store) Update(coll, id string, fields map[string]any) (*Rec, error) {
+	return s.UpdateIf(coll, id, fields, 0)
+}
+
+// UpdateIf is Update only while the record is at version (0: any).
+func (s *Store) UpdateIf(coll, id string, fields map[string]any, version int64) (*Rec, error) {
 	s.mu.Lock()
 	r := s.coll(coll)[id]
 	if r == nil || r.Deleted {
 		s.mu.Unlock()
 		return nil, ErrNotFound
+	}
+	if version > 0 && r.Version != version {
+		s.mu.Unlock()
+		return nil, ErrConflict
 	}
 	if s.Validate != nil {
 		merged := maps.Clone(r.Fields)
@@ -139,6 +154,7 @@ func (s *Store) Update(coll, id string, fields map[string]any) (*Rec, error) {
 	}
 	maps.Copy(r.Fields, fields)
 	r.Updated = s.now()
+	r.Version++
 	out := r.clone()
 	s.mu.Unlock()
 	s.emit(Event{Kind: "updated", Collection: coll, ID: id, At: out.Updated})

@@ -305,6 +305,7 @@ func crmSystem(ctx context.Context, bin, dir string) (*system, error) {
           paging: {style: token, size: 100, limit: limit, token: cursor, next: next_cursor}
           lookup: tandem_id
           deletes: {field: deleted}
+          condition: {field: if_version, from: version}
           batch:
             create: {path: /%[1]s/batch, body: records, results: results}
             update: {path: /%[1]s/batch, body: records, results: results}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,7 +54,7 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 // users changed them since capture last read them (see guard), and
 // returns when the batch must be sent by, with its limiter token taken,
 // and the stamps the records had before it, by index of their writes.
-func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, guarded, map[int]rest.Stamp) {
+func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []record.Write, res []record.Result) (segment, guarded, map[int]look) {
 	f := s.feeds[r.Entity]
 	// One token for each read and one for the batch: none of them waits
 	// once the reads begin.
@@ -65,7 +66,7 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 	}
 	g := guarded{notAfter: time.Now().Add(guardFor), paid: true}
 	pending := make([]bool, len(seg.idx))
-	stamps := make([]rest.Stamp, len(seg.idx))
+	stamps := make([]look, len(seg.idx))
 	errs := make([]error, len(seg.idx))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -79,7 +80,7 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 	}
 	wg.Wait()
 	keep := seg.idx[:0:0]
-	before := make(map[int]rest.Stamp, len(seg.idx))
+	before := make(map[int]look, len(seg.idx))
 	for j, i := range seg.idx {
 		switch {
 		case errs[j] != nil:
@@ -126,6 +127,13 @@ func (s *System) guard(ctx context.Context, r *resource, key string) (guarded, e
 	return g, nil
 }
 
+// look is what a guard's read found of a record: its stamp, and the
+// value an update's condition is to carry (see config.Condition).
+type look struct {
+	stamp rest.Stamp
+	cond  any
+}
+
 // guards reports whether writes of r's records are guarded: its feed has
 // read the records once, so it can tell an edit it has yet to capture.
 func (s *System) guards(r *resource) bool {
@@ -142,21 +150,25 @@ func (s *System) guards(r *resource) bool {
 type guarded struct {
 	notAfter time.Time
 	paid     bool
-	before   rest.Stamp
+	before   look
 }
 
 // unseenEdit reads the record under key and reports whether its stamp
 // shows a change the feed has yet to acknowledge, with the stamp.
-func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key string) (bool, rest.Stamp, error) {
+func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key string) (bool, look, error) {
 	rec, err := s.getPaid(ctx, r, key, true)
 	if rest.NotFound(err) {
-		return false, rest.Stamp{}, nil // the write finds it gone
+		return false, look{}, nil // the write finds it gone
 	}
 	if err != nil {
-		return false, rest.Stamp{}, fmt.Errorf("look for an edit of %s %s in %s that tandem has yet to capture: %w", r.Entity, key, s.name, err)
+		return false, look{}, fmt.Errorf("look for an edit of %s %s in %s that tandem has yet to capture: %w", r.Entity, key, s.name, err)
 	}
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
-	return err == nil && f.Unseen(key, st, r.sum(rec)), st, nil
+	l := look{stamp: st}
+	if c := r.cfg.Condition; c != nil {
+		l.cond = rest.Get(rec, c.From)
+	}
+	return err == nil && f.Unseen(key, st, r.sum(rec)), l, nil
 }
 
 // own notes the stamp an answer gave the record tandem just wrote, when
@@ -462,11 +474,13 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 // updateOne writes w to the record under key, by g's time if set.
 func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, g guarded) record.Result {
 	done := s.expect(r, key, w)
+	body := s.body(r, w, false)
+	s.condition(r, body, g.before.cond)
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
-		Body: s.body(r, w, false), Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
+		Body: body, Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
 	done(err == nil || errors.Is(err, rest.ErrLate)) // a late request was never sent
 	if err == nil {
-		s.own(r, key, resp, g.before, w.Ver)
+		s.own(r, key, resp, g.before.stamp, w.Ver)
 	}
 	if errors.Is(err, rest.ErrLate) {
 		return record.Result{Key: key, Err: &connector.Busy{Err: fmt.Errorf(
@@ -476,10 +490,50 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 		// Deleted in the system while tandem had an update for it.
 		return record.Result{Err: &connector.Gone{Err: fmt.Errorf("update %s %s in %s: the record is gone: %w", r.Entity, key, s.name, err)}}
 	}
+	var ae *rest.APIError
+	if errors.As(err, &ae) && r.cfg.Condition != nil && conflict(ae) {
+		return record.Result{Key: key, Err: s.changedMeanwhile(r, key, ae)}
+	}
 	if err != nil {
 		return record.Result{Err: rest.RecordError(err)}
 	}
 	return record.Result{Key: key}
+}
+
+// condition adds to an update's body the version it is for (see
+// config.Condition), if the resource has a condition and the guard read
+// one.
+func (s *System) condition(r *resource, body, v any) {
+	c := r.cfg.Condition
+	if c == nil || v == nil {
+		return
+	}
+	m, ok := body.(map[string]any)
+	if !ok {
+		return
+	}
+	if r.cfg.Body != "" {
+		if inner, ok := m[r.cfg.Body].(map[string]any); ok {
+			m = inner
+		}
+	}
+	rest.Set(m, c.Field, v)
+}
+
+// conflict reports whether an API refused a conditional update because
+// the record changed since the version it named.
+func conflict(ae *rest.APIError) bool {
+	code := strings.ToLower(ae.Code)
+	return ae.Status == 409 || ae.Status == 412 ||
+		strings.Contains(code, "conflict") || strings.Contains(code, "precondition")
+}
+
+// changedMeanwhile is the error of an update its condition stopped: a
+// user wrote the record after tandem's look. It is busy, written again
+// once capture has their edit, which then wins or loses.
+func (s *System) changedMeanwhile(r *resource, key string, ae error) error {
+	s.log.Debug("a user wrote the record as tandem was writing it; not overwriting", "entity", r.Entity, "key", key)
+	return &connector.Busy{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it (%v); it is written once that edit is in", r.Entity, key, s.name, ae)}
 }
 
 // createFailed turns a failed create into its error, remembering that an
@@ -580,7 +634,7 @@ func (s *System) body(r *resource, w record.Write, create bool) any {
 }
 
 // applyBatch writes a segment through a batch endpoint.
-func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]rest.Stamp) {
+func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]look) {
 	limit := batchMax(ep)
 	method := ep.Method
 	if method == "" {
@@ -648,6 +702,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				if m, ok := b.(map[string]any); ok && r.cfg.Body == "" {
 					m[r.id] = w.Key
 				}
+				s.condition(r, b, before[i].cond)
 				items[j] = b
 			default:
 				items[j] = s.body(r, w, true)
@@ -667,7 +722,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 }
 
 // applyChunk sends one batch request of applyBatch and takes its answer.
-func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]rest.Stamp) {
+func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]look) {
 	var body any = items
 	if ep.Body != "" {
 		body = map[string]any{ep.Body: items}
@@ -721,6 +776,10 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 				res[i].Key = w.Key
 				continue
 			}
+			if seg.kind == 'u' && r.cfg.Condition != nil && conflict(ae) {
+				res[i] = record.Result{Key: w.Key, Err: s.changedMeanwhile(r, w.Key, ae)}
+				continue
+			}
 			if seg.kind == 'u' && notFound {
 				// Deleted in the system while tandem had an update for
 				// it, as a single update's 404 says.
@@ -750,7 +809,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 		default:
 			// Its stamp marks the record's next read as tandem's own
 			// write, as for a single update.
-			s.ownRecord(r, w.Key, item, before[i], w.Ver)
+			s.ownRecord(r, w.Key, item, before[i].stamp, w.Ver)
 			res[i].Key = w.Key
 		}
 	}

@@ -1,0 +1,108 @@
+package http_test
+
+import (
+	"context"
+	nethttp "net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	httpapi "tandem/internal/connector/http"
+	"tandem/internal/connector/rest"
+	"tandem/internal/record"
+	"tandem/internal/sim"
+)
+
+// A CRM user who writes a record in the moment between tandem's look at
+// it and tandem's write keeps the edit: with a condition, the update
+// names the version tandem looked at, the CRM refuses it as stale, and
+// tandem writes again once capture has the user's edit.
+func TestUserWriteBetweenTandemsLookAndItsWriteIsKept(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		name := "single update"
+		if batch {
+			name = "batch update"
+		}
+		t.Run(name, func(t *testing.T) {
+			crm := sim.NewCRM(sim.Faults{})
+			rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var race sync.Once
+			srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, req *nethttp.Request) {
+				if req.Method != nethttp.MethodGet && strings.HasPrefix(req.URL.Path, "/v1/contacts") {
+					// The user's save lands just before tandem's write.
+					race.Do(func() {
+						if _, err := crm.Store.Update("contacts", rec.ID, map[string]any{"name": "Ada (user)"}); err != nil {
+							t.Error(err)
+						}
+					})
+				}
+				crm.ServeHTTP(w, req)
+			}))
+			defer srv.Close()
+			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+				SinceFormat: "rfc3339", Lookup: "tandem_id", Condition: &config.Condition{Field: "if_version", From: "version"}}
+			if batch {
+				res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+			}
+			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			pos, err := s.Capture.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Capture.Resume(ctx, pos); err != nil {
+				t.Fatal(err)
+			}
+			read := func() []record.Change {
+				t.Helper()
+				b, err := s.Capture.Changes(ctx, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Capture.Ack(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				return b.Changes
+			}
+			read() // the feed knows the record as it was: writes to it are guarded
+			write := func() error {
+				t.Helper()
+				rs, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, Fields: record.Fields{"name": "Ada (tandem)"}, Ver: 3}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rs[0].Err
+			}
+			if err := write(); !connector.IsBusy(err) {
+				t.Fatalf("tandem's write over the user's: %v; want it refused as busy", err)
+			}
+			if got := crm.Store.Get("contacts", rec.ID).Fields["name"]; got != "Ada (user)" {
+				t.Fatalf("the CRM holds %q: the user's edit was overwritten", got)
+			}
+			cs := read()
+			if len(cs) != 1 || cs[0].Fields["name"] != "Ada (user)" || cs[0].Echo {
+				t.Fatalf("capture read %+v; want the user's edit, not an echo", cs)
+			}
+			if err := write(); err != nil {
+				t.Fatalf("tandem's write once the user's edit is in: %v", err)
+			}
+			if got := crm.Store.Get("contacts", rec.ID).Fields["name"]; got != "Ada (tandem)" {
+				t.Errorf("the CRM holds %q after tandem's second write", got)
+			}
+		})
+	}
+}
