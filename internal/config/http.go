@@ -127,10 +127,24 @@ type Resource struct {
 	Body string `yaml:"body"`
 	// Batch names batch endpoints, used instead of one call per record.
 	Batch *Batch `yaml:"batch"`
+	// Condition makes updates conditional, where the API can: each
+	// update carries the version tandem read before writing, and the API
+	// refuses it (409 or 412) if a user wrote the record since. Without
+	// it, a user's write in the moment between tandem's read and its
+	// write is overwritten.
+	Condition *Condition `yaml:"condition"`
 	// Deletes says how deletes made in the system are seen.
 	Deletes *Deletes `yaml:"deletes"`
 
 	Line int `yaml:"-"`
+}
+
+// Condition is how an update says which version of the record it is
+// for: the body field Field gets the value of the record's field From
+// (like version, or an etag), as tandem read it just before.
+type Condition struct {
+	Field string `yaml:"field"`
+	From  string `yaml:"from"`
 }
 
 // Paging is how a list is read page by page.

@@ -210,6 +210,15 @@ func (k *checker) resource(r *Resource, rp string, line int) {
 			k.add(line, child(child(rp, e.key), "method"), fmt.Sprintf("%q is not an HTTP method", e.ep.Method), "one of "+strings.Join(methods, ", "))
 		}
 	}
+	if c := r.Condition; c != nil {
+		cp := child(rp, "condition")
+		if c.Field == "" || c.From == "" {
+			k.add(line, cp, "needs field and from", "write like {field: if_version, from: version}: the body field to send, and the record's field whose value it gets")
+		}
+		if r.Updated == "" {
+			k.add(line, child(rp, "updated"), "missing: condition needs it", "name the field holding each record's updated-at or version")
+		}
+	}
 	if pg := r.Paging; pg != nil {
 		pp := child(rp, "paging")
 		style := pg.Style
