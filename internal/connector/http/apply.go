@@ -430,7 +430,13 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		return record.Result{Err: err}
 	}
 	if key != "" {
-		res := s.updateOne(ctx, r, key, w, guarded{})
+		// Its users may have edited it since it was made: look first, as
+		// for any update.
+		g, err := s.guard(ctx, r, key)
+		if err != nil {
+			return record.Result{Err: err}
+		}
+		res := s.updateOne(ctx, r, key, w, g)
 		if res.Err == nil {
 			s.made(r.Entity, w.GID, key)
 		}
@@ -675,8 +681,10 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 			case err != nil:
 				res[i].Err = err
 			case key != "":
-				res[i] = s.updateOne(ctx, r, key, ws[i], guarded{})
-				if res[i].Err == nil {
+				// Made already; its users may have edited it since.
+				if g, err := s.guard(ctx, r, key); err != nil {
+					res[i].Err = err
+				} else if res[i] = s.updateOne(ctx, r, key, ws[i], g); res[i].Err == nil {
 					s.settle(r.Entity, ws[i].GID, key)
 				}
 			case r.cfg.Lookup == "" && r.cfg.Match == "":

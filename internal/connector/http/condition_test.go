@@ -106,3 +106,83 @@ func TestUserWriteBetweenTandemsLookAndItsWriteIsKept(t *testing.T) {
 		})
 	}
 }
+
+// A create that finds its record made already (an earlier answer lost,
+// or an earlier hub's) updates it only as any update would: after a look
+// for an edit tandem has yet to capture. Unguarded, it overwrote a CRM
+// user's edit of the record made moments before.
+func TestCreateFindingItsRecordKeepsAUsersEdit(t *testing.T) {
+	for _, batch := range []bool{false, true} {
+		name := "single create"
+		if batch {
+			name = "batch create"
+		}
+		t.Run(name, func(t *testing.T) {
+			crm := sim.NewCRM(sim.Faults{})
+			srv := httptest.NewServer(crm)
+			defer srv.Close()
+			rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada", "tandem_id": "g1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+				SinceFormat: "rfc3339", Lookup: "tandem_id"}
+			if batch {
+				res.Batch = &config.Batch{Create: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+			}
+			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			pos, err := s.Capture.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Capture.Resume(ctx, pos); err != nil {
+				t.Fatal(err)
+			}
+			read := func() []record.Change {
+				t.Helper()
+				b, err := s.Capture.Changes(ctx, 100)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Capture.Ack(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				return b.Changes
+			}
+			read()
+			// A CRM user edits the record; capture has yet to read it.
+			if _, err := crm.Store.Update("contacts", rec.ID, map[string]any{"name": "Ada (user)"}); err != nil {
+				t.Fatal(err)
+			}
+			create := func() record.Result {
+				t.Helper()
+				rs, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, GID: "g1", Fields: record.Fields{"name": "Ada (tandem)"}, Ver: 5, Doubt: true}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rs[0]
+			}
+			if r := create(); !connector.IsBusy(r.Err) {
+				t.Fatalf("the create finding its record, which a user edited since: %+v; want it busy", r)
+			}
+			if got := crm.Store.Get("contacts", rec.ID).Fields["name"]; got != "Ada (user)" {
+				t.Fatalf("the CRM holds %q: the user's edit was overwritten", got)
+			}
+			if cs := read(); len(cs) != 1 || cs[0].Fields["name"] != "Ada (user)" {
+				t.Fatalf("capture read %+v; want the user's edit", cs)
+			}
+			if r := create(); r.Err != nil || r.Key != rec.ID {
+				t.Fatalf("the create once the edit is in: %+v; want the record %s updated", r, rec.ID)
+			}
+		})
+	}
+}
