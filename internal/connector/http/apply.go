@@ -215,6 +215,9 @@ type owned struct {
 	// until is, for a write whose answer never came, how long a read of
 	// its content still counts as its echo (see expect).
 	until time.Time
+	// seen is set, for a write in flight, once a read matched it, at
+	// stamp order (see beingWritten).
+	seen bool
 }
 
 // unsureFor is how long a write with no answer may still show up in
@@ -268,22 +271,34 @@ func (s *System) expect(r *resource, key string, w record.Write) func(ok bool) {
 	}
 }
 
-// beingWritten reports whether rec, under key, holds what tandem is
-// writing to it now (see expect), and the golden version written.
-func (s *System) beingWritten(r *resource, key string, rec any) (bool, int64) {
+// beingWritten reports whether rec, under key and read at st, holds
+// what tandem is writing to it now (see expect), and the golden version
+// written. One write lands once: once a read at one stamp has matched
+// it, a read at another stamp is a user's write, though it holds the
+// same content (a user saving what tandem's unanswered write saved).
+func (s *System) beingWritten(r *resource, key string, st rest.Stamp, rec any) (bool, int64) {
 	s.mu.Lock()
-	o, ok := s.writing[[2]string{r.Entity, key}]
+	defer s.mu.Unlock()
+	id := [2]string{r.Entity, key}
+	o, ok := s.writing[id]
 	if !ok && r.cfg.Lookup != "" {
 		if gid := rest.Text(rest.Get(rec, r.cfg.Lookup)); gid != "" {
-			o, ok = s.writing[[2]string{r.Entity, "\x00" + gid}]
+			id = [2]string{r.Entity, "\x00" + gid}
+			o, ok = s.writing[id]
 		}
 	}
-	s.mu.Unlock()
 	if !ok || (!o.until.IsZero() && time.Now().After(o.until)) {
 		return false, 0
 	}
-	sum, _ := r.contentSum(rec, o.has)
-	return sum == o.sum, o.ver
+	if o.seen && o.order != st.Order {
+		return false, 0
+	}
+	if sum, _ := r.contentSum(rec, o.has); sum != o.sum {
+		return false, 0
+	}
+	o.seen, o.order = true, st.Order
+	s.writing[id] = o
+	return true, o.ver
 }
 
 // ownWrite reports whether rec, read at st, is as tandem's own write left

@@ -352,3 +352,41 @@ func contactFeed(t *testing.T, base string, backoff time.Duration) (*httpapi.Sys
 		return b.Changes
 	}
 }
+
+// An update whose answer was lost is read back once as tandem's own
+// write. A user who then saves the record as that write left it makes a
+// change of their own, at a later stamp: it is no echo. Taken for one,
+// an older state tandem sends next would undo the user's save.
+func TestUserSavingWhatAnUnansweredWriteSavedIsNoEcho(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{LoseRate: 1})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, read := contactFeed(t, srv.URL, time.Millisecond)
+	ctx := context.Background()
+	read()
+	time.Sleep(2 * time.Millisecond)
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 9}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[0].Err == nil {
+		t.Fatal("every answer was lost, yet the update succeeded")
+	}
+	if cs := read(); len(cs) != 1 || !cs[0].Echo {
+		t.Fatalf("tandem's update, its answers lost, read back as %+v; want its echo", cs)
+	}
+	// A user changes the record and saves it back as tandem's write had it.
+	for _, name := range []string{"Ada (user)", "Ada L."} {
+		time.Sleep(2 * time.Millisecond) // a later millisecond stamp
+		if _, err := crm.Store.Update("contacts", rec.ID, map[string]any{"name": name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if cs := read(); len(cs) != 1 || cs[0].Echo || cs[0].Fields["name"] != "Ada L." {
+		t.Errorf("the user's save read back as %+v; want the user's change, no echo", cs)
+	}
+}

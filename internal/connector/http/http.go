@@ -297,7 +297,7 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 				c.At = time.Unix(0, x.Order).UTC() // when the system says it changed
 			}
 			if c.Echo, c.Base = s.ownWrite(r, key, x, rec); !c.Echo {
-				c.Echo, c.Base = s.beingWritten(r, key, rec)
+				c.Echo, c.Base = s.beingWritten(r, key, x, rec)
 			}
 			r.sample(x.Raw)
 		}
