@@ -36,11 +36,15 @@ func (s *System) Apply(ctx context.Context, entity string, writes []record.Write
 				s.applyBatch(ctx, r, ep, seg, writes, res, guarded{}, nil)
 				continue
 			}
-			// Each batch request is guarded on its own, right before it goes.
-			for _, piece := range seg.pieces(batchMax(ep)) {
+			// Each batch request is guarded on its own, right before it
+			// goes; a piece whose looks took too long is made smaller.
+			for idx := seg.idx; len(idx) > 0; {
+				n := min(r.guardedPiece(batchMax(ep)), len(idx))
+				piece := segment{kind: seg.kind, idx: idx[:n:n]}
+				idx = idx[n:]
 				kept, g, before := s.holdBack(ctx, r, piece, writes, res)
 				if len(kept.idx) > 0 {
-					s.applyBatch(ctx, r, ep, kept, writes, res, g, before)
+					r.pieceWent(s.applyBatch(ctx, r, ep, kept, writes, res, g, before), batchMax(ep))
 				}
 			}
 			continue
@@ -65,6 +69,9 @@ func (s *System) holdBack(ctx context.Context, r *resource, seg segment, ws []re
 		return segment{kind: seg.kind}, guarded{}, nil
 	}
 	g := guarded{notAfter: time.Now().Add(guardFor), paid: true}
+	if seg.kind == 'u' && r.cfg.Condition != nil {
+		g.notAfter = time.Time{} // the condition holds however long the looks take
+	}
 	pending := make([]bool, len(seg.idx))
 	stamps := make([]look, len(seg.idx))
 	errs := make([]error, len(seg.idx))
@@ -436,6 +443,9 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		if err != nil {
 			return record.Result{Key: w.Key, Err: err}
 		}
+		if r.cfg.Condition != nil {
+			g.notAfter = time.Time{} // the condition holds however long the wait
+		}
 		return s.updateOne(ctx, r, w.Key, w, g)
 	}
 	// A create: find a record made before (a lost answer, or one that
@@ -655,7 +665,7 @@ func (s *System) body(r *resource, w record.Write, create bool) any {
 }
 
 // applyBatch writes a segment through a batch endpoint.
-func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]look) {
+func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]look) (late bool) {
 	limit := batchMax(ep)
 	method := ep.Method
 	if method == "" {
@@ -737,15 +747,16 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				done[i] = s.expect(r, ws[i].Key, ws[i])
 			}
 		}
-		s.applyChunk(ctx, r, ep, method, seg, chunk, items, ws, res, &g, before)
+		late = s.applyChunk(ctx, r, ep, method, seg, chunk, items, ws, res, &g, before) || late
 		for i, f := range done {
 			f(res[i].Err == nil || connector.IsBusy(res[i].Err)) // busy: not sent
 		}
 	}
+	return late
 }
 
 // applyChunk sends one batch request of applyBatch and takes its answer.
-func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]look) {
+func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]look) (late bool) {
 	var body any = items
 	if ep.Body != "" {
 		body = map[string]any{ep.Body: items}
@@ -757,7 +768,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 			res[i] = record.Result{Key: ws[i].Key, Err: &connector.Busy{Err: fmt.Errorf(
 				"%s %s in %s: held up too long to be sure no edit of its users is lost; it is tried again", r.Entity, ws[i].Key, s.name)}}
 		}
-		return
+		return true
 	}
 	if err != nil {
 		for _, i := range chunk {
@@ -836,4 +847,5 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 			res[i].Key = w.Key
 		}
 	}
+	return false
 }

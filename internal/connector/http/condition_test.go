@@ -2,11 +2,13 @@ package http_test
 
 import (
 	"context"
+	"fmt"
 	nethttp "net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"tandem/internal/config"
 	"tandem/internal/connector"
@@ -182,6 +184,100 @@ func TestCreateFindingItsRecordKeepsAUsersEdit(t *testing.T) {
 			}
 			if r := create(); r.Err != nil || r.Key != rec.ID {
 				t.Fatalf("the create once the edit is in: %+v; want the record %s updated", r, rec.ID)
+			}
+		})
+	}
+}
+
+// Guarded batch updates get through an API whose every answer takes a
+// while: a hundred looks do not fit in the moment a guard holds, so the
+// batch is cut into pieces that do; with a condition, the looks may take
+// as long as they take.
+func TestGuardedBatchesOnASlowAPIGetThrough(t *testing.T) {
+	for _, conditional := range []bool{false, true} {
+		t.Run(fmt.Sprintf("conditional %v", conditional), func(t *testing.T) {
+			crm := sim.NewCRM(sim.Faults{})
+			const n = 100
+			var ids []string
+			for i := range n {
+				rec, err := crm.Store.Create("contacts", map[string]any{"name": fmt.Sprint("c", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, rec.ID)
+			}
+			srv := httptest.NewServer(crm)
+			defer srv.Close()
+			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+				SinceFormat: "rfc3339", Lookup: "tandem_id", Paging: &config.Paging{Style: "token", Size: 100, Limit: "limit", Token: "cursor", Next: "next_cursor"},
+				Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+			if conditional {
+				res.Condition = &config.Condition{Field: "if_version", From: "version"}
+			}
+			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			pos, err := s.Capture.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Capture.Resume(ctx, pos); err != nil {
+				t.Fatal(err)
+			}
+			for {
+				b, err := s.Capture.Changes(ctx, 1000)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Capture.Ack(ctx, b); err != nil {
+					t.Fatal(err)
+				}
+				if len(b.Changes) == 0 {
+					break
+				}
+			}
+			crm.SetFaults(sim.Faults{Latency: 5 * time.Millisecond}) // 25 rounds of 4 looks: 125ms
+			todo := map[string]bool{}
+			for _, id := range ids {
+				todo[id] = true
+			}
+			for round := 0; len(todo) > 0; round++ {
+				if round == 20 {
+					t.Fatalf("after 20 rounds %d of %d updates are still not written", len(todo), n)
+				}
+				var ws []record.Write
+				for _, id := range ids {
+					if todo[id] {
+						ws = append(ws, record.Write{Op: record.Upsert, Key: id, Fields: record.Fields{"name": "new " + id}, Ver: 7})
+					}
+				}
+				rs, err := s.Apply(ctx, "contact", ws)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range rs {
+					switch {
+					case r.Err == nil:
+						delete(todo, ws[i].Key)
+					case !connector.IsBusy(r.Err):
+						t.Fatalf("update of %s: %v", ws[i].Key, r.Err)
+					}
+				}
+				if conditional && len(todo) > 0 {
+					t.Fatalf("conditional updates: %d of %d late in the first round", len(todo), n)
+				}
+			}
+			for _, id := range ids {
+				if got := crm.Store.Get("contacts", id).Fields["name"]; got != "new "+id {
+					t.Fatalf("%s holds %q", id, got)
+				}
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"tandem/internal/config"
 	"tandem/internal/connector"
@@ -14,6 +15,9 @@ import (
 // resource is one mapped table with its endpoints, defaults applied.
 type resource struct {
 	connector.Table
+	// piece is how many guarded writes go in one batch request (0: as
+	// many as the endpoint takes); see guardedPiece.
+	piece   atomic.Int64
 	cfg     config.Resource
 	path    string // collection
 	item    string // one record, with {id}
@@ -145,4 +149,27 @@ func (r *resource) contentSum(rec any, has uint64) (uint64, uint64) {
 func (r *resource) sum(rec any) uint64 {
 	s, _ := r.contentSum(rec, ^uint64(0))
 	return s | 1 // never 0, which means unknown
+}
+
+// guardedPiece is how many guarded writes to put in one batch request,
+// at most max. Their looks must all be done within guardFor of the
+// first (see holdBack); on a slow or loaded API a hundred looks take
+// longer, and a piece that always came too late would never be written.
+func (r *resource) guardedPiece(max int) int {
+	if n := int(r.piece.Load()); n > 0 && n < max {
+		return n
+	}
+	return max
+}
+
+// pieceWent adapts the piece size to how the last guarded batch went:
+// halved when it came too late, grown by a quarter when it did not.
+func (r *resource) pieceWent(late bool, max int) {
+	n := r.guardedPiece(max)
+	if late {
+		n = (n + 1) / 2
+	} else {
+		n += n/4 + 1
+	}
+	r.piece.Store(int64(min(n, max)))
 }
