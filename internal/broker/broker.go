@@ -26,6 +26,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -104,6 +105,8 @@ type Options struct {
 	Name string
 	// Log receives connection events; nil discards them.
 	Log *slog.Logger
+	// TLS, when set, secures the connection (amqps:// or tls:// then).
+	TLS *tls.Config
 }
 
 // Dial connects to a broker. The first connection must succeed (within

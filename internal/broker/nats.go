@@ -66,6 +66,9 @@ func dialNATS(ctx context.Context, o Options) (*natsBroker, error) {
 			log.Info("reconnected to NATS", "after", after)
 		}),
 	}
+	if o.TLS != nil {
+		opts = append(opts, nats.Secure(o.TLS))
+	}
 	var nc *nats.Conn
 	var err error
 	for n := 0; ; n++ {

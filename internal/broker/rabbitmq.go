@@ -46,7 +46,7 @@ func dialRabbit(ctx context.Context, o Options) (*rabbit, error) {
 	}
 	r := &rabbit{url: o.URL, log: o.Log, done: make(chan struct{}), up: make(chan struct{}),
 		cfg: amqp.Config{Heartbeat: 5 * time.Second, Locale: "en_US", Dial: amqp.DefaultDial(5 * time.Second),
-			Properties: amqp.Table{"connection_name": name}}}
+			Properties: amqp.Table{"connection_name": name}, TLSClientConfig: o.TLS}}
 	var err error
 	for n := 0; ; n++ {
 		var conn *amqp.Connection

@@ -59,6 +59,8 @@ type System struct {
 	HubSpot    *HubSpot    `yaml:"hubspot"`
 	// Queue configures a system of type queue (see queue.go).
 	Queue *Queue `yaml:"queue"`
+	// TLS secures the connection to the system (see tls.go).
+	TLS *TLS `yaml:"tls"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`

@@ -146,6 +146,9 @@ func (c *Config) bookkeep(at map[string]pos) {
 	for name, s := range c.Systems {
 		if s != nil {
 			s.Name, s.Line = name, at[child("systems", name)].line
+			if s.TLS != nil {
+				s.TLS.Line = at[child(child("systems", name), "tls")].line
+			}
 		}
 	}
 	for name, e := range c.Entities {

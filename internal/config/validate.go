@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -87,6 +88,37 @@ func (k *checker) systems() {
 		if s.Delivery != nil {
 			k.delivery(*s.Delivery, child(p, "delivery"), s.Line, &k.c.Delivery)
 		}
+		k.tls(s, p)
+	}
+}
+
+// tls checks a system's tls block: a known verify mode, files that exist
+// and hold what they should, and a type that connects over the network.
+func (k *checker) tls(s *System, p string) {
+	t := s.TLS
+	if t == nil {
+		return
+	}
+	line, tp := t.Line, child(p, "tls")
+	if line == 0 {
+		line = s.Line
+	}
+	if s.Type == "sqlite" {
+		k.add(line, tp, "a sqlite system is a file: there is no connection to secure", "remove tls")
+		return
+	}
+	if q := s.Queue; s.Type == "queue" && q != nil && q.Broker == "rabbitmq" && !strings.HasPrefix(q.URL, "amqps://") {
+		k.add(line, tp, "RabbitMQ speaks TLS only on an amqps:// url", "write the url as amqps://host:5671/, or remove tls")
+	}
+	if t.Verify != "" && !slices.Contains(TLSVerifyModes, t.Verify) {
+		k.add(line, child(tp, "verify"), fmt.Sprintf("%q is not a verify mode", t.Verify), "one of "+strings.Join(TLSVerifyModes, ", ")+"; full is the default")
+		return
+	}
+	if k.c.File != "" {
+		t.resolve(filepath.Dir(k.c.File))
+	}
+	if _, err := t.Config(); err != nil {
+		k.add(line, tp, err.Error(), "ca, cert and key are PEM files, relative to the config file; cert and key go together")
 	}
 }
 

@@ -54,7 +54,11 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 		base = DefaultBase
 	}
 	api, _ := sys.APIOf()
-	c, err := rest.NewClient(rest.Options{System: name, Base: base, API: api, Log: log})
+	tc, err := sys.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("system %q: %w", name, err)
+	}
+	c, err := rest.NewClient(rest.Options{System: name, Base: base, API: api, Log: log, TLS: tc})
 	if err != nil {
 		return nil, err
 	}

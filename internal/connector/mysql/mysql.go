@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -51,6 +52,16 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 		log = slog.Default()
 	}
 	cfg.Logger = driverLog{log.With("system", name)}
+	tc, err := sys.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("mysql system %q: %w", name, err)
+	}
+	if tc != nil {
+		if tc.ServerName == "" {
+			tc.ServerName, _, _ = net.SplitHostPort(cfg.Addr)
+		}
+		cfg.TLS = tc
+	}
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mysql system %q: %w", name, err)

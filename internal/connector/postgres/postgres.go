@@ -42,6 +42,17 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	}
 	where := net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))) + "/" + cfg.Database
+	tc, err := sys.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("postgres system %q: %w", name, err)
+	}
+	if tc != nil {
+		// tls: replaces the DSN's sslmode, with no plain fallback.
+		if tc.ServerName == "" {
+			tc.ServerName = cfg.Host
+		}
+		cfg.TLSConfig, cfg.Fallbacks = tc, nil
+	}
 	db := stdlib.OpenDB(*cfg)
 	d := &dialect{}
 	e, err := sqldb.New(ctx, sqldb.Options{System: name, DB: db, Dialect: d, Tables: tables, Log: log, Where: where})

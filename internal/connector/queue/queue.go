@@ -61,8 +61,12 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 		return nil, fmt.Errorf("queue system %q: no queue settings", name)
 	}
 	cfg := sys.Queue.Resolved(name)
+	tc, err := sys.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("queue system %q: %w", name, err)
+	}
 	b, err := broker.Dial(ctx, broker.Options{Kind: cfg.Broker, URL: cfg.URL, Stream: cfg.Stream,
-		Name: "tandem " + name, Log: log})
+		Name: "tandem " + name, Log: log, TLS: tc})
 	if err != nil {
 		return nil, fmt.Errorf("queue system %q: %w", name, err)
 	}

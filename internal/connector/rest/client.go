@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -43,6 +44,8 @@ type Options struct {
 	Log  *slog.Logger
 	// Backoff is the first retry delay. Default 200ms.
 	Backoff time.Duration
+	// TLS, when set, is how the connection is secured (config.TLS).
+	TLS *tls.Config
 }
 
 // Client sends requests to one system: paced, retried, with errors decoded.
@@ -81,6 +84,9 @@ func NewClient(o Options) (*Client, error) {
 	if c.hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = 16
+		if o.TLS != nil {
+			tr.TLSClientConfig = o.TLS
+		}
 		c.hc = &http.Client{Transport: tr}
 	}
 	if c.timeout <= 0 {

@@ -44,7 +44,11 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 		cfg = *sys.Salesforce
 	}
 	api, _ := sys.APIOf()
-	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: api, Log: log, Decode: decodeError})
+	tc, err := sys.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("system %q: %w", name, err)
+	}
+	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: api, Log: log, TLS: tc, Decode: decodeError})
 	if err != nil {
 		return nil, err
 	}
