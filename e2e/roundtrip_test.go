@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // loopConfig maps a name through an in expression that appends "?" and
@@ -92,6 +93,11 @@ func TestCheckFlagsMappingsThatDoNotRoundTrip(t *testing.T) {
 	}
 	if strings.Contains(out, "fields.price") {
 		t.Errorf("tandem check flags price, whose out and in undo each other:\n%s", out)
+	}
+	// tandem run refuses the same mistakes at start.
+	out, err = runTandemWithin(30*time.Second, dir, "run", "-c", cfg)
+	if err == nil || !strings.Contains(out, "mappings.a.account.fields.name") || !strings.Contains(out, "for ever") {
+		t.Errorf("tandem run with mappings that loop: %v; want it refused, naming the field:\n%s", err, tail(out, 20))
 	}
 
 	// Without the two loops, the lossy rate is a warning and check passes.

@@ -51,6 +51,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	if err != nil {
 		return nil, err
 	}
+	// A value that changes on every trip would bounce between the
+	// systems for ever: the mapping is a mistake, as tandem check says.
+	loops, lossy := model.Drifts(cfg)
+	if len(loops) > 0 {
+		return nil, loops
+	}
+	for _, w := range lossy {
+		log.Warn(w.Error())
+	}
 	h := &Hub{cfg: cfg, model: model, systems: map[string]registry.System{}, log: log,
 		workers: map[string]*deliver.Worker{}, wake: map[string]chan struct{}{}, readyCh: make(chan struct{}),
 		health: health.NewBoard()}
