@@ -523,7 +523,7 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 	}
 	var ae *rest.APIError
 	if errors.As(err, &ae) && r.cfg.Condition != nil && conflict(ae) {
-		return record.Result{Key: key, Err: s.changedMeanwhile(r, key, ae)}
+		return record.Result{Key: key, Err: s.changedMeanwhile(r, key, ae, resp != nil && resp.Resent)}
 	}
 	if err != nil {
 		return record.Result{Err: rest.RecordError(err)}
@@ -561,8 +561,15 @@ func conflict(ae *rest.APIError) bool {
 
 // changedMeanwhile is the error of an update its condition stopped: a
 // user wrote the record after tandem's look. It is busy, written again
-// once capture has their edit, which then wins or loses.
-func (s *System) changedMeanwhile(r *resource, key string, ae error) error {
+// once capture has their edit, which then wins or loses. When the
+// request was sent again (resent), the change the condition saw may be
+// its own first try: the write is unsure, and a read of what it wrote
+// is still tandem's own (see expect).
+func (s *System) changedMeanwhile(r *resource, key string, ae error, resent bool) error {
+	if resent {
+		s.log.Debug("a resent update found the record changed, maybe by its first try", "entity", r.Entity, "key", key)
+		return &connector.Busy{Err: &rest.Unsure{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it, maybe by tandem's first try of the write (%v); it is written again once capture has read it", r.Entity, key, s.name, ae)}}
+	}
 	s.log.Debug("a user wrote the record as tandem was writing it; not overwriting", "entity", r.Entity, "key", key)
 	return &connector.Busy{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it (%v); it is written once that edit is in", r.Entity, key, s.name, ae)}
 }
@@ -749,7 +756,8 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 		}
 		late = s.applyChunk(ctx, r, ep, method, seg, chunk, items, ws, res, &g, before) || late
 		for i, f := range done {
-			f(res[i].Err == nil || connector.IsBusy(res[i].Err)) // busy: not sent
+			// Busy: not sent, unless maybe by an earlier try.
+			f(res[i].Err == nil || (connector.IsBusy(res[i].Err) && !rest.IsUnsure(res[i].Err)))
 		}
 	}
 	return late
@@ -811,7 +819,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 				continue
 			}
 			if seg.kind == 'u' && r.cfg.Condition != nil && conflict(ae) {
-				res[i] = record.Result{Key: w.Key, Err: s.changedMeanwhile(r, w.Key, ae)}
+				res[i] = record.Result{Key: w.Key, Err: s.changedMeanwhile(r, w.Key, ae, resp.Resent)}
 				continue
 			}
 			if seg.kind == 'u' && notFound {

@@ -282,3 +282,78 @@ func TestGuardedBatchesOnASlowAPIGetThrough(t *testing.T) {
 		})
 	}
 }
+
+// A conditional batch update whose answer was lost is sent again; its
+// condition then finds the record changed by the first try, which did
+// land. The write is unsure, not refused: the record as the first try
+// left it is read back as tandem's own write, not a CRM user's change
+// that would undo newer edits elsewhere.
+func TestConditionalUpdateResentAfterALostAnswerIsOwnWrite(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lost sync.Once
+	srv := httptest.NewServer(nethttp.HandlerFunc(func(w nethttp.ResponseWriter, req *nethttp.Request) {
+		if req.Method == nethttp.MethodPost && strings.HasSuffix(req.URL.Path, "/batch") {
+			first := false
+			lost.Do(func() { first = true })
+			if first {
+				crm.ServeHTTP(httptest.NewRecorder(), req) // done, but the answer never comes
+				conn, _, err := w.(nethttp.Hijacker).Hijack()
+				if err == nil {
+					conn.Close()
+				}
+				return
+			}
+		}
+		crm.ServeHTTP(w, req)
+	}))
+	defer srv.Close()
+	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+		SinceFormat: "rfc3339", Lookup: "tandem_id", Condition: &config.Condition{Field: "if_version", From: "version"},
+		Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1", Backoff: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pos, err := s.Capture.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	read := func() []record.Change {
+		t.Helper()
+		b, err := s.Capture.Changes(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Capture.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return b.Changes
+	}
+	read()
+	rs, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, Fields: record.Fields{"name": "Ada (tandem)"}, Ver: 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !connector.IsBusy(rs[0].Err) {
+		t.Fatalf("the resent update: %+v; want it busy (its first try landed)", rs[0])
+	}
+	if got := crm.Store.Get("contacts", rec.ID).Fields["name"]; got != "Ada (tandem)" {
+		t.Fatalf("the CRM holds %q; the first try should have landed", got)
+	}
+	if cs := read(); len(cs) != 1 || !cs[0].Echo || cs[0].Base != 8 {
+		t.Errorf("the record as the first try left it read back as %+v; want tandem's own write, of version 8", cs)
+	}
+}

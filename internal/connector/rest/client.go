@@ -184,6 +184,10 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Resent says an earlier try of the request may have arrived and
+	// been done (it timed out, or the server failed after taking it):
+	// the answer may be to a request already carried out once.
+	Resent bool
 }
 
 // JSON decodes the body into v.
@@ -247,6 +251,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	}
 	giveUp := time.Now().Add(c.maxWait)
 	failures := 0
+	resent := false
 	for paid := r.Paid; ; paid = false {
 		if !paid {
 			if err := c.lim.Wait(ctx); err != nil {
@@ -257,6 +262,9 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			return nil, fmt.Errorf("%s %s %s: %w", c.system, r.Method, u.Path, ErrLate)
 		}
 		resp, err := c.send(ctx, r, u, body)
+		if resp != nil {
+			resp.Resent = resent
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
@@ -264,6 +272,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			if !r.repeatable() && mayHaveArrived(err) {
 				return nil, &Unsure{Err: fmt.Errorf("%s %s %s: %w", c.system, r.Method, u.Path, err)}
 			}
+			resent = resent || mayHaveArrived(err)
 			failures++
 			if failures > c.retries {
 				return nil, fmt.Errorf("%s %s %s failed %d times: %w", c.system, r.Method, u.Path, failures, err)
@@ -305,6 +314,7 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			if !r.repeatable() {
 				return resp, &Unsure{Err: ae}
 			}
+			resent = true
 			failures++
 			if failures > c.retries {
 				return resp, ae
