@@ -178,11 +178,12 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 	return err == nil && f.Unseen(key, st, r.sum(rec)), l, nil
 }
 
-// own notes the stamp an answer gave the record tandem just wrote, when
-// it differs from before (the system stamped the write, or one of its
-// users wrote the record between tandem's look and its write): the feed
-// reading the record at that stamp, as the answer showed it, reads
-// tandem's own write, of golden version ver.
+// own notes the stamp an answer gave the record tandem just wrote, with
+// its content: the feed reading the record at that stamp, as the answer
+// showed it, reads tandem's own write, of golden version ver. The stamp
+// may be new (the system stamped the write, or one of its users wrote
+// between tandem's look and its write) or the one from before (a stamp
+// to the millisecond, or a system that leaves stamping to its users).
 func (s *System) own(r *resource, key string, resp *rest.Response, before rest.Stamp, ver int64) {
 	if r.cfg.Updated == "" || resp == nil {
 		return
@@ -201,7 +202,15 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp, 
 		return
 	}
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
-	if err != nil || st.Order == before.Order {
+	if err != nil {
+		return
+	}
+	sum, has := r.contentSum(rec, 0)
+	if st.Order == before.Order && has == 0 {
+		// The stamp did not move and the answer shows no content: the
+		// stamp cannot tell tandem's write from the edit it had before.
+		// (A stamp to the millisecond often does not move; the content
+		// tells a read of tandem's write from the earlier edit then.)
 		return
 	}
 	s.mu.Lock()
@@ -209,7 +218,6 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp, 
 	if len(s.owned) > 100000 {
 		clear(s.owned)
 	}
-	sum, has := r.contentSum(rec, 0)
 	s.owned[[2]string{r.Entity, key}] = owned{order: st.Order, sum: sum, has: has, ver: ver}
 }
 

@@ -390,3 +390,32 @@ func TestUserSavingWhatAnUnansweredWriteSavedIsNoEcho(t *testing.T) {
 		t.Errorf("the user's save read back as %+v; want the user's change, no echo", cs)
 	}
 }
+
+// A CRM that stamps to the millisecond may give tandem's update the very
+// stamp the record had when tandem looked at it. The update is tandem's
+// own write all the same: read back, it is an echo, not a user's change
+// (which, of an older version than the record's, would undo newer edits
+// made elsewhere).
+func TestUpdateKeepingTheStampIsAnEcho(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	frozen := time.Now().Add(time.Minute) // later than capture begins
+	crm.Store.Clock = func() time.Time { return frozen }
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	s, read := contactFeed(t, srv.URL, 0)
+	ctx := context.Background()
+	if cs := read(); len(cs) != 1 || cs[0].Echo {
+		t.Fatalf("the user's record read as %+v", cs)
+	}
+	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 6}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %v", err, out[0].Err)
+	}
+	if cs := read(); len(cs) != 1 || !cs[0].Echo || cs[0].Base != 6 {
+		t.Errorf("tandem's update, at the stamp the record had, read back as %+v; want its echo, of version 6", cs)
+	}
+}
