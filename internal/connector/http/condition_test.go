@@ -12,8 +12,6 @@ import (
 
 	"tandem/internal/config"
 	"tandem/internal/connector"
-	httpapi "tandem/internal/connector/http"
-	"tandem/internal/connector/rest"
 	"tandem/internal/record"
 	"tandem/internal/sim"
 )
@@ -47,39 +45,13 @@ func TestUserWriteBetweenTandemsLookAndItsWriteIsKept(t *testing.T) {
 				crm.ServeHTTP(w, req)
 			}))
 			defer srv.Close()
-			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-				SinceFormat: "rfc3339", Lookup: "tandem_id", Condition: &config.Condition{Field: "if_version", From: "version"}}
+			res := contactsResource()
+			res.Condition = &config.Condition{Field: "if_version", From: "version"}
 			if batch {
 				res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			}
-			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, read := contactFeedOf(t, srv.URL, res, 0)
 			ctx := context.Background()
-			pos, err := s.Capture.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Capture.Resume(ctx, pos); err != nil {
-				t.Fatal(err)
-			}
-			read := func() []record.Change {
-				t.Helper()
-				b, err := s.Capture.Changes(ctx, 100)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Capture.Ack(ctx, b); err != nil {
-					t.Fatal(err)
-				}
-				return b.Changes
-			}
 			read() // the feed knows the record as it was: writes to it are guarded
 			write := func() error {
 				t.Helper()
@@ -127,39 +99,12 @@ func TestCreateFindingItsRecordKeepsAUsersEdit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-				SinceFormat: "rfc3339", Lookup: "tandem_id"}
+			res := contactsResource()
 			if batch {
 				res.Batch = &config.Batch{Create: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			}
-			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, read := contactFeedOf(t, srv.URL, res, 0)
 			ctx := context.Background()
-			pos, err := s.Capture.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Capture.Resume(ctx, pos); err != nil {
-				t.Fatal(err)
-			}
-			read := func() []record.Change {
-				t.Helper()
-				b, err := s.Capture.Changes(ctx, 100)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Capture.Ack(ctx, b); err != nil {
-					t.Fatal(err)
-				}
-				return b.Changes
-			}
 			read()
 			// A CRM user edits the record; capture has yet to read it.
 			if _, err := crm.Store.Update("contacts", rec.ID, map[string]any{"name": "Ada (user)"}); err != nil {
@@ -208,40 +153,15 @@ func TestGuardedBatchesOnASlowAPIGetThrough(t *testing.T) {
 			}
 			srv := httptest.NewServer(crm)
 			defer srv.Close()
-			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-				SinceFormat: "rfc3339", Lookup: "tandem_id", Paging: &config.Paging{Style: "token", Size: 100, Limit: "limit", Token: "cursor", Next: "next_cursor"},
-				Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+			res := contactsResource()
+			res.Paging = &config.Paging{Style: "token", Size: 100, Limit: "limit", Token: "cursor", Next: "next_cursor"}
+			res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			if conditional {
 				res.Condition = &config.Condition{Field: "if_version", From: "version"}
 			}
-			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s, read := contactFeedOf(t, srv.URL, res, 0)
 			ctx := context.Background()
-			pos, err := s.Capture.Begin(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := s.Capture.Resume(ctx, pos); err != nil {
-				t.Fatal(err)
-			}
-			for {
-				b, err := s.Capture.Changes(ctx, 1000)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := s.Capture.Ack(ctx, b); err != nil {
-					t.Fatal(err)
-				}
-				if len(b.Changes) == 0 {
-					break
-				}
+			for len(read()) > 0 { // until the feed has read every record: writes to them are guarded
 			}
 			crm.SetFaults(sim.Faults{Latency: 5 * time.Millisecond}) // 25 rounds of 4 looks: 125ms
 			todo := map[string]bool{}
@@ -311,37 +231,11 @@ func TestConditionalUpdateResentAfterALostAnswerIsOwnWrite(t *testing.T) {
 		crm.ServeHTTP(w, req)
 	}))
 	defer srv.Close()
-	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-		SinceFormat: "rfc3339", Lookup: "tandem_id", Condition: &config.Condition{Field: "if_version", From: "version"},
-		Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
-	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1", Backoff: time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := contactsResource()
+	res.Condition = &config.Condition{Field: "if_version", From: "version"}
+	res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+	s, read := contactFeedOf(t, srv.URL, res, time.Millisecond)
 	ctx := context.Background()
-	pos, err := s.Capture.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Capture.Resume(ctx, pos); err != nil {
-		t.Fatal(err)
-	}
-	read := func() []record.Change {
-		t.Helper()
-		b, err := s.Capture.Changes(ctx, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Capture.Ack(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		return b.Changes
-	}
 	read()
 	rs, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, Fields: record.Fields{"name": "Ada (tandem)"}, Ver: 8}})
 	if err != nil {

@@ -321,8 +321,19 @@ func TestUpdateWhoseAnswerWasLostIsAnEcho(t *testing.T) {
 // backoff, when set, is the client's first retry delay.
 func contactFeed(t *testing.T, base string, backoff time.Duration) (*httpapi.System, func() []record.Change) {
 	t.Helper()
-	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+	return contactFeedOf(t, base, contactsResource(), backoff)
+}
+
+// contactsResource is how the tests read the CRM simulator's contacts:
+// by updated_at, looked up by tandem_id.
+func contactsResource() *config.Resource {
+	return &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
 		SinceFormat: "rfc3339", Lookup: "tandem_id"}
+}
+
+// contactFeedOf is contactFeed with the contacts read as res says.
+func contactFeedOf(t *testing.T, base string, res *config.Resource, backoff time.Duration) (*httpapi.System, func() []record.Change) {
+	t.Helper()
 	client, err := rest.NewClient(rest.Options{System: "crm", Base: base + "/v1", Backoff: backoff})
 	if err != nil {
 		t.Fatal(err)
