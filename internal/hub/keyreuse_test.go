@@ -63,33 +63,8 @@ func TestKeyReusedBySQLUsersIsANewRecord(t *testing.T) {
 		{"key given again after the delete is in", false, `INSERT INTO accounts (id, name) VALUES (1, 'New')`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			file := filepath.Join(dir, "a.db")
-			db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Exec(`CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, "tandem.yaml")
-			if err := os.WriteFile(path, []byte(fmt.Sprintf(keyReuseYAML, filepath.Join(dir, "store"), file)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			model, err := hub.Compile(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, cfg, model, log := keyReuseSetup(t)
 			b := memory.New("b", model.Tables("b"))
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			if testing.Verbose() {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
 			h, err := hub.Open(context.Background(), cfg, log, hub.Options{Systems: map[string]registry.System{"b": b}})
 			if err != nil {
 				t.Fatal(err)
@@ -232,6 +207,40 @@ func TestKeyReusedBySQLUsersIsANewRecord(t *testing.T) {
 	}
 }
 
+// keyReuseSetup makes the SQLite database of keyReuseYAML's system a,
+// with its accounts table, and loads and compiles the configuration.
+// The log is the test's in verbose mode.
+func keyReuseSetup(t *testing.T) (*sql.DB, *config.Config, *hub.Model, *slog.Logger) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.db")
+	db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Exec(`CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "tandem.yaml")
+	if err := os.WriteFile(path, []byte(fmt.Sprintf(keyReuseYAML, filepath.Join(dir, "store"), file)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := hub.Compile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return db, cfg, model, log
+}
+
 func containsValue(m map[string]string, v string) bool {
 	for _, x := range m {
 		if x == v {
@@ -292,32 +301,7 @@ func (s *racingSQL) Apply(ctx context.Context, entity string, ws []record.Write)
 func TestKeyReusedBeforeTandemLinksIt(t *testing.T) {
 	for _, captureFirst := range []bool{false, true} {
 		t.Run(fmt.Sprintf("capture first %v", captureFirst), func(t *testing.T) {
-			dir := t.TempDir()
-			file := filepath.Join(dir, "a.db")
-			db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if _, err := db.Exec(`CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT)`); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(dir, "tandem.yaml")
-			if err := os.WriteFile(path, []byte(fmt.Sprintf(keyReuseYAML, filepath.Join(dir, "store"), file)), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := config.Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			model, err := hub.Compile(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			log := slog.New(slog.NewTextHandler(io.Discard, nil))
-			if testing.Verbose() {
-				log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
+			db, cfg, model, log := keyReuseSetup(t)
 			inner, err := sqlite.New(context.Background(), "a", cfg.Systems["a"], model.Tables("a"), log)
 			if err != nil {
 				t.Fatal(err)
