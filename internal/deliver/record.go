@@ -178,17 +178,14 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 	return err
 }
 
-// link links the key the destination gave a record it made.
+// link links the key the destination gave a record it made, unless its
+// users deleted the new row before tandem could: the key may name a row
+// of theirs by now, and the record is gone from the system.
 func (w *Worker) link(tx store.Tx, it *item) error {
 	o := it.o
-	if old, at, ok, err := tx.Tombstone(o.Entity, w.System, it.key); err != nil {
-		return err
-	} else if ok && old == o.GID && !it.sent.IsZero() && !at.Before(it.sent) {
-		// Its users deleted the row before tandem could link it, and the
-		// key may name a row of theirs by now: the key is not linked to
-		// the record, which is gone from the system.
-		if w.Vanished == nil {
-			return nil
+	if gone, err := w.goneAsMade(tx, it); err != nil || gone {
+		if err != nil || w.Vanished == nil {
+			return err
 		}
 		return w.Vanished(tx, o.Entity, it.key, o.GID, fmt.Sprintf("gone from %s: its users deleted it as tandem made it", w.System))
 	}
@@ -204,6 +201,23 @@ func (w *Worker) link(tx store.Tx, it *item) error {
 		return err
 	}
 	return w.created(tx, it)
+}
+
+// goneAsMade reports whether the key's tombstone says the row the
+// destination just made is gone: one naming the record, left since the
+// write was sent (capture read the delete of tandem's row), or one naming
+// no record, left after the answer (a delete of a key tandem did not know
+// yet). A tombstone from before is of an earlier row under the key.
+func (w *Worker) goneAsMade(tx store.Tx, it *item) (bool, error) {
+	old, at, ok, err := tx.Tombstone(it.o.Entity, w.System, it.key)
+	if err != nil || !ok {
+		return false, err
+	}
+	since := it.sent
+	if since.IsZero() || since.After(it.answered) {
+		since = it.answered
+	}
+	return (old == it.o.GID && !at.Before(since)) || (old == "" && at.After(it.answered)), nil
 }
 
 // taken handles a key the destination gave a new record while tandem
@@ -222,20 +236,10 @@ func (w *Worker) taken(tx store.Tx, entity, key, gid string) error {
 	return w.Vanished(tx, entity, key, old, fmt.Sprintf("gone from %s: its key %s was given to the new record %s", w.System, key, gid))
 }
 
-// created checks a record the destination just made, now linked: its
-// users may have deleted it before tandem could link it (a delete of a
-// key tandem did not know yet leaves a tombstone), or tandem may have
-// deleted it meanwhile.
+// created checks a record the destination just made, now linked: tandem
+// may have deleted it meanwhile.
 func (w *Worker) created(tx store.Tx, it *item) error {
 	o := it.o
-	if old, at, ok, err := tx.Tombstone(o.Entity, w.System, it.key); err != nil {
-		return err
-	} else if ok && (old == "" || old == o.GID) && at.After(it.answered) {
-		if w.Vanished == nil {
-			return tx.Unlink(o.Entity, w.System, it.key, w.Now())
-		}
-		return w.Vanished(tx, o.Entity, it.key, o.GID, fmt.Sprintf("gone from %s: its users deleted it as tandem made it", w.System))
-	}
 	g, err := tx.Golden(o.Entity, o.GID)
 	if err != nil || g == nil || !g.Deleted {
 		return err
