@@ -2,8 +2,6 @@ package hubspot
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -11,6 +9,7 @@ import (
 	"tandem/internal/connector"
 	"tandem/internal/connector/rest"
 	"tandem/internal/record"
+	"tandem/internal/testenv"
 )
 
 // FuzzAnswers: whatever HubSpot answers (any status, any body), the
@@ -22,16 +21,8 @@ func FuzzAnswers(f *testing.F) {
 	f.Add(200, []byte(`{"results":[{"id":null,"properties":7,"archived":"yes"}],"paging":{"next":{"after":{}}}}`))
 	f.Add(200, []byte(`{"total":"x","results":{}}`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		if status < 100 || status > 599 || status == http.StatusTooManyRequests {
-			status = 200 // a 429 is waited out, which a fuzz run cannot afford
-		}
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(status)
-			_, _ = w.Write(body)
-		}))
-		defer srv.Close()
-		c, err := rest.NewClient(rest.Options{System: "hs", Base: srv.URL, Backoff: time.Millisecond,
+		base := testenv.Answering(t, status, body)
+		c, err := rest.NewClient(rest.Options{System: "hs", Base: base, Backoff: time.Millisecond,
 			API: config.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
 		if err != nil {
 			t.Fatal(err)
