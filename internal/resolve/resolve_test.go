@@ -632,3 +632,41 @@ func TestUserWriteOfWhatThisHubSentIsAChange(t *testing.T) {
 		t.Errorf("b's user's change of the tier back to silver left it %v", got)
 	}
 }
+
+// An earlier hub sent b a state of an account and was killed before the
+// answer; the write never landed. Well after this hub started, a user of
+// b saves that same state again. b stamped the save long after the
+// earlier hub's write could still land: it is the user's change, not
+// tandem's echo (the torture run of seed 1203 lost such a save: the
+// store's note of the dead hub's write matched it by content).
+func TestUserSavingWhatADeadHubSentIsAChange(t *testing.T) {
+	g := newRig(t, "")
+	g.r.ReadsBack = map[string]bool{"b": true}
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
+	g.update(func(tx store.Tx) error {
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second))
+	})
+	g.r.Started = t0.Add(5 * time.Second) // the next hub
+	g.resolve(account("a", "A1", t0.Add(10*time.Second), "Acme Three", "acme@example.com", "gold"))
+	// b's user sets the name back, 25 s after this hub started.
+	g.resolve(account("b", "B1", t0.Add(30*time.Second), "Acme Two", "acme@example.com", "gold"))
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Two" {
+		t.Errorf("b's user's save of Acme Two left the name %v: taken for the dead hub's write", got)
+	}
+	// A read tandem stamped itself (a system without time stamps) says
+	// nothing of when the write landed: it may still be the echo.
+	g.resolve(account("a", "A1", t0.Add(40*time.Second), "Acme Four", "acme@example.com", "gold"))
+	g.update(func(tx store.Tx) error {
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Four", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(40*time.Second))
+	})
+	g.r.Started = t0.Add(45 * time.Second)
+	g.resolve(account("a", "A1", t0.Add(50*time.Second), "Acme Five", "acme@example.com", "gold"))
+	read := account("b", "B1", t0.Add(70*time.Second), "Acme Four", "acme@example.com", "gold")
+	read.Observed = true
+	g.resolve(read)
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Five" {
+		t.Errorf("b's read of the dead hub's write, at a time tandem stamped, made the name %v; want Acme Five", got)
+	}
+}

@@ -291,7 +291,9 @@ func (s *System) getPaid(ctx context.Context, r *resource, id string, paid bool)
 // change turns a record of the API into a change. deleted forces a delete.
 func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.Change, rest.Stamp) {
 	key := rest.Text(rest.Get(rec, r.id))
-	c := record.Change{System: s.name, Entity: r.Entity, Key: key, At: time.Now()}
+	// When the system does not say when the record changed, tandem's
+	// clock does: it read the change then.
+	c := record.Change{System: s.name, Entity: r.Entity, Key: key, At: time.Now(), Observed: true}
 	var st rest.Stamp
 	if r.cfg.Updated != "" {
 		if x, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated)); err == nil {
@@ -299,6 +301,7 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 			c.Version = x.Order
 			if x.Time {
 				c.At = time.Unix(0, x.Order).UTC() // when the system says it changed
+				c.Observed = false
 			}
 			if c.Echo, c.Base = s.ownWrite(r, key, x, rec); !c.Echo {
 				c.Echo, c.Base = s.beingWritten(r, key, x, rec)
