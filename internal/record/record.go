@@ -83,6 +83,11 @@ type Change struct {
 	// not a time the system stamped: then it compares with the times
 	// tandem keeps, such as when it linked a key.
 	Observed bool
+	// UsersStamp is true when the source knows the system never stamps
+	// tandem's writes (its users' application sets the updated-at): the
+	// record read at its stamp is as its users left it then, never a
+	// write an earlier hub sent coming back.
+	UsersStamp bool
 }
 
 // Write is one record to apply to a destination, in its own column names.

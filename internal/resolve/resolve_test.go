@@ -670,3 +670,27 @@ func TestUserSavingWhatADeadHubSentIsAChange(t *testing.T) {
 		t.Errorf("b's read of the dead hub's write, at a time tandem stamped, made the name %v; want Acme Five", got)
 	}
 }
+
+// A system that never stamps tandem's writes (its users' application
+// sets the updated-at) says so on every change it reads: a user's save
+// of the state a dead hub sent is then the user's change, however soon
+// after the hub started it was stamped (torture seed 1201: saves made
+// while the hub was down were dropped as its echo).
+func TestSaveInASystemThatStampsOnlyUsersWritesIsNeverAnEcho(t *testing.T) {
+	g := newRig(t, "")
+	g.r.ReadsBack = map[string]bool{"b": true}
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
+	g.update(func(tx store.Tx) error {
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second))
+	})
+	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
+	g.r.Started = t0.Add(5 * time.Second)
+	save := account("b", "B1", t0.Add(4*time.Second), "Acme Two", "acme@example.com", "gold")
+	save.UsersStamp = true
+	g.resolve(save)
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Two" {
+		t.Errorf("b's user's save of Acme Two left the name %v: taken for the dead hub's write", got)
+	}
+}

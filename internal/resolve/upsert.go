@@ -28,7 +28,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if id.stale {
 		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
-	if !c.Echo && g != nil && r.ReadsBack[c.System] {
+	if !c.Echo && !c.UsersStamp && g != nil && r.ReadsBack[c.System] {
 		if c.Echo, err = sentThere(tx, c, gid, r.Started); err != nil {
 			return err
 		}

@@ -205,6 +205,19 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp, 
 	if err != nil {
 		return
 	}
+	if f := s.feeds[r.Entity]; f != nil && before.Order != 0 && st.Time == before.Time {
+		// An update of a record whose stamp tandem read just before:
+		// the answer shows whether the system stamps tandem's writes. A
+		// stamp that did not move says so only when it is old: a system
+		// stamping to the millisecond gives a write soon after the last
+		// the same stamp.
+		switch {
+		case st.Order != before.Order:
+			f.Learn(rest.StampingStamps)
+		case st.Time && time.Since(time.Unix(0, st.Order)) > keptAfter:
+			f.Learn(rest.StampingKeeps)
+		}
+	}
 	sum, has := r.contentSum(rec, 0)
 	if st.Order == before.Order && has == 0 {
 		// The stamp did not move and the answer shows no content: the
@@ -220,6 +233,11 @@ func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp, 
 	}
 	s.owned[[2]string{r.Entity, key}] = owned{order: st.Order, sum: sum, has: has, ver: ver}
 }
+
+// keptAfter is how old a stamp an update's answer still shows must be
+// to say the system leaves stamping to its users: more than the
+// coarsest stamps and some clock skew.
+const keptAfter = 3 * time.Second
 
 // owned is what an answer showed of tandem's last write of a record: its
 // stamp, and a checksum of its mapped fields.

@@ -306,6 +306,9 @@ func (s *System) change(r *resource, rec map[string]any, deleted bool) (record.C
 			if c.Echo, c.Base = s.ownWrite(r, key, x, rec); !c.Echo {
 				c.Echo, c.Base = s.beingWritten(r, key, x, rec)
 			}
+			if f := s.feeds[r.Entity]; f != nil && !c.Echo {
+				c.UsersStamp = f.Stamping() == rest.StampingKeeps
+			}
 			r.sample(x.Raw)
 		}
 	}

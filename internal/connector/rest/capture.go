@@ -41,6 +41,9 @@ type ticket struct {
 type Position struct {
 	Feeds map[string]*Stamp   `json:"feeds,omitempty"`
 	Scans map[string][]string `json:"scans,omitempty"`
+	// Stamping is, per feed, what it learnt of the system's stamps
+	// (StampingStamps or StampingKeeps; unknown is left out).
+	Stamping map[string]Stamping `json:"stamping,omitempty"`
 }
 
 // Changes returns up to max changes: records webhooks named (fetched
@@ -166,9 +169,9 @@ func (c *Capture) Resume(_ context.Context, pos string) error {
 	}
 	for _, f := range c.Feeds {
 		if s, ok := p.Feeds[f.Name]; ok && s != nil {
-			f.set(*s, true)
+			f.set(*s, true, p.Stamping[f.Name])
 		} else {
-			f.set(Stamp{}, false)
+			f.set(Stamp{}, false, p.Stamping[f.Name])
 		}
 	}
 	for _, s := range c.Scans {
@@ -193,6 +196,12 @@ func (c *Capture) Position(b connector.Batch) string {
 		}
 		if has {
 			p.Feeds[f.Name] = &s
+		}
+		if st := f.Stamping(); st != StampingUnknown {
+			if p.Stamping == nil {
+				p.Stamping = map[string]Stamping{}
+			}
+			p.Stamping[f.Name] = st
 		}
 	}
 	for _, s := range c.Scans {

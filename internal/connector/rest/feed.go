@@ -50,6 +50,39 @@ type Feed struct {
 	cursor Stamp
 	has    bool
 	seen   map[string]read // key → what was acknowledged, for stamps within the overlap
+	// stamping is whether the system moves a record's stamp when tandem
+	// writes it, as the answers to its writes showed (see Learn).
+	stamping Stamping
+}
+
+// Stamping is what a system does to a record's stamp when tandem writes
+// it: unknown until an answer shows, then stamps (the system stamps
+// every write) or keeps (it leaves stamping to its users, like an
+// application that sets its own updated-at).
+type Stamping uint8
+
+const (
+	StampingUnknown Stamping = iota
+	StampingStamps
+	StampingKeeps
+)
+
+// Learn notes what an answer to tandem's write showed of the stamp.
+// The last answer counts: a user writing between tandem's look and its
+// write makes a keeping system look stamping for a while, which only
+// makes tandem more careful (see Stamping).
+func (f *Feed) Learn(st Stamping) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stamping = st
+}
+
+// Stamping returns what the feed has learnt of the system's stamps; it
+// is kept in the position, so a hub that starts again knows at once.
+func (f *Feed) Stamping() Stamping {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stamping
 }
 
 // poll reads up to max changes not yet acknowledged, oldest first, one
@@ -169,10 +202,10 @@ func (f *Feed) ack(items []Item) {
 	}
 }
 
-func (f *Feed) set(s Stamp, has bool) {
+func (f *Feed) set(s Stamp, has bool, st Stamping) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cursor, f.has, f.seen = s, has, map[string]read{}
+	f.cursor, f.has, f.seen, f.stamping = s, has, map[string]read{}, st
 }
 
 func (f *Feed) get() (Stamp, bool) {

@@ -1,0 +1,123 @@
+package http_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"tandem/internal/config"
+	"tandem/internal/connector"
+	httpapi "tandem/internal/connector/http"
+	"tandem/internal/connector/rest"
+	"tandem/internal/record"
+	"tandem/internal/sim"
+)
+
+// shopResource reads json-server's contacts by the updatedAt their
+// application sets (json-server itself stamps nothing).
+func shopResource() *config.Resource {
+	return &config.Resource{Updated: "updatedAt", Since: map[string]string{"updatedAt_gte": "{since}"},
+		Params: map[string]string{"_sort": "updatedAt,id", "_order": "asc,asc"}, Lookup: "tandem_gid"}
+}
+
+// openAt opens the http connector on base's contacts, resumed from pos
+// ("" reads from two minutes ago), and returns it with a read of one batch.
+func openAt(t *testing.T, base, pos string, res *config.Resource) (*httpapi.System, func() (connector.Batch, []record.Change)) {
+	t.Helper()
+	client, err := rest.NewClient(rest.Options{System: "shop", Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open("shop", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if pos == "" {
+		// Read from two minutes ago.
+		st := rest.TimeStamp(time.Now().Add(-2 * time.Minute))
+		b, err := json.Marshal(rest.Position{Feeds: map[string]*rest.Stamp{"contact": &st}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pos = string(b)
+	}
+	if err := s.Capture.Resume(ctx, pos); err != nil {
+		t.Fatal(err)
+	}
+	return s, func() (connector.Batch, []record.Change) {
+		t.Helper()
+		b, err := s.Capture.Changes(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Capture.Ack(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return b, b.Changes
+	}
+}
+
+// json-server keeps a record's updatedAt when tandem writes it: the
+// answer to tandem's update shows so, and the hub keeps it in the
+// position. A hub started again from that position knows at once that a
+// record read at a new stamp is its users' save, even one holding what an
+// earlier hub's write held (which, taken for that write come back, was
+// dropped: torture seed 1201).
+func TestSystemThatLeavesStampingToItsUsersIsKnownAfterARestart(t *testing.T) {
+	old := time.Now().Add(-time.Minute).UnixMilli()
+	js := startJSONServer(t, map[string][]map[string]any{
+		"contacts": {{"id": 1, "name": "Ada", "updatedAt": old}},
+	})
+	s, read := openAt(t, js.URL, "", shopResource())
+	if _, cs := read(); len(cs) != 1 || cs[0].UsersStamp {
+		t.Fatalf("the first read, before any write of tandem's: %+v; want one change, stamping unknown", cs)
+	}
+	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: "1", GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %+v", err, out)
+	}
+	b, _ := read()
+	pos := s.Capture.Position(b)
+
+	// The hub stops; a user saves the record as tandem's write left it.
+	if err := js.do("PATCH", "/contacts/1", map[string]any{"name": "Ada L.", "updatedAt": time.Now().UnixMilli()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, read2 := openAt(t, js.URL, pos, shopResource())
+	_, cs := read2()
+	if len(cs) != 1 || cs[0].Fields["name"] != "Ada L." || !cs[0].UsersStamp || cs[0].Echo {
+		t.Fatalf("the user's save, read by the next hub: %+v; want it marked as its users' stamp", cs)
+	}
+}
+
+// A system that stamps every write (the CRM simulator) is learnt as
+// such: its reads are never marked as its users' alone.
+func TestSystemThatStampsTandemsWritesIsNotMarked(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, read := contactFeed(t, srv.URL, 0)
+	read()
+	time.Sleep(2 * time.Millisecond)
+	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %+v", err, out)
+	}
+	time.Sleep(2 * time.Millisecond)
+	if _, err := crm.Store.Update("contacts", rec.ID, map[string]any{"name": "Ada (user)"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range read() {
+		if c.UsersStamp {
+			t.Errorf("a read of a system that stamps tandem's writes is marked as its users' stamp: %+v", c)
+		}
+	}
+}
