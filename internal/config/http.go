@@ -141,7 +141,8 @@ type Resource struct {
 
 // Condition is how an update says which version of the record it is
 // for: the body field Field gets the value of the record's field From
-// (like version, or an etag), as tandem read it just before.
+// (like version, or an etag), as tandem read it just before; null when
+// the record had no such field then.
 type Condition struct {
 	Field string `yaml:"field"`
 	From  string `yaml:"from"`

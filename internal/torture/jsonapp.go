@@ -3,6 +3,7 @@ package torture
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,23 +16,58 @@ import (
 	"time"
 )
 
-// startJSONServer starts json-server 0.17.4 (bin) on a free port with an
-// empty database in dir: a real third-party REST server that makes its
-// own numeric ids and reuses the highest one after it is deleted.
+// shopJS runs json-server with conditional updates (see the file).
+//
+//go:embed shop.js
+var shopJS []byte
+
+// startJSONServer starts json-server 0.17.4 (bin, its command) on a free
+// port with an empty database in dir: a real third-party REST server
+// that makes its own numeric ids and reuses the highest one after it is
+// deleted. It runs through shop.js, which adds conditional updates:
+// without them no sync tool can keep a user's edit that lands between
+// its look at a record and its write (docs/torture.md).
 func startJSONServer(ctx context.Context, bin, dir string) (*child, error) {
 	file := filepath.Join(dir, "shop.json")
 	if err := os.WriteFile(file, []byte(`{"accounts": [], "contacts": []}`), 0o644); err != nil {
+		return nil, err
+	}
+	mod, err := jsonServerModule(bin)
+	if err != nil {
+		return nil, err
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, fmt.Errorf("json-server needs node: %w", err)
+	}
+	script := filepath.Join(dir, "shop.js")
+	if err := os.WriteFile(script, shopJS, 0o644); err != nil {
 		return nil, err
 	}
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--quiet", file)
+	cmd := exec.Command(node, script, mod, file, fmt.Sprint(port))
 	cmd.Dir = dir
 	out := &bytes.Buffer{}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	return startChild(ctx, "json-server", cmd, out, out.String, url, url+"/accounts")
+}
+
+// jsonServerModule finds json-server's package directory from its
+// command (node_modules/.bin/json-server, a link into the package).
+func jsonServerModule(bin string) (string, error) {
+	path, err := filepath.EvalSymlinks(bin)
+	if err != nil {
+		return "", fmt.Errorf("find json-server from %s: %w", bin, err)
+	}
+	for dir := filepath.Dir(path); dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "package.json")); err == nil && filepath.Base(dir) == "json-server" {
+			return dir, nil
+		}
+	}
+	return "", fmt.Errorf("find json-server's package from %s: no json-server directory with a package.json above it", path)
 }
 
 func freePort() (int, error) {

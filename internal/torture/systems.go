@@ -241,6 +241,7 @@ func jsonServerSystem(ctx context.Context, bin, dir string) (*system, error) {
           params: {_sort: "updatedAt,id", _order: "asc,asc"}
           paging: {style: page, page: _page, limit: _limit, size: 100}
           lookup: tandem_gid
+          condition: {field: if_updatedAt, from: updatedAt}
           deletes: {scan: 1s}
         contacts: *shop
 `, s.api.URL())

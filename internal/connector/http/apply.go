@@ -139,6 +139,7 @@ func (s *System) guard(ctx context.Context, r *resource, key string) (guarded, e
 type look struct {
 	stamp rest.Stamp
 	cond  any
+	read  bool // cond was read: the resource has a condition
 }
 
 // guards reports whether writes of r's records are guarded: its feed has
@@ -173,7 +174,7 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
 	l := look{stamp: st}
 	if c := r.cfg.Condition; c != nil {
-		l.cond = rest.Get(rec, c.From)
+		l.cond, l.read = rest.Get(rec, c.From), true
 	}
 	return err == nil && f.Unseen(key, st, r.sum(rec)), l, nil
 }
@@ -532,7 +533,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 func (s *System) updateOne(ctx context.Context, r *resource, key string, w record.Write, g guarded) record.Result {
 	done := s.expect(r, key, w)
 	body := s.body(r, w, false)
-	s.condition(r, body, g.before.cond)
+	s.condition(r, body, g.before)
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
 		Body: body, Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
 	done(err == nil || errors.Is(err, rest.ErrLate)) // a late request was never sent
@@ -559,12 +560,13 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 
 // condition adds to an update's body the version it is for (see
 // config.Condition), if the resource has a condition and the guard read
-// one.
-func (s *System) condition(r *resource, body, v any) {
+// the record: null when the record had none (it must have none still).
+func (s *System) condition(r *resource, body any, l look) {
 	c := r.cfg.Condition
-	if c == nil || v == nil {
+	if c == nil || !l.read {
 		return
 	}
+	v := l.cond
 	m, ok := body.(map[string]any)
 	if !ok {
 		return
@@ -768,7 +770,7 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 				if m, ok := b.(map[string]any); ok && r.cfg.Body == "" {
 					m[r.id] = w.Key
 				}
-				s.condition(r, b, before[i].cond)
+				s.condition(r, b, before[i])
 				items[j] = b
 			default:
 				items[j] = s.body(r, w, true)

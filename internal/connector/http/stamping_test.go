@@ -121,3 +121,22 @@ func TestSystemThatStampsTandemsWritesIsNotMarked(t *testing.T) {
 		}
 	}
 }
+
+// An update of a record that had no value of the condition's field when
+// tandem looked carries the condition as null: the record must have none
+// still. (Plain json-server stores the field, which shows what was sent.)
+func TestConditionOfARecordWithoutItsFieldIsNull(t *testing.T) {
+	js := startJSONServer(t, map[string][]map[string]any{"contacts": {{"id": 1, "name": "Ada"}}})
+	res := shopResource()
+	res.Condition = &config.Condition{Field: "if_updatedAt", From: "updatedAt"}
+	s, _ := openAt(t, js.URL, "", res)
+	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: "1", GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 2}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %+v", err, out)
+	}
+	recs := js.list("contacts")
+	v, sent := recs[0]["if_updatedAt"]
+	if !sent || v != nil || recs[0]["name"] != "Ada L." {
+		t.Errorf("json-server holds %v; want the update with if_updatedAt null", recs[0])
+	}
+}

@@ -1,0 +1,58 @@
+package torture
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"tandem/internal/testenv"
+)
+
+// The shop's json-server refuses an update naming an updatedAt the
+// record no longer has, stores nothing of it, and takes one naming the
+// current one (or null, for a record that has none), like any update.
+func TestShopUpdatesAreConditional(t *testing.T) {
+	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.stop()
+	app := newJSONApp("shop", js.url)
+	ctx := context.Background()
+	var rec map[string]any
+	if _, err := app.do(ctx, "POST", "/accounts", map[string]any{"code": "A1", "name": "Acme"}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	id := text(rec["id"])
+	patch := func(body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest("PATCH", js.url+"/accounts/"+id, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	if code, _ := patch(`{"name": "Acme 1", "if_updatedAt": null}`); code != 200 {
+		t.Fatalf("an update naming no updatedAt of a record without one: %d, want 200", code)
+	}
+	if code, _ := patch(`{"updatedAt": 1000, "name": "Acme 2"}`); code != 200 {
+		t.Fatalf("a user's update: %d", code)
+	}
+	if code, _ := patch(`{"name": "Acme 3", "if_updatedAt": 999}`); code != 409 {
+		t.Fatalf("an update naming an updatedAt the record no longer has: %d, want 409", code)
+	}
+	code, out := patch(`{"name": "Acme 4", "if_updatedAt": 1000}`)
+	if code != 200 || out["name"] != "Acme 4" {
+		t.Fatalf("an update naming the record's updatedAt: %d %v", code, out)
+	}
+	if _, ok := out["if_updatedAt"]; ok {
+		t.Errorf("the condition was stored in the record: %v", out)
+	}
+}
