@@ -68,6 +68,7 @@ func (w *Worker) Announced(entity, gid, key string) {
 			"entity", entity, "gid", gid, "key", key, "err", err)
 		return
 	}
+	w.Log.Debug("linked the key the system gave a new record", "system", w.System, "entity", entity, "gid", gid, "key", key)
 	w.early.Store(entity+"\x00"+gid+"\x00"+key, true)
 }
 
