@@ -481,6 +481,18 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 	if err != nil {
 		return record.Result{Err: err}
 	}
+	if key == "" && w.Doubt {
+		if sc := s.scans[r.Entity]; sc != nil {
+			if was, ok := sc.Held(w.GID); ok {
+				// An earlier try made it (its answer was lost, or the hub
+				// stopped before keeping it) and the delete scan listed
+				// it: its users deleted it since. Made again, it would
+				// undo their delete.
+				return record.Result{Err: &connector.Gone{Err: fmt.Errorf(
+					"create %s %s in %s: an earlier try made it under %s, and it is gone from there", r.Entity, w.GID, s.name, was)}}
+			}
+		}
+	}
 	if key != "" {
 		// Its users may have edited it since it was made: look first, as
 		// for any update.
@@ -503,9 +515,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 			// users can change it, whether the create happened.
 			if key, ferr := s.find(ctx, r, w); ferr == nil && key != "" {
 				s.made(r.Entity, w.GID, key)
-				if sc := s.scans[r.Entity]; sc != nil {
-					sc.Saw(key)
-				}
+				s.scanSaw(r, w.GID, key)
 				return record.Result{Key: key}
 			}
 		}
@@ -523,9 +533,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 	}
 	s.own(r, key, resp, rest.Stamp{}, w.Ver)
 	s.made(r.Entity, w.GID, key)
-	if sc := s.scans[r.Entity]; sc != nil {
-		sc.Saw(key)
-	}
+	s.scanSaw(r, w.GID, key)
 	return record.Result{Key: key}
 }
 
@@ -639,6 +647,19 @@ func (s *System) made(entity, gid, key string) {
 	s.settle(entity, gid, key)
 	if s.announce != nil {
 		s.announce(entity, gid, key)
+	}
+}
+
+// scanSaw tells the delete scan of r that tandem made gid's record under
+// key: it carries gid in the lookup field, if r has one.
+func (s *System) scanSaw(r *resource, gid, key string) {
+	sc := s.scans[r.Entity]
+	switch {
+	case sc == nil:
+	case r.cfg.Lookup != "":
+		sc.Made(key, gid)
+	default:
+		sc.Saw(key)
 	}
 }
 
@@ -869,9 +890,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 			}
 			s.ownRecord(r, key, item, rest.Stamp{}, w.Ver)
 			s.made(r.Entity, w.GID, key)
-			if sc := s.scans[r.Entity]; sc != nil {
-				sc.Saw(key)
-			}
+			s.scanSaw(r, w.GID, key)
 			res[i].Key = key
 		case 'd':
 			s.forget(r.Entity, w.Key)

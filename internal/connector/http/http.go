@@ -86,7 +86,7 @@ func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Tabl
 		}
 		if d := r.cfg.Deletes; d != nil && d.Scan > 0 {
 			sc := &rest.Scan{Name: t.Entity + "/ids", Entity: t.Entity, System: name, Every: d.Scan.D(),
-				IDs:   func(ctx context.Context) ([]string, error) { return s.ids(ctx, r) },
+				IDs:   func(ctx context.Context) ([]rest.Listed, error) { return s.ids(ctx, r) },
 				Gone:  func(ctx context.Context, ids []string) ([]rest.Absent, error) { return s.gone(ctx, r, ids) },
 				GIDOf: func(id string, before time.Time) string { return s.madeHere(t.Entity, id, before) }}
 			s.Capture.Scans = append(s.Capture.Scans, sc)

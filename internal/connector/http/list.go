@@ -188,9 +188,10 @@ func (s *System) listSince(ctx context.Context, r *resource, since rest.Stamp, p
 	return items, next, nil
 }
 
-// ids lists every id of a resource (for delete scans).
-func (s *System) ids(ctx context.Context, r *resource) ([]string, error) {
-	var out []string
+// ids lists every id of a resource (for delete scans), with the global
+// id each record carries in the lookup field.
+func (s *System) ids(ctx context.Context, r *resource) ([]rest.Listed, error) {
+	var out []rest.Listed
 	page := ""
 	for range 100000 {
 		recs, next, err := s.list(ctx, r, r.path, nil, page)
@@ -202,7 +203,11 @@ func (s *System) ids(ctx context.Context, r *resource) ([]string, error) {
 				continue
 			}
 			if id := rest.Text(rest.Get(rec, r.id)); id != "" {
-				out = append(out, id)
+				l := rest.Listed{ID: id}
+				if r.cfg.Lookup != "" {
+					l.GID = rest.Text(rest.Get(rec, r.cfg.Lookup))
+				}
+				out = append(out, l)
 			}
 		}
 		if next == "" || next == page {

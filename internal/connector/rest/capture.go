@@ -41,9 +41,22 @@ type ticket struct {
 type Position struct {
 	Feeds map[string]*Stamp   `json:"feeds,omitempty"`
 	Scans map[string][]string `json:"scans,omitempty"`
+	// Carried is, per scan, the global id each id of its baseline
+	// carried when listed (ids carrying none are left out).
+	Carried map[string]map[string]string `json:"carried,omitempty"`
 	// Stamping is, per feed, what it learnt of the system's stamps
 	// (StampingStamps or StampingKeeps; unknown is left out).
 	Stamping map[string]Stamping `json:"stamping,omitempty"`
+}
+
+func (p *Position) carry(scan string, carried map[string]string) {
+	if len(carried) == 0 {
+		return
+	}
+	if p.Carried == nil {
+		p.Carried = map[string]map[string]string{}
+	}
+	p.Carried[scan] = carried
 }
 
 // Changes returns up to max changes: records webhooks named (fetched
@@ -146,14 +159,17 @@ func (c *Capture) Begin(ctx context.Context) (string, error) {
 		}
 	}
 	for _, s := range c.Scans {
-		ids, err := s.IDs(ctx)
+		listed, err := s.IDs(ctx)
 		if err != nil {
 			return "", fmt.Errorf("list the ids of %s: %w", s.Name, err)
 		}
-		if ids == nil {
-			ids = []string{}
+		set := make(map[string]string, len(listed))
+		for _, l := range listed {
+			set[l.ID] = l.GID
 		}
+		ids, carried := sorted(set)
 		p.Scans[s.Name] = ids
+		p.carry(s.Name, carried)
 	}
 	b, err := json.Marshal(p)
 	return string(b), err
@@ -176,7 +192,7 @@ func (c *Capture) Resume(_ context.Context, pos string) error {
 	}
 	for _, s := range c.Scans {
 		if ids, ok := p.Scans[s.Name]; ok {
-			s.resume(ids)
+			s.resume(ids, p.Carried[s.Name])
 		}
 	}
 	return nil
@@ -206,9 +222,12 @@ func (c *Capture) Position(b connector.Batch) string {
 	}
 	for _, s := range c.Scans {
 		if t != nil && t.scans[s] != nil {
-			p.Scans[s.Name] = s.after(t.scans[s])
-		} else if ids, ok := s.snapshot(); ok {
+			ids, carried := s.after(t.scans[s])
 			p.Scans[s.Name] = ids
+			p.carry(s.Name, carried)
+		} else if ids, carried, ok := s.snapshot(); ok {
+			p.Scans[s.Name] = ids
+			p.carry(s.Name, carried)
 		}
 	}
 	out, _ := json.Marshal(p)

@@ -226,8 +226,9 @@ type Scan struct {
 	Entity string
 	System string
 	Every  time.Duration
-	// IDs lists every id the system holds now.
-	IDs func(ctx context.Context) ([]string, error)
+	// IDs lists every id the system holds now, each with the global id
+	// its record carries (tandem's lookup field), "" for none.
+	IDs func(ctx context.Context) ([]Listed, error)
 	// Gone returns which of ids the system no longer holds, asking for
 	// each, with when it asked; nil trusts the listing.
 	Gone func(ctx context.Context, ids []string) ([]Absent, error)
@@ -239,9 +240,20 @@ type Scan struct {
 	// base holds the ids known to exist, each with the generation it was
 	// last seen in: a listing only judges ids seen before it began.
 	base map[string]uint64
-	gen  uint64
-	has  bool
-	last time.Time
+	// carried is the global id each id of the baseline carried when last
+	// listed (see Listed): the record a delete found by the scan is of,
+	// even one whose key tandem never learnt (a create whose answer a
+	// crash lost).
+	carried map[string]string
+	gen     uint64
+	has     bool
+	last    time.Time
+}
+
+// Listed is one id of a scan's listing, with the global id its record
+// carries ("" for none).
+type Listed struct {
+	ID, GID string
 }
 
 // Absent is an id a system answered it does not hold, and when tandem
@@ -253,9 +265,9 @@ type Absent struct {
 
 // scanTicket is what a scan found, to commit on ack.
 type scanTicket struct {
-	gen    uint64          // the generation the listing began in
-	listed map[string]bool // the ids it listed
-	gone   map[string]bool // the ids confirmed gone
+	gen    uint64            // the generation the listing began in
+	listed map[string]string // the ids it listed, with the global ids they carried
+	gone   map[string]bool   // the ids confirmed gone
 }
 
 // due reports whether a scan should run now.
@@ -276,9 +288,9 @@ func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	t := &scanTicket{gen: g0, listed: make(map[string]bool, len(ids)), gone: map[string]bool{}}
-	for _, id := range ids {
-		t.listed[id] = true
+	t := &scanTicket{gen: g0, listed: make(map[string]string, len(ids)), gone: map[string]bool{}}
+	for _, l := range ids {
+		t.listed[l.ID] = l.GID
 	}
 	s.mu.Lock()
 	s.last = time.Now()
@@ -288,9 +300,13 @@ func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
 		return nil, nil, nil
 	}
 	var candidates []string
+	carried := map[string]string{}
 	for id, g := range s.base {
-		if !t.listed[id] && g <= g0 {
+		if _, listed := t.listed[id]; !listed && g <= g0 {
 			candidates = append(candidates, id)
+			if gid := s.carried[id]; gid != "" {
+				carried[id] = gid
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -312,7 +328,7 @@ func (s *Scan) run(ctx context.Context) ([]record.Change, *scanTicket, error) {
 		t.gone[id] = true
 		c := record.Change{System: s.System, Entity: s.Entity, Key: id, Op: record.Delete, Version: a.At.UnixNano(), At: a.At,
 			Observed: true}
-		if s.GIDOf != nil {
+		if c.GID = carried[id]; c.GID == "" && s.GIDOf != nil {
 			c.GID = s.GIDOf(id, a.At)
 		}
 		out = append(out, c)
@@ -338,6 +354,18 @@ func (s *Scan) Saw(ids ...string) {
 	}
 }
 
+// Made adds an id tandem just made a record under, carrying gid, to the
+// baseline (see Saw).
+func (s *Scan) Made(id, gid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.has {
+		return
+	}
+	s.base[id] = s.gen
+	s.carry(id, gid)
+}
+
 func (s *Scan) commit(t *scanTicket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -350,61 +378,104 @@ func (s *Scan) commitLocked(t *scanTicket) {
 	if s.base == nil {
 		s.base = map[string]uint64{}
 	}
-	for id := range t.listed {
+	if s.carried == nil {
+		s.carried = map[string]string{}
+	}
+	for id, gid := range t.listed {
 		if g, ok := s.base[id]; !ok || g < t.gen {
 			s.base[id] = t.gen
+		}
+		if s.base[id] <= t.gen {
+			s.carry(id, gid) // unless seen since the listing began
 		}
 	}
 	for id := range t.gone {
 		if g, ok := s.base[id]; ok && g <= t.gen {
 			delete(s.base, id)
+			delete(s.carried, id)
 		}
 	}
 	s.has = true
 }
 
-// after returns the baseline as it will be once t is committed.
-func (s *Scan) after(t *scanTicket) []string {
+func (s *Scan) carry(id, gid string) {
+	if gid == "" {
+		delete(s.carried, id)
+	} else {
+		s.carried[id] = gid
+	}
+}
+
+// after returns the baseline as it will be once t is committed, with
+// the global ids its ids carry.
+func (s *Scan) after(t *scanTicket) ([]string, map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	set := map[string]bool{}
+	set := map[string]string{}
 	for id, g := range s.base {
 		if !t.gone[id] || g > t.gen {
-			set[id] = true
+			set[id] = s.carried[id]
 		}
 	}
-	for id := range t.listed {
-		set[id] = true
+	for id, gid := range t.listed {
+		if g, ok := s.base[id]; !ok || g <= t.gen {
+			set[id] = gid
+		} else {
+			set[id] = s.carried[id]
+		}
 	}
+	return sorted(set)
+}
+
+func sorted(set map[string]string) ([]string, map[string]string) {
 	out := make([]string, 0, len(set))
-	for id := range set {
+	carried := map[string]string{}
+	for id, gid := range set {
 		out = append(out, id)
+		if gid != "" {
+			carried[id] = gid
+		}
 	}
 	slices.Sort(out)
-	return out
+	return out, carried
 }
 
 // resume sets the baseline from a stored position.
-func (s *Scan) resume(ids []string) {
+func (s *Scan) resume(ids []string, carried map[string]string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.base = make(map[string]uint64, len(ids))
+	s.carried = make(map[string]string, len(carried))
 	for _, id := range ids {
 		s.base[id] = s.gen
+		s.carry(id, carried[id])
 	}
 	s.has = true
 }
 
-func (s *Scan) snapshot() ([]string, bool) {
+func (s *Scan) snapshot() ([]string, map[string]string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.has {
-		return nil, false
+		return nil, nil, false
 	}
-	out := make([]string, 0, len(s.base))
+	set := make(map[string]string, len(s.base))
 	for id := range s.base {
-		out = append(out, id)
+		set[id] = s.carried[id]
 	}
-	slices.Sort(out)
-	return out, true
+	ids, carried := sorted(set)
+	return ids, carried, true
+}
+
+// Held returns the id the baseline holds carrying gid, if any: where
+// the system held tandem's record when last listed.
+func (s *Scan) Held(gid string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, g := range s.carried {
+		if g == gid {
+			return id, true
+		}
+	}
+	return "", false
 }
