@@ -482,15 +482,8 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		return record.Result{Err: err}
 	}
 	if key == "" && w.Doubt {
-		if sc := s.scans[r.Entity]; sc != nil {
-			if was, ok := sc.Held(w.GID); ok {
-				// An earlier try made it (its answer was lost, or the hub
-				// stopped before keeping it) and the delete scan listed
-				// it: its users deleted it since. Made again, it would
-				// undo their delete.
-				return record.Result{Err: &connector.Gone{Err: fmt.Errorf(
-					"create %s %s in %s: an earlier try made it under %s, and it is gone from there", r.Entity, w.GID, s.name, was)}}
-			}
+		if err := s.madeAndGone(r, w); err != nil {
+			return record.Result{Err: err}
 		}
 	}
 	if key != "" {
@@ -650,6 +643,23 @@ func (s *System) made(entity, gid, key string) {
 	}
 }
 
+// madeAndGone returns a connector.Gone for a create in doubt that its
+// lookup did not find, if the delete scan listed its record: an earlier
+// try made it (its answer was lost, or the hub stopped before keeping
+// it), and its users deleted it since. Made again, it would undo their
+// delete.
+func (s *System) madeAndGone(r *resource, w record.Write) error {
+	sc := s.scans[r.Entity]
+	if sc == nil {
+		return nil
+	}
+	if was, ok := sc.Held(w.GID); ok {
+		return &connector.Gone{Err: fmt.Errorf(
+			"create %s %s in %s: an earlier try made it under %s, and it is gone from there", r.Entity, w.GID, s.name, was)}
+	}
+	return nil
+}
+
 // scanSaw tells the delete scan of r that tandem made gid's record under
 // key: it carries gid in the lookup field, if r has one.
 func (s *System) scanSaw(r *resource, gid, key string) {
@@ -771,7 +781,9 @@ func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEn
 			case r.cfg.Lookup == "" && r.cfg.Match == "":
 				res[i].Err = s.createFailed(r, ws[i], &rest.Unsure{Err: errors.New("an earlier try")})
 			default:
-				fresh = append(fresh, i)
+				if res[i].Err = s.madeAndGone(r, ws[i]); res[i].Err == nil {
+					fresh = append(fresh, i)
+				}
 			}
 		}
 		idx = fresh
