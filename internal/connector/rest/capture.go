@@ -44,6 +44,8 @@ type Position struct {
 	// Carried is, per scan, the global id each id of its baseline
 	// carried when listed (ids carrying none are left out).
 	Carried map[string]map[string]string `json:"carried,omitempty"`
+	// Seen is, per feed, the records it acknowledged within its overlap.
+	Seen map[string]map[string]Seen `json:"seen,omitempty"`
 	// Stamping is, per feed, what it learnt of the system's stamps
 	// (StampingStamps or StampingKeeps; unknown is left out).
 	Stamping map[string]Stamping `json:"stamping,omitempty"`
@@ -185,9 +187,9 @@ func (c *Capture) Resume(_ context.Context, pos string) error {
 	}
 	for _, f := range c.Feeds {
 		if s, ok := p.Feeds[f.Name]; ok && s != nil {
-			f.set(*s, true, p.Stamping[f.Name])
+			f.set(*s, true, p.Stamping[f.Name], p.Seen[f.Name])
 		} else {
-			f.set(Stamp{}, false, p.Stamping[f.Name])
+			f.set(Stamp{}, false, p.Stamping[f.Name], nil)
 		}
 	}
 	for _, s := range c.Scans {
@@ -205,13 +207,22 @@ func (c *Capture) Position(b connector.Batch) string {
 	for _, f := range c.Feeds {
 		var s Stamp
 		var has bool
+		var seen map[string]read
 		if t != nil && t.feeds[f] != nil {
 			s, has = f.advanced(t.feeds[f])
+			seen = f.seenAfter(t.feeds[f], s)
 		} else {
 			s, has = f.get()
+			seen = f.seenNow()
 		}
 		if has {
 			p.Feeds[f.Name] = &s
+			if k := kept(seen); k != nil {
+				if p.Seen == nil {
+					p.Seen = map[string]map[string]Seen{}
+				}
+				p.Seen[f.Name] = k
+			}
 		}
 		if st := f.Stamping(); st != StampingUnknown {
 			if p.Stamping == nil {

@@ -180,32 +180,71 @@ func (f *Feed) advanced(items []Item) (Stamp, bool) {
 	return c, has
 }
 
-// ack moves the cursor past items.
+// ack moves the cursor past items and remembers them.
 func (f *Feed) ack(items []Item) {
 	c, has := f.advanced(items)
+	seen := f.seenAfter(items, c)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cursor, f.has = c, has
-	if f.seen == nil {
-		f.seen = map[string]read{}
+	f.cursor, f.has, f.seen = c, has, seen
+}
+
+// seenAfter is what the feed will remember of the records it read once
+// items are acknowledged and its cursor is c: those within the overlap.
+func (f *Feed) seenAfter(items []Item, c Stamp) map[string]read {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := make(map[string]read, len(f.seen)+len(items))
+	for k, o := range f.seen {
+		seen[k] = o
 	}
 	for _, it := range items {
-		if o, ok := f.seen[it.Key]; !ok || it.Stamp.Order >= o.order {
-			f.seen[it.Key] = read{order: it.Stamp.Order, sum: it.Sum}
+		if o, ok := seen[it.Key]; !ok || it.Stamp.Order >= o.order {
+			seen[it.Key] = read{order: it.Stamp.Order, sum: it.Sum}
 		}
 	}
-	floor := f.cursor.Back(f.Overlap).Order
-	for k, o := range f.seen {
+	floor := c.Back(f.Overlap).Order
+	for k, o := range seen {
 		if o.order < floor {
-			delete(f.seen, k)
+			delete(seen, k)
 		}
+	}
+	return seen
+}
+
+func (f *Feed) set(s Stamp, has bool, st Stamping, seen map[string]Seen) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cursor, f.has, f.seen, f.stamping = s, has, make(map[string]read, len(seen)), st
+	for k, o := range seen {
+		f.seen[k] = read{order: o.Order, sum: o.Sum}
 	}
 }
 
-func (f *Feed) set(s Stamp, has bool, st Stamping) {
+// Seen is a record a feed acknowledged at a stamp within its overlap,
+// as the position keeps it: a hub that starts again does not take what
+// the overlap reads again for news (a write of tandem's that an earlier
+// hub knew for its own would pass for its users' change).
+type Seen struct {
+	Order int64  `json:"o"`
+	Sum   uint64 `json:"s,omitempty"`
+}
+
+func kept(seen map[string]read) map[string]Seen {
+	if len(seen) == 0 {
+		return nil
+	}
+	out := make(map[string]Seen, len(seen))
+	for k, o := range seen {
+		out[k] = Seen{Order: o.order, Sum: o.sum}
+	}
+	return out
+}
+
+func (f *Feed) seenNow() map[string]read {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.cursor, f.has, f.seen, f.stamping = s, has, map[string]read{}, st
+	return f.seen
 }
 
 func (f *Feed) get() (Stamp, bool) {
