@@ -136,6 +136,13 @@ type Announcer interface {
 	// Announce sets what Apply calls with each record the system made:
 	// its entity, the write's global id and the new key.
 	Announce(func(entity, gid, key string))
+	// AnnounceAnswered sets what Apply calls with each update the system
+	// answered, with the version (stamp) it gave the write, as the
+	// system's changes carry it in record.Change.Version: delivery notes
+	// it at once for a system that ReadsBack, so that after a crash the
+	// write read back is known by that version, and a user's later save
+	// of the same content by another.
+	AnnounceAnswered(func(entity, gid string, stamp int64))
 }
 
 // ReadsBack is implemented by systems whose capture reads tandem's own

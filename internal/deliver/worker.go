@@ -72,6 +72,18 @@ func (w *Worker) Announced(entity, gid, key string) {
 	w.early.Store(entity+"\x00"+gid+"\x00"+key, true)
 }
 
+// Answered notes the version the destination gave an update it just
+// answered (see connector.Announcer), where delivery notes what it sends.
+func (w *Worker) Answered(entity, gid string, stamp int64) {
+	if !w.MarkSent || stamp == 0 {
+		return
+	}
+	err := w.Store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkAnswered(w.System, entity, gid, stamp) })
+	if err != nil {
+		w.Log.Warn("noting the version an update was given failed", "system", w.System, "entity", entity, "gid", gid, "err", err)
+	}
+}
+
 // Side is a side of delivery that reports to Health.
 type Side uint8
 

@@ -111,6 +111,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 		}
 		if a, ok := h.systems[name].(connector.Announcer); ok {
 			a.Announce(h.workers[name].Announced)
+			a.AnnounceAnswered(h.workers[name].Answered)
 		}
 		h.wake[name] = make(chan struct{}, 1)
 	}

@@ -694,3 +694,36 @@ func TestSaveInASystemThatStampsOnlyUsersWritesIsNeverAnEcho(t *testing.T) {
 		t.Errorf("b's user's save of Acme Two left the name %v: taken for the dead hub's write", got)
 	}
 }
+
+// A hub sent b an account, b answered the write with its version 700,
+// and the hub was killed before its round ended. A user of b then saves
+// the record back to what tandem wrote: b gives that save version 705.
+// The next hub takes the read at 700 for tandem's write and the read at
+// 705 for the user's change (torture seed 65: such a save was dropped).
+func TestWriteAnsweredWithAVersionIsKnownByIt(t *testing.T) {
+	g := newRig(t, "")
+	g.r.ReadsBack = map[string]bool{"b": true}
+	t0 := g.now.Add(-time.Minute)
+	gid := g.linkedInBoth(t0)
+	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
+	g.update(func(tx store.Tx) error {
+		if err := tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second)); err != nil {
+			return err
+		}
+		return tx.MarkAnswered("b", "account", gid, 700)
+	})
+	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
+	g.r.Started = t0.Add(3 * time.Second)
+	echo := account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "gold")
+	echo.Version = 700
+	g.resolve(echo)
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Three" {
+		t.Fatalf("b's read of tandem's write, at the version b gave it, made the name %v; want Acme Three", got)
+	}
+	save := account("b", "B1", t0.Add(4*time.Second), "Acme Two", "acme@example.com", "gold")
+	save.Version = 705
+	g.resolve(save)
+	if got := g.golden("account", gid).Fields["name"]; got != "Acme Two" {
+		t.Errorf("b's user's save at version 705 left the name %v: taken for tandem's write", got)
+	}
+}

@@ -331,7 +331,9 @@ func sentThere(tx store.Tx, c *store.Change, gid string, started time.Time) (boo
 		return false, err
 	}
 	for _, s := range sent {
-		if !s.At.Before(started) {
+		if !s.At.Before(started) || (s.Stamp != 0 && s.Stamp != c.Version) {
+			// This hub's own, or answered with another version than
+			// the one read: its users wrote the record since.
 			continue
 		}
 		same, n := true, 0

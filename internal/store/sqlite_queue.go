@@ -380,6 +380,7 @@ const sentKept = 3
 type sentRow struct {
 	At     int64           `json:"at"`
 	Fields json.RawMessage `json:"fields"`
+	Stamp  int64           `json:"stamp,omitempty"`
 }
 
 func (t *sqlTx) MarkSent(system, entity, gid string, fields record.Fields, at time.Time) error {
@@ -395,12 +396,25 @@ func (t *sqlTx) MarkSent(system, entity, gid string, fields record.Fields, at ti
 	if len(rows) > sentKept {
 		rows = rows[len(rows)-sentKept:]
 	}
+	return t.putSent(system, entity, gid, rows)
+}
+
+func (t *sqlTx) putSent(system, entity, gid string, rows []sentRow) error {
 	b, err := json.Marshal(rows)
 	if err != nil {
 		return fmt.Errorf("encode the fields sent of %s %s to %s: %w", entity, gid, system, err)
 	}
 	_, err = t.exec(`UPDATE outbound SET sent=? WHERE system=? AND entity=? AND gid=?`, b, system, entity, gid)
 	return err
+}
+
+func (t *sqlTx) MarkAnswered(system, entity, gid string, stamp int64) error {
+	rows, err := t.sentRows(system, entity, gid)
+	if err != nil || len(rows) == 0 {
+		return err
+	}
+	rows[len(rows)-1].Stamp = stamp
+	return t.putSent(system, entity, gid, rows)
 }
 
 func (t *sqlTx) Sent(system, entity, gid string) ([]Sent, error) {
@@ -414,7 +428,7 @@ func (t *sqlTx) Sent(system, entity, gid string) ([]Sent, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Sent{At: time.Unix(0, r.At), Fields: f})
+		out = append(out, Sent{At: time.Unix(0, r.At), Fields: f, Stamp: r.Stamp})
 	}
 	return out, nil
 }

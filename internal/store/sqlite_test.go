@@ -190,6 +190,16 @@ func TestMarkSentKeepsTheLastWritesOfAQueuedDelivery(t *testing.T) {
 		!record.Equal(sent[2].Fields["score"], int64(4)) || !sent[2].At.Equal(now.Add(4*time.Second)) {
 		t.Fatalf("sent %v; want v2, v3, v4 with their times", sent)
 	}
+	// The system answers the last write with its version: that write
+	// carries it from then on, the earlier ones none.
+	update(t, s, func(tx Tx) error { return tx.MarkAnswered("crm", "account", "A", 77) })
+	update(t, s, func(tx Tx) (err error) {
+		sent, err = tx.Sent("crm", "account", "A")
+		return err
+	})
+	if len(sent) != 3 || sent[2].Stamp != 77 || sent[1].Stamp != 0 || sent[2].Fields["name"] != "v4" {
+		t.Fatalf("sent %v after MarkAnswered; want v4 stamped 77, the others not", sent)
+	}
 	// The write is answered while a newer version is queued: the
 	// delivery stays, its writes in flight are forgotten.
 	update(t, s, func(tx Tx) error { return tx.Enqueue("crm", "account", "A", 2, now) })

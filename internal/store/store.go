@@ -45,6 +45,9 @@ type Change struct {
 type Sent struct {
 	At     time.Time
 	Fields record.Fields // in the system's columns
+	// Stamp is the version the system gave the write, once it answered
+	// (Tx.MarkAnswered); 0 while unknown.
+	Stamp int64
 }
 
 // Golden is tandem's last agreed state of one record.
@@ -233,6 +236,11 @@ type Tx interface {
 	MarkSent(system, entity, gid string, fields record.Fields, at time.Time) error
 	// Sent returns the writes MarkSent noted for a queued delivery, oldest first.
 	Sent(system, entity, gid string) ([]Sent, error)
+	// MarkAnswered notes the version (stamp) the system gave the last
+	// write MarkSent noted, as soon as it answered: read back at that
+	// version it is tandem's own, at any other its users' (who may save
+	// the same content later).
+	MarkAnswered(system, entity, gid string, stamp int64) error
 	// ClearSent forgets them: the system answered, so they are in flight
 	// no more (a delivery of a newer version may stay queued).
 	ClearSent(system, entity, gid string) error

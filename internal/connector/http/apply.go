@@ -185,7 +185,7 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 // may be new (the system stamped the write, or one of its users wrote
 // between tandem's look and its write) or the one from before (a stamp
 // to the millisecond, or a system that leaves stamping to its users).
-func (s *System) own(r *resource, key string, resp *rest.Response, before rest.Stamp, ver int64) {
+func (s *System) own(r *resource, key, gid string, resp *rest.Response, before rest.Stamp, ver int64) {
 	if r.cfg.Updated == "" || resp == nil {
 		return
 	}
@@ -193,18 +193,21 @@ func (s *System) own(r *resource, key string, resp *rest.Response, before rest.S
 	if err := resp.JSON(&v); err != nil {
 		return
 	}
-	s.ownRecord(r, key, rest.Get(v, r.cfg.Record), before, ver)
+	s.ownRecord(r, key, gid, rest.Get(v, r.cfg.Record), before, ver)
 }
 
 // ownRecord is own for rec, the record as an answer (or one result of a
 // batch answer) holds it.
-func (s *System) ownRecord(r *resource, key string, rec any, before rest.Stamp, ver int64) {
+func (s *System) ownRecord(r *resource, key, gid string, rec any, before rest.Stamp, ver int64) {
 	if r.cfg.Updated == "" {
 		return
 	}
 	st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
 	if err != nil {
 		return
+	}
+	if s.answered != nil && gid != "" {
+		s.answered(r.Entity, gid, st.Order)
 	}
 	if f := s.feeds[r.Entity]; f != nil && before.Order != 0 && st.Time == before.Time {
 		// An update of a record whose stamp tandem read just before:
@@ -524,7 +527,7 @@ func (s *System) one(ctx context.Context, r *resource, w record.Write) record.Re
 		s.markUnsure(w.GID)
 		return record.Result{Err: fmt.Errorf("create %s in %s: the answer holds no %q", r.Entity, s.name, r.id)}
 	}
-	s.own(r, key, resp, rest.Stamp{}, w.Ver)
+	s.own(r, key, w.GID, resp, rest.Stamp{}, w.Ver)
 	s.made(r.Entity, w.GID, key)
 	s.scanSaw(r, w.GID, key)
 	return record.Result{Key: key}
@@ -539,7 +542,7 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 		Body: body, Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
 	done(err == nil || errors.Is(err, rest.ErrLate)) // a late request was never sent
 	if err == nil {
-		s.own(r, key, resp, g.before.stamp, w.Ver)
+		s.own(r, key, w.GID, resp, g.before.stamp, w.Ver)
 	}
 	if errors.Is(err, rest.ErrLate) {
 		return record.Result{Key: key, Err: &connector.Busy{Err: fmt.Errorf(
@@ -900,7 +903,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 				res[i].Err = fmt.Errorf("%s batch create answered no %q", s.name, r.id)
 				continue
 			}
-			s.ownRecord(r, key, item, rest.Stamp{}, w.Ver)
+			s.ownRecord(r, key, w.GID, item, rest.Stamp{}, w.Ver)
 			s.made(r.Entity, w.GID, key)
 			s.scanSaw(r, w.GID, key)
 			res[i].Key = key
@@ -910,7 +913,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 		default:
 			// Its stamp marks the record's next read as tandem's own
 			// write, as for a single update.
-			s.ownRecord(r, w.Key, item, before[i].stamp, w.Ver)
+			s.ownRecord(r, w.Key, w.GID, item, before[i].stamp, w.Ver)
 			res[i].Key = w.Key
 		}
 	}

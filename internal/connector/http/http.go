@@ -31,6 +31,7 @@ type System struct {
 	log           *slog.Logger
 
 	announce func(entity, gid, key string)
+	answered func(entity, gid string, stamp int64)
 
 	mu      sync.Mutex
 	unsure  map[string]bool     // global ids whose create may or may not have happened
@@ -110,6 +111,9 @@ func (s *System) Setup(ctx context.Context) error {
 
 // Announce implements connector.Announcer.
 func (s *System) Announce(f func(entity, gid, key string)) { s.announce = f }
+
+// AnnounceAnswered implements connector.Announcer.
+func (s *System) AnnounceAnswered(f func(entity, gid string, stamp int64)) { s.answered = f }
 
 // Close implements connector.Source and connector.Destination.
 func (s *System) Close(context.Context) error { return nil }

@@ -188,3 +188,32 @@ func TestOverlapReadAgainAfterARestartIsNoNews(t *testing.T) {
 		t.Errorf("the next hub read %+v again; the record is as the last hub acknowledged it", cs)
 	}
 }
+
+// Each answered update is announced with the version the CRM gave it,
+// the one capture's read of the write then carries.
+func TestAnsweredUpdateIsAnnouncedWithTheVersionItIsReadAt(t *testing.T) {
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	defer srv.Close()
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, read := contactFeed(t, srv.URL, 0)
+	var got []int64
+	s.AnnounceAnswered(func(entity, gid string, stamp int64) {
+		if entity == "contact" && gid == "g1" {
+			got = append(got, stamp)
+		}
+	})
+	read()
+	time.Sleep(2 * time.Millisecond)
+	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %+v", err, out)
+	}
+	cs := read()
+	if len(got) != 1 || len(cs) != 1 || cs[0].Version != got[0] {
+		t.Errorf("announced %v; the write read back as %+v: want one announcement of its version", got, cs)
+	}
+}
