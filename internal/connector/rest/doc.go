@@ -32,7 +32,11 @@
 // acknowledged at the same stamp, and returns the rest in order; Ack
 // moves the cursor to the newest stamp of the batch. The cursor is a
 // Position the hub stores in the same transaction as the batch, so a
-// crash re-reads rather than loses. Pulls holds records named by webhook
+// crash re-reads rather than loses. The position also holds what a hub
+// that starts again must not relearn the hard way: the records the
+// feed acknowledged within its overlap (read again, they are no news),
+// whether the system stamps tandem's writes (Stamping), and each delete
+// scan's ids with the global ids their records carry. Pulls holds records named by webhook
 // notifications until a poll fetches them: notifications that repeat or
 // arrive out of order collapse into one fetch of the current state.
 package rest
