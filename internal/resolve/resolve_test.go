@@ -203,6 +203,26 @@ func (g *rig) linkedInBoth(at time.Time) string {
 	return gid
 }
 
+// readsBack is a rig whose system b reads tandem's writes back (an
+// API), with an account a made at t0 that reached b as B1; it returns
+// the account's global id and t0.
+func readsBack(t *testing.T) (*rig, string, time.Time) {
+	g := newRig(t, "")
+	g.r.ReadsBack = map[string]bool{"b": true}
+	t0 := g.now.Add(-time.Minute)
+	return g, g.linkedInBoth(t0), t0
+}
+
+// sent has a's users change the account to name and tier at at, and
+// delivery note, as it would before sending, that it sends b that state.
+func (g *rig) sent(gid string, at time.Time, name, tier string) {
+	g.t.Helper()
+	g.resolve(account("a", "A1", at, name, "acme@example.com", tier))
+	g.update(func(tx store.Tx) error {
+		return tx.MarkSent("b", "account", gid, record.Fields{"Name": name, "Mail": "acme@example.com", "Tier": tier}, at)
+	})
+}
+
 func fieldsOf(f record.Fields, names ...string) string {
 	parts := make([]string, len(names))
 	for i, n := range names {
@@ -561,14 +581,8 @@ func TestEchoOfACreateNotYetLinkedChangesNothing(t *testing.T) {
 // older state tandem sent: it is tandem's own write, noted before it was
 // sent, not b's users' change, and must not undo the rename.
 func TestReadOfAWriteSentBeforeARestartIsAnEcho(t *testing.T) {
-	g := newRig(t, "")
-	g.r.ReadsBack = map[string]bool{"b": true}
-	t0 := g.now.Add(-time.Minute)
-	gid := g.linkedInBoth(t0)
-	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
-	g.update(func(tx store.Tx) error {
-		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second))
-	})
+	g, gid, t0 := readsBack(t)
+	g.sent(gid, t0.Add(time.Second), "Acme Two", "gold")
 	g.r.Started = t0.Add(90 * time.Second) // the next hub
 	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
 	g.resolve(account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "gold"))
@@ -616,15 +630,9 @@ func TestInsertReadAgainWithALaterUpdateIsTheSameRecord(t *testing.T) {
 // user of b who sets a record back to a value tandem sent a moment ago
 // made a change, which the connector tells from tandem's echo.
 func TestUserWriteOfWhatThisHubSentIsAChange(t *testing.T) {
-	g := newRig(t, "")
-	g.r.ReadsBack = map[string]bool{"b": true}
+	g, gid, t0 := readsBack(t)
 	g.r.Started = g.now.Add(-time.Hour)
-	t0 := g.now.Add(-time.Minute)
-	gid := g.linkedInBoth(t0)
-	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "silver"))
-	g.update(func(tx store.Tx) error {
-		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "silver"}, t0.Add(time.Second))
-	})
+	g.sent(gid, t0.Add(time.Second), "Acme Two", "silver")
 	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Two", "acme@example.com", "gold"))
 	// b's user sets the tier back to silver.
 	g.resolve(account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "silver"))
@@ -640,14 +648,8 @@ func TestUserWriteOfWhatThisHubSentIsAChange(t *testing.T) {
 // tandem's echo (the torture run of seed 1203 lost such a save: the
 // store's note of the dead hub's write matched it by content).
 func TestUserSavingWhatADeadHubSentIsAChange(t *testing.T) {
-	g := newRig(t, "")
-	g.r.ReadsBack = map[string]bool{"b": true}
-	t0 := g.now.Add(-time.Minute)
-	gid := g.linkedInBoth(t0)
-	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
-	g.update(func(tx store.Tx) error {
-		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second))
-	})
+	g, gid, t0 := readsBack(t)
+	g.sent(gid, t0.Add(time.Second), "Acme Two", "gold")
 	g.r.Started = t0.Add(5 * time.Second) // the next hub
 	g.resolve(account("a", "A1", t0.Add(10*time.Second), "Acme Three", "acme@example.com", "gold"))
 	// b's user sets the name back, 25 s after this hub started.
@@ -657,10 +659,7 @@ func TestUserSavingWhatADeadHubSentIsAChange(t *testing.T) {
 	}
 	// A read tandem stamped itself (a system without time stamps) says
 	// nothing of when the write landed: it may still be the echo.
-	g.resolve(account("a", "A1", t0.Add(40*time.Second), "Acme Four", "acme@example.com", "gold"))
-	g.update(func(tx store.Tx) error {
-		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Four", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(40*time.Second))
-	})
+	g.sent(gid, t0.Add(40*time.Second), "Acme Four", "gold")
 	g.r.Started = t0.Add(45 * time.Second)
 	g.resolve(account("a", "A1", t0.Add(50*time.Second), "Acme Five", "acme@example.com", "gold"))
 	read := account("b", "B1", t0.Add(70*time.Second), "Acme Four", "acme@example.com", "gold")
@@ -677,14 +676,8 @@ func TestUserSavingWhatADeadHubSentIsAChange(t *testing.T) {
 // after the hub started it was stamped (torture seed 1201: saves made
 // while the hub was down were dropped as its echo).
 func TestSaveInASystemThatStampsOnlyUsersWritesIsNeverAnEcho(t *testing.T) {
-	g := newRig(t, "")
-	g.r.ReadsBack = map[string]bool{"b": true}
-	t0 := g.now.Add(-time.Minute)
-	gid := g.linkedInBoth(t0)
-	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
-	g.update(func(tx store.Tx) error {
-		return tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second))
-	})
+	g, gid, t0 := readsBack(t)
+	g.sent(gid, t0.Add(time.Second), "Acme Two", "gold")
 	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
 	g.r.Started = t0.Add(5 * time.Second)
 	save := account("b", "B1", t0.Add(4*time.Second), "Acme Two", "acme@example.com", "gold")
@@ -701,17 +694,9 @@ func TestSaveInASystemThatStampsOnlyUsersWritesIsNeverAnEcho(t *testing.T) {
 // The next hub takes the read at 700 for tandem's write and the read at
 // 705 for the user's change (torture seed 65: such a save was dropped).
 func TestWriteAnsweredWithAVersionIsKnownByIt(t *testing.T) {
-	g := newRig(t, "")
-	g.r.ReadsBack = map[string]bool{"b": true}
-	t0 := g.now.Add(-time.Minute)
-	gid := g.linkedInBoth(t0)
-	g.resolve(account("a", "A1", t0.Add(time.Second), "Acme Two", "acme@example.com", "gold"))
-	g.update(func(tx store.Tx) error {
-		if err := tx.MarkSent("b", "account", gid, record.Fields{"Name": "Acme Two", "Mail": "acme@example.com", "Tier": "gold"}, t0.Add(time.Second)); err != nil {
-			return err
-		}
-		return tx.MarkAnswered("b", "account", gid, 700)
-	})
+	g, gid, t0 := readsBack(t)
+	g.sent(gid, t0.Add(time.Second), "Acme Two", "gold")
+	g.update(func(tx store.Tx) error { return tx.MarkAnswered("b", "account", gid, 700) })
 	g.resolve(account("a", "A1", t0.Add(2*time.Second), "Acme Three", "acme@example.com", "gold"))
 	g.r.Started = t0.Add(3 * time.Second)
 	echo := account("b", "B1", t0.Add(3*time.Second), "Acme Two", "acme@example.com", "gold")
