@@ -334,24 +334,44 @@ func contactsResource() *config.Resource {
 // contactFeedOf is contactFeed with the contacts read as res says.
 func contactFeedOf(t *testing.T, base string, res *config.Resource, backoff time.Duration) (*httpapi.System, func() []record.Change) {
 	t.Helper()
-	client, err := rest.NewClient(rest.Options{System: "crm", Base: base + "/v1", Backoff: backoff})
+	s := openContacts(t, "crm", base+"/v1", res, backoff)
+	pos, err := s.Capture.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+	read := resumeAt(t, s, pos)
+	return s, func() []record.Change {
+		t.Helper()
+		_, cs := read()
+		return cs
+	}
+}
+
+// openContacts opens the http connector, as system, on the contacts of
+// the API at base, read as res says.
+func openContacts(t *testing.T, system, base string, res *config.Resource, backoff time.Duration) *httpapi.System {
+	t.Helper()
+	client, err := rest.NewClient(rest.Options{System: system, Base: base, Backoff: backoff})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := httpapi.Open(system, client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
 		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// resumeAt resumes s's capture at pos and returns read: one batch of
+// changes, acknowledged.
+func resumeAt(t *testing.T, s *httpapi.System, pos string) func() (connector.Batch, []record.Change) {
+	t.Helper()
 	ctx := context.Background()
-	pos, err := s.Capture.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := s.Capture.Resume(ctx, pos); err != nil {
 		t.Fatal(err)
 	}
-	return s, func() []record.Change {
+	return func() (connector.Batch, []record.Change) {
 		t.Helper()
 		b, err := s.Capture.Changes(ctx, 100)
 		if err != nil {
@@ -360,7 +380,7 @@ func contactFeedOf(t *testing.T, base string, res *config.Resource, backoff time
 		if err := s.Capture.Ack(ctx, b); err != nil {
 			t.Fatal(err)
 		}
-		return b.Changes
+		return b, b.Changes
 	}
 }
 

@@ -26,18 +26,8 @@ func shopResource() *config.Resource {
 // ("" reads from two minutes ago), and returns it with a read of one batch.
 func openAt(t *testing.T, base, pos string, res *config.Resource) (*httpapi.System, func() (connector.Batch, []record.Change)) {
 	t.Helper()
-	client, err := rest.NewClient(rest.Options{System: "shop", Base: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := httpapi.Open("shop", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
-		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
+	s := openContacts(t, "shop", base, res, 0)
 	if pos == "" {
-		// Read from two minutes ago.
 		st := rest.TimeStamp(time.Now().Add(-2 * time.Minute))
 		b, err := json.Marshal(rest.Position{Feeds: map[string]*rest.Stamp{"contact": &st}})
 		if err != nil {
@@ -45,19 +35,30 @@ func openAt(t *testing.T, base, pos string, res *config.Resource) (*httpapi.Syst
 		}
 		pos = string(b)
 	}
-	if err := s.Capture.Resume(ctx, pos); err != nil {
+	return s, resumeAt(t, s, pos)
+}
+
+// crmWithAda serves the CRM simulator with one contact, Ada, and
+// returns its base URL and the contact's id.
+func crmWithAda(t *testing.T) (*sim.CRM, string, string) {
+	t.Helper()
+	crm := sim.NewCRM(sim.Faults{})
+	srv := httptest.NewServer(crm)
+	t.Cleanup(srv.Close)
+	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return s, func() (connector.Batch, []record.Change) {
-		t.Helper()
-		b, err := s.Capture.Changes(ctx, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Capture.Ack(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-		return b, b.Changes
+	return crm, srv.URL, rec.ID
+}
+
+// rename has tandem write name, as golden version ver, to the record
+// under key, and fails the test unless the API took it.
+func rename(t *testing.T, s *httpapi.System, key, name string, ver int64) {
+	t.Helper()
+	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: key, GID: "g1", Fields: record.Fields{"name": name}, Ver: ver}})
+	if err != nil || out[0].Err != nil {
+		t.Fatalf("update: %v %+v", err, out)
 	}
 }
 
@@ -76,10 +77,7 @@ func TestSystemThatLeavesStampingToItsUsersIsKnownAfterARestart(t *testing.T) {
 	if _, cs := read(); len(cs) != 1 || cs[0].UsersStamp {
 		t.Fatalf("the first read, before any write of tandem's: %+v; want one change, stamping unknown", cs)
 	}
-	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: "1", GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
-	if err != nil || out[0].Err != nil {
-		t.Fatalf("update: %v %+v", err, out)
-	}
+	rename(t, s, "1", "Ada L.", 4)
 	b, _ := read()
 	pos := s.Capture.Position(b)
 
@@ -97,22 +95,13 @@ func TestSystemThatLeavesStampingToItsUsersIsKnownAfterARestart(t *testing.T) {
 // A system that stamps every write (the CRM simulator) is learnt as
 // such: its reads are never marked as its users' alone.
 func TestSystemThatStampsTandemsWritesIsNotMarked(t *testing.T) {
-	crm := sim.NewCRM(sim.Faults{})
-	srv := httptest.NewServer(crm)
-	defer srv.Close()
-	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, read := contactFeed(t, srv.URL, 0)
+	crm, url, id := crmWithAda(t)
+	s, read := contactFeed(t, url, 0)
 	read()
 	time.Sleep(2 * time.Millisecond)
-	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
-	if err != nil || out[0].Err != nil {
-		t.Fatalf("update: %v %+v", err, out)
-	}
+	rename(t, s, id, "Ada L.", 4)
 	time.Sleep(2 * time.Millisecond)
-	if _, err := crm.Store.Update("contacts", rec.ID, map[string]any{"name": "Ada (user)"}); err != nil {
+	if _, err := crm.Store.Update("contacts", id, map[string]any{"name": "Ada (user)"}); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range read() {
@@ -130,10 +119,7 @@ func TestConditionOfARecordWithoutItsFieldIsNull(t *testing.T) {
 	res := shopResource()
 	res.Condition = &config.Condition{Field: "if_updatedAt", From: "updatedAt"}
 	s, _ := openAt(t, js.URL, "", res)
-	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: "1", GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 2}})
-	if err != nil || out[0].Err != nil {
-		t.Fatalf("update: %v %+v", err, out)
-	}
+	rename(t, s, "1", "Ada L.", 2)
 	recs := js.list("contacts")
 	v, sent := recs[0]["if_updatedAt"]
 	if !sent || v != nil || recs[0]["name"] != "Ada L." {
@@ -148,28 +134,14 @@ func TestConditionOfARecordWithoutItsFieldIsNull(t *testing.T) {
 // for the users' change (torture seed 63: an older state tandem had sent
 // late undid a queue user's newer edit everywhere).
 func TestOverlapReadAgainAfterARestartIsNoNews(t *testing.T) {
-	crm := sim.NewCRM(sim.Faults{})
-	srv := httptest.NewServer(crm)
-	defer srv.Close()
-	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, _ := contactFeed(t, srv.URL, 0)
+	_, url, id := crmWithAda(t)
+	s, read := contactFeed(t, url, 0)
 	ctx := context.Background()
+	read()
+	time.Sleep(2 * time.Millisecond)
+	rename(t, s, id, "Ada L.", 4)
 	b, err := s.Capture.Changes(ctx, 100)
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Capture.Ack(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(2 * time.Millisecond)
-	out, err := s.Apply(ctx, "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
-	if err != nil || out[0].Err != nil {
-		t.Fatalf("update: %v %+v", err, out)
-	}
-	if b, err = s.Capture.Changes(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.Changes) != 1 || !b.Changes[0].Echo {
@@ -180,7 +152,7 @@ func TestOverlapReadAgainAfterARestartIsNoNews(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	next, read := contactFeed(t, srv.URL, 0)
+	next, read := contactFeed(t, url, 0)
 	if err := next.Capture.Resume(ctx, pos); err != nil {
 		t.Fatal(err)
 	}
@@ -192,14 +164,8 @@ func TestOverlapReadAgainAfterARestartIsNoNews(t *testing.T) {
 // Each answered update is announced with the version the CRM gave it,
 // the one capture's read of the write then carries.
 func TestAnsweredUpdateIsAnnouncedWithTheVersionItIsReadAt(t *testing.T) {
-	crm := sim.NewCRM(sim.Faults{})
-	srv := httptest.NewServer(crm)
-	defer srv.Close()
-	rec, err := crm.Store.Create("contacts", map[string]any{"name": "Ada"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, read := contactFeed(t, srv.URL, 0)
+	_, url, id := crmWithAda(t)
+	s, read := contactFeed(t, url, 0)
 	var got []int64
 	s.AnnounceAnswered(func(entity, gid string, stamp int64) {
 		if entity == "contact" && gid == "g1" {
@@ -208,10 +174,7 @@ func TestAnsweredUpdateIsAnnouncedWithTheVersionItIsReadAt(t *testing.T) {
 	})
 	read()
 	time.Sleep(2 * time.Millisecond)
-	out, err := s.Apply(context.Background(), "contact", []record.Write{{Op: record.Upsert, Key: rec.ID, GID: "g1", Fields: record.Fields{"name": "Ada L."}, Ver: 4}})
-	if err != nil || out[0].Err != nil {
-		t.Fatalf("update: %v %+v", err, out)
-	}
+	rename(t, s, id, "Ada L.", 4)
 	cs := read()
 	if len(got) != 1 || len(cs) != 1 || cs[0].Version != got[0] {
 		t.Errorf("announced %v; the write read back as %+v: want one announcement of its version", got, cs)
