@@ -308,4 +308,11 @@ func testChangedColumns(t *testing.T, e *env) {
 	if len(got) != 1 || got[0].Changed == nil || len(got[0].Changed) != 0 {
 		t.Errorf("an update that changes nothing should name no columns: %+v", got)
 	}
+	// A fix of letter case is a change, whatever the column's collation
+	// says of the two values (MySQL's default compares them equal).
+	e.exec(t, "UPDATE items SET name = 'ONE' WHERE id = ?", k)
+	got = e.drain(t)
+	if len(got) != 1 || !slices.Equal(got[0].Changed, []string{"name"}) || got[0].Fields["name"] != "ONE" {
+		t.Errorf("an update of a name's letter case should name the column: %+v", got)
+	}
 }

@@ -198,7 +198,9 @@ func (d *dialect) capture(c sqldb.Capture) []trigger {
 			parts := []string{"','"}
 			for _, c := range c.Columns {
 				q := d.Quote(c)
-				parts = append(parts, "IF(OLD."+q+" <=> NEW."+q+", NULL, "+literal(c)+")")
+				// Compared as bytes: a collation that ignores case would
+				// take a fix of letter case for no change.
+				parts = append(parts, "IF(BINARY OLD."+q+" <=> BINARY NEW."+q+", NULL, "+literal(c)+")")
 			}
 			cols = "''"
 			if len(parts) > 1 {
@@ -212,7 +214,7 @@ func (d *dialect) capture(c sqldb.Capture) []trigger {
 	}
 	ts := []trigger{
 		{"_i", "INSERT", wrap(ins("NEW", "I"))},
-		{"_u", "UPDATE", wrap("IF NOT (OLD." + key + " <=> NEW." + key + ") THEN " + ins("OLD", "D") + " END IF; " + ins("NEW", "U"))},
+		{"_u", "UPDATE", wrap("IF NOT (BINARY OLD." + key + " <=> BINARY NEW." + key + ") THEN " + ins("OLD", "D") + " END IF; " + ins("NEW", "U"))},
 		{"_d", "DELETE", wrap(ins("OLD", "D"))},
 	}
 	for i := range ts {

@@ -114,7 +114,7 @@ func (d dialect) triggers(c sqldb.Capture) []trigger {
 			var parts []string
 			for _, c := range c.Columns {
 				q := d.Quote(c)
-				parts = append(parts, "CASE WHEN OLD."+q+" IS NOT NEW."+q+" THEN "+literal(c+",")+" ELSE '' END")
+				parts = append(parts, "CASE WHEN OLD."+q+" IS NOT NEW."+q+" COLLATE BINARY THEN "+literal(c+",")+" ELSE '' END")
 			}
 			cols = "''"
 			if len(parts) > 0 {
@@ -127,7 +127,7 @@ func (d dialect) triggers(c sqldb.Capture) []trigger {
 	out := []string{
 		"AFTER INSERT" + on + ins("NEW", "I") + " END",
 		"AFTER UPDATE" + on + `INSERT INTO ` + outbox + ` (tbl, k, op) SELECT ` + tbl + `, ` + d.KeyText("OLD."+key) +
-			`, 'D' WHERE OLD.` + key + ` IS NOT NEW.` + key + `; ` + ins("NEW", "U") + " END",
+			`, 'D' WHERE OLD.` + key + ` IS NOT NEW.` + key + ` COLLATE BINARY; ` + ins("NEW", "U") + " END",
 		"AFTER DELETE" + on + ins("OLD", "D") + " END",
 	}
 	var ts []trigger
