@@ -62,6 +62,13 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return &holdErr{why: missing}
 	}
 	merged, changed, stale := r.merge(c, m, canon, g, id.linked, fieldMerge)
+	flips := 0
+	if g != nil && len(changed) > 0 {
+		var err error
+		if flips, err = r.flipped(c, g, merged, changed); err != nil {
+			return err
+		}
+	}
 	// A reference to a deleted record was cleared: the source's row
 	// still holds it and gets the record back.
 	stale = stale || cleared
@@ -117,7 +124,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		g.Sources[k] = c.System
 	}
 	created := g.Ver == 0
-	g.Fields, g.Ver, g.Updated = merged, c.Seq, r.Now()
+	g.Fields, g.Ver, g.Updated, g.Flips = merged, c.Seq, r.Now(), flips
 	if c.At.After(g.At) {
 		g.At = c.At
 	}

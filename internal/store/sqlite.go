@@ -340,6 +340,7 @@ CREATE TABLE IF NOT EXISTS golden (
   entity TEXT NOT NULL, gid TEXT NOT NULL, fields BLOB, sources BLOB,
   deleted INTEGER NOT NULL DEFAULT 0, ver INTEGER NOT NULL, updated INTEGER NOT NULL,
   at INTEGER NOT NULL DEFAULT 0,
+  flips INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (entity, gid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS natural (
@@ -384,6 +385,7 @@ CREATE TABLE IF NOT EXISTS counters (
 func migrate(ctx context.Context, db *sql.DB) error {
 	for _, c := range []struct{ table, column, ddl string }{
 		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
+		{"golden", "flips", "ALTER TABLE golden ADD COLUMN flips INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "sent", "ALTER TABLE outbound ADD COLUMN sent BLOB"},
 		{"links", "at", "ALTER TABLE links ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},

@@ -169,7 +169,7 @@ func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
 		if len(load) == 1 {
 			continue
 		}
-		grows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated, at FROM golden
+		grows, err := t.query(`SELECT `+goldenCols+` FROM golden
 			WHERE entity=? AND gid IN (`+marks(len(load)-1)+`)`, load...)
 		if err != nil {
 			return fmt.Errorf("preload golden records: %w", err)
@@ -263,7 +263,7 @@ func (t *sqlTx) flushGolden() error {
 	clear(t.m.isDirt)
 	for len(keys) > 0 {
 		n := min(len(keys), chunk)
-		args := make([]any, 0, n*8)
+		args := make([]any, 0, n*9)
 		for _, k := range keys[:n] {
 			g := t.m.gold[k]
 			t.m.published = append(t.m.published, g)
@@ -275,12 +275,12 @@ func (t *sqlTx) flushGolden() error {
 			if err != nil {
 				return err
 			}
-			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated), nanos(g.At))
+			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated), nanos(g.At), g.Flips)
 		}
-		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated, at) VALUES ` +
-			rowsOf(n, "(?,?,?,?,?,?,?,?)") + `
+		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated, at, flips) VALUES ` +
+			rowsOf(n, "(?,?,?,?,?,?,?,?,?)") + `
 			ON CONFLICT(entity, gid) DO UPDATE SET fields=excluded.fields, sources=excluded.sources,
-			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated, at=excluded.at`
+			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated, at=excluded.at, flips=excluded.flips`
 		if _, err := t.exec(q, args...); err != nil {
 			return fmt.Errorf("write golden records: %w", err)
 		}

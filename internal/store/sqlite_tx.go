@@ -328,27 +328,16 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 		t.m.gold[goldKey{entity, gid}] = c
 		return t.Golden(entity, gid)
 	}
-	row, err := t.queryRow(`SELECT fields, sources, deleted, ver, updated, at FROM golden WHERE entity=? AND gid=?`, entity, gid)
+	row, err := t.queryRow(`SELECT `+goldenCols+` FROM golden WHERE entity=? AND gid=?`, entity, gid)
 	if err != nil {
 		return nil, err
 	}
-	var fields, sources []byte
-	var deleted bool
-	var ver, updated, at int64
-	if err := row.Scan(&fields, &sources, &deleted, &ver, &updated, &at); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
-		}
+	g, err := scanGolden(row, entity)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("read golden %s %s: %w", entity, gid, err)
-	}
-	g := &Golden{Entity: entity, GID: gid, Deleted: deleted, Ver: ver, Updated: fromNanos(updated), At: fromNanos(at)}
-	if g.Fields, err = decodeFields(fields); err != nil {
-		return nil, err
-	}
-	if len(sources) > 0 {
-		if err := json.Unmarshal(sources, &g.Sources); err != nil {
-			return nil, fmt.Errorf("decode golden sources: %w", err)
-		}
 	}
 	return g, nil
 }
@@ -357,7 +346,7 @@ func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 	if err := t.flush(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT gid, fields, sources, deleted, ver, updated, at FROM golden
+	rows, err := t.query(`SELECT `+goldenCols+` FROM golden
 		WHERE entity=? AND gid>? ORDER BY gid LIMIT ?`, entity, after, limit)
 	if err != nil {
 		return nil, err
@@ -374,12 +363,15 @@ func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 	return out, rows.Err()
 }
 
-// scanGolden reads a row of gid, fields, sources, deleted, ver, updated, at.
-func scanGolden(rows *sql.Rows, entity string) (*Golden, error) {
+// goldenCols are the columns scanGolden reads, in its order.
+const goldenCols = `gid, fields, sources, deleted, ver, updated, at, flips`
+
+// scanGolden reads a row of goldenCols.
+func scanGolden(row interface{ Scan(...any) error }, entity string) (*Golden, error) {
 	g := &Golden{Entity: entity}
 	var fields, sources []byte
 	var updated, at int64
-	if err := rows.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated, &at); err != nil {
+	if err := row.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated, &at, &g.Flips); err != nil {
 		return nil, err
 	}
 	g.Updated, g.At = fromNanos(updated), fromNanos(at)

@@ -63,6 +63,10 @@ type Golden struct {
 	// At is when the source said its change happened (zero if no source
 	// said): what record-level "last change wins" compares.
 	At time.Time
+	// Flips counts the changes in a row that took a field from the
+	// system that had just set it, each within seconds of the last: the
+	// mark of systems (or their rules) undoing each other for ever.
+	Flips int
 }
 
 // Outbound is one pending delivery: bring system up to the golden record
