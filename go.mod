@@ -1,4 +1,4 @@
-module tandem
+module github.com/tandemhub/tandem
 
 go 1.26.8
 

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/broker"
-	"tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/config"
 )
 
 // Options configure a Client. System, Broker, URL and DB are required.

@@ -13,10 +13,10 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"tandem/internal/broker"
-	"tandem/internal/broker/brokertest"
-	"tandem/internal/contract"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/broker/brokertest"
+	"github.com/tandemhub/tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 const (

@@ -9,9 +9,9 @@ import (
 	"fmt"
 	"time"
 
-	"tandem/internal/broker"
-	"tandem/internal/contract"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Inbound is a change tandem asks the application to apply.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"tandem/internal/contract"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Tx is what Publish needs of the application's transaction: *sql.Tx

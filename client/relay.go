@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/broker"
 )
 
 // Relay sends what Publish (and Consume's reports) put in the outbox to

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // captureConfig copies notes from one SQLite file to another; fields is

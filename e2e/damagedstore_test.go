@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // A store whose pages were damaged while the hub was stopped (a disk

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // lockConfig is a small hub: notes copied from one SQLite file to another.

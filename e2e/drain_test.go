@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/hub"
-	"tandem/internal/verify"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/verify"
 )
 
 // TestDrainAgreesAndCountersSteady: users of all three systems create,

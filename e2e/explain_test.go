@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"strings"
 
-	"tandem/internal/admin"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/admin"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // explain tells, for a failing test's log, what tandem's store knows of

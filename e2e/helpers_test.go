@@ -22,7 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the catalogue system
 	_ "modernc.org/sqlite"             // the CRM
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // env is one test's three systems, its tandem.yaml and its hub.

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // The http connector end to end: a PostgreSQL database and json-server (a

@@ -23,7 +23,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	tandemBin = filepath.Join(dir, "tandem")
-	build := exec.Command("go", "build", "-o", tandemBin, "tandem/cmd/tandem")
+	build := exec.Command("go", "build", "-o", tandemBin, "github.com/tandemhub/tandem/cmd/tandem")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build tandem:", err)

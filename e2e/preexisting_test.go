@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // TestRecordsThatExistBeforeTandemStayTheSameRecords: rows inserted

@@ -21,9 +21,9 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // both systems' databases
 
-	"tandem/client"
-	"tandem/internal/broker"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/client"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // The queue tests connect two systems through tandem: "catalogue", a

@@ -21,7 +21,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // canary is a test's secrets: every secret it gives tandem holds mark, so

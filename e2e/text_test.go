@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // textConfig copies notes from a SQLite file, whose text columns hold any

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/bench"
+	"github.com/tandemhub/tandem/internal/bench"
 )
 
 func benchCmd(g *globals) *cobra.Command {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/hub"
 )
 
 func checkCmd(g *globals) *cobra.Command {

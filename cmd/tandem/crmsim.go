@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/sim"
-	"tandem/internal/webhook"
+	"github.com/tandemhub/tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/webhook"
 )
 
 func crmsimCmd(g *globals) *cobra.Command {

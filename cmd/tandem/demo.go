@@ -5,7 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/demo"
+	"github.com/tandemhub/tandem/internal/demo"
 )
 
 func demoCmd(g *globals) *cobra.Command {

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/admin"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/admin"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 func dlqCmd(g *globals) *cobra.Command {

@@ -3,8 +3,8 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"tandem/internal/admin"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/admin"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 func linksCmd(g *globals) *cobra.Command {

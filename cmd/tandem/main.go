@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/config"
-	"tandem/internal/secret"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 type globals struct {
@@ -44,7 +44,7 @@ func main() {
 	}
 	root.PersistentFlags().StringVarP(&g.config, "config", "c", "tandem.yaml", "configuration file")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(runCmd(g), checkCmd(g), setupCmd(g), statusCmd(g), dlqCmd(g), linksCmd(g), demoCmd(g), benchCmd(g), crmsimCmd(g), tortureCmd(g))
+	root.AddCommand(runCmd(g), checkCmd(g), setupCmd(g), statusCmd(g), dlqCmd(g), linksCmd(g), demoCmd(g), benchCmd(g), crmsimCmd(g), tortureCmd(g), versionCmd())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := root.ExecuteContext(ctx)
 	stop()

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/hub"
 )
 
 func setupCmd(g *globals) *cobra.Command {

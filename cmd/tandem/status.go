@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/admin"
+	"github.com/tandemhub/tandem/internal/admin"
 )
 
 // status exits 0 when all is well, 1 when something is held, waiting

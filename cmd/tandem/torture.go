@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"tandem/internal/torture"
+	"github.com/tandemhub/tandem/internal/torture"
 )
 
 func tortureCmd(_ *globals) *cobra.Command {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"tandem/internal/mapping"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // DeadLetters lists dead letters in state (all states when empty).

@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"tandem/internal/health"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // DefaultStuck is how long a change may wait for a record it refers to

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/health"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 var now = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)

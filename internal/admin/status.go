@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Row is the status of one system and entity.

@@ -13,13 +13,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/memory"
-	"tandem/internal/connector/registry"
-	"tandem/internal/hub"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/memory"
+	"github.com/tandemhub/tandem/internal/connector/registry"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Options of one benchmark run.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"tandem/internal/bench"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/bench"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // BenchmarkEndToEnd pushes b.N changes (half creates, half updates)

@@ -32,7 +32,7 @@ import (
 	"log/slog"
 	"time"
 
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // ErrUnavailable wraps every failure caused by the broker being

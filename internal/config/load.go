@@ -11,7 +11,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/parser"
 
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // Load reads the config file at path: it expands ${ENV_VAR} and

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // Queue configures a system of type queue: an application that cannot be

@@ -9,7 +9,7 @@ import (
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // text returns the string value of a scalar with ${ENV_VAR} and

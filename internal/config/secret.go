@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // Secret-bearing positions are marked with a struct tag, read both when

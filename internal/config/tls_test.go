@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // A tls block's files are read relative to the config file at load, and

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // ParseRate reads a rate like 20/s, 600/m, 5000/h or 100/10s as requests

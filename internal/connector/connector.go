@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Table is how one entity is stored in one system, as far as a connector

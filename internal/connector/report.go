@@ -3,7 +3,7 @@ package connector
 import (
 	"context"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // ReportKind says what a Report tells.

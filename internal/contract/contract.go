@@ -3,7 +3,7 @@ package contract
 import (
 	"time"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Version is the contract's major version: the "contract" of every message.

@@ -8,7 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // FieldError is a field value a message cannot carry.

@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/mapping"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // mapLocal maps the translated canonical fields to this system's columns.

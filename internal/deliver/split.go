@@ -3,8 +3,8 @@ package deliver
 import (
 	"context"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // applySplit applies writes and, when the whole call fails, splits the

@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/sim"
 )
 
 // startCRM serves the CRM simulator the demo syncs with (a system reached

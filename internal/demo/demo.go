@@ -15,10 +15,10 @@ import (
 
 	_ "modernc.org/sqlite" // the demo systems are SQLite files
 
-	"tandem/internal/admin"
-	"tandem/internal/config"
-	"tandem/internal/hub"
-	"tandem/internal/verify"
+	"github.com/tandemhub/tandem/internal/admin"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/verify"
 )
 
 // Options of a demo run.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // adopt reads, once per store, the rows of every entity system only

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/health"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 const snapshotDone = "\x00done"

@@ -14,8 +14,8 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"tandem/internal/config"
-	"tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/hub"
 )
 
 const conflictYAML = `version: 1

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/hub"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // breakable is a store that can be told it is damaged.

@@ -3,8 +3,8 @@ package hub
 import (
 	"time"
 
-	"tandem/internal/deliver"
-	"tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/deliver"
+	"github.com/tandemhub/tandem/internal/health"
 )
 
 // healthInterval is how often the hub rewrites its health file (see

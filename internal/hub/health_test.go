@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector/memory"
-	"tandem/internal/health"
-	"tandem/internal/hub"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector/memory"
+	"github.com/tandemhub/tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // brokenStore is a store whose writes fail while broken is set.

@@ -8,13 +8,13 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/registry"
-	"tandem/internal/deliver"
-	"tandem/internal/health"
-	"tandem/internal/resolve"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/registry"
+	"github.com/tandemhub/tandem/internal/deliver"
+	"github.com/tandemhub/tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/resolve"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Hub is one running tandem hub.

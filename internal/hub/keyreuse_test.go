@@ -16,14 +16,14 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"tandem/internal/admin"
-	"tandem/internal/config"
-	"tandem/internal/connector/memory"
-	"tandem/internal/connector/registry"
-	"tandem/internal/connector/sqlite"
-	"tandem/internal/hub"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/admin"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector/memory"
+	"github.com/tandemhub/tandem/internal/connector/registry"
+	"github.com/tandemhub/tandem/internal/connector/sqlite"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // keyReuseYAML: a SQLite table whose keys are rowids (SQLite gives a

@@ -4,8 +4,8 @@ import (
 	"context"
 	"time"
 
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // maintain retries held changes and acts on dead letters an operator

@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/mapping"
 )
 
 // Model is the compiled configuration: mappings and schemas.

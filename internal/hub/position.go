@@ -3,8 +3,8 @@ package hub
 import (
 	"context"
 
-	"tandem/internal/connector"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // positioned is a source whose change position tandem keeps in its store

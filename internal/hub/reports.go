@@ -6,10 +6,10 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/health"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/health"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // startReports starts a reports loop for every system whose writes

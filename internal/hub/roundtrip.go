@@ -5,7 +5,7 @@ import (
 	"maps"
 	"slices"
 
-	"tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/config"
 )
 
 // Drifts tries every mapping's in and out expressions on sample values of

@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector/memory"
-	"tandem/internal/connector/registry"
-	"tandem/internal/hub"
-	"tandem/internal/webhook"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector/memory"
+	"github.com/tandemhub/tandem/internal/connector/registry"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/webhook"
 )
 
 const webhookYAML = `version: 1

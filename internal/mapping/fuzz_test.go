@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // FuzzToCanonical: whatever a system's row holds, its in expressions and

@@ -9,8 +9,8 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
-	"tandem/internal/config"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Map is the compiled mapping of one entity in one system.

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tandem/internal/config"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 func testMap(t *testing.T) *Map {

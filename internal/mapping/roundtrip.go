@@ -1,7 +1,7 @@
 package mapping
 
 import (
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Drift is a field whose value does not come back the same after being

@@ -1,8 +1,8 @@
 package resolve
 
 import (
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Adopt links rows of a system whose changes of entity are not captured

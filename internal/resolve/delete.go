@@ -1,7 +1,7 @@
 package resolve
 
 import (
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // delete resolves a captured delete: the record its key names is gone

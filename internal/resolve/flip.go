@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Two systems whose rules (or mappings) undo each other's values pass a

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // deadLetters lists the open dead letters.

@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/mapping"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Resolver holds the compiled model. It is used by one goroutine at a

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/hub"
-	"tandem/internal/record"
-	"tandem/internal/resolve"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/resolve"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // resolveYAML is two systems exchanging accounts and their contacts.

@@ -3,9 +3,9 @@ package resolve
 import (
 	"strings"
 
-	"tandem/internal/mapping"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // naturalValue is the entity's natural key of f, if it has one and every

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/webhook"
+	"github.com/tandemhub/tandem/internal/webhook"
 )
 
 // Notifier posts signed webhook notifications of a store's changes to a

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // A transaction reads its own buffered writes, and they reach the file

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) error {

@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 func open(t *testing.T) *SQLite {

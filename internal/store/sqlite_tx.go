@@ -9,7 +9,7 @@ import (
 
 	json "github.com/goccy/go-json"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 func encode(v any) ([]byte, error) {

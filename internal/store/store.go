@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Store is the hub's durable state.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Counts are what a check found. Every count must be zero.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/sim"
 )
 
 // The CRM's users, played through its API: what they write is what

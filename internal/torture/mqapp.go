@@ -14,8 +14,8 @@ import (
 	"sync"
 	"time"
 
-	"tandem/client"
-	"tandem/internal/broker"
+	"github.com/tandemhub/tandem/client"
+	"github.com/tandemhub/tandem/internal/broker"
 )
 
 // mqApp is an application tandem cannot reach itself: it keeps firms

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // sqlApp is a system on a SQL database, with its own table and column

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/mapping"
 )
 
 // Counts is the number of rows of each entity in each system.

@@ -6,11 +6,11 @@ import (
 	"sort"
 	"strings"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/mapping"
-	"tandem/internal/record"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/mapping"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // Diff is one disagreement between a system and the golden record.

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/broker"
 )
 
 // Fake is an in-memory broker: queues of messages, consumers that

@@ -10,8 +10,8 @@ import (
 	"sync"
 	"testing"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // testContention checks that tandem never makes the application's own

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // RunLocks runs the tests of what tandem promises the applications of a

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // HostileColumn is a column name built to end a string literal or a

@@ -6,8 +6,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Run runs the acceptance suite against the connector h adapts. Every

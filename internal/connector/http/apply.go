@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // parallel is how many single-record requests go at once.

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/record"
-	"tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim"
 )
 
 // A CRM user who writes a record in the moment between tandem's look at

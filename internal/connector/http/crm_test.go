@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/record"
-	"tandem/internal/sim"
-	"tandem/internal/sim/simtest"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/sim/simtest"
 )
 
 // allDelivered waits until the CRM holds every seeded contact exactly

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // A hub made a record in json-server and stopped before it kept the

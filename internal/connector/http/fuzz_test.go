@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // FuzzAnswers: whatever an API answers (any status, any body), the

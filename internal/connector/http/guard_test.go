@@ -5,12 +5,12 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	httpapi "tandem/internal/connector/http"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
-	"tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	httpapi "github.com/tandemhub/tandem/internal/connector/http"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim"
 )
 
 // Under a rate limit slower than the guard's window (here 5 requests a

@@ -9,11 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
-	"tandem/internal/webhook"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/webhook"
 )
 
 // System is a system reached through a REST API. Its methods are safe

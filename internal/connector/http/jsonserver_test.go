@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // jsonServer is a running json-server 0.17, a real REST server with ids

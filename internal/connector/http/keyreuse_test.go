@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/record"
-	"tandem/internal/sim/simtest"
-	"tandem/internal/store"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim/simtest"
+	"github.com/tandemhub/tandem/internal/store"
 )
 
 // jsonServerSystem is simtest's crm system on json-server's contacts;

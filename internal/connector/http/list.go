@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"strings"
 
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 func values(m map[string]string) url.Values {

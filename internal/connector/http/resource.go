@@ -7,9 +7,9 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
 )
 
 // resource is one mapped table with its endpoints, defaults applied.

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	tandemhttp "tandem/internal/connector/http"
-	"tandem/internal/hub"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/config"
+	tandemhttp "github.com/tandemhub/tandem/internal/connector/http"
+	"github.com/tandemhub/tandem/internal/hub"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // scanYAML: json-server's customers, whose deletes a scan of every id

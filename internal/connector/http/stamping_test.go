@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	httpapi "tandem/internal/connector/http"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
-	"tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	httpapi "github.com/tandemhub/tandem/internal/connector/http"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim"
 )
 
 // shopResource reads json-server's contacts by the updatedAt their

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"tandem/internal/connector"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // batchMax is the most inputs a batch call takes.

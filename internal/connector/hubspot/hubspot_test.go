@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/record"
-	"tandem/internal/sim"
-	"tandem/internal/sim/simtest"
-	"tandem/internal/webhook"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/sim/simtest"
+	"github.com/tandemhub/tandem/internal/webhook"
 )
 
 const system = `    type: hubspot

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // System is an in-memory system. Its methods are safe for concurrent use.

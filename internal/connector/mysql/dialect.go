@@ -7,8 +7,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"tandem/internal/connector/sqldb"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // MySQL allows 65,535 placeholders per statement; the rows also have to

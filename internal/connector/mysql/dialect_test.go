@@ -3,7 +3,7 @@ package mysql
 import (
 	"testing"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 func TestInsertKeys(t *testing.T) {

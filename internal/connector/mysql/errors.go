@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // permanent lists the server errors about the data itself.

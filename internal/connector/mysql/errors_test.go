@@ -7,7 +7,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 func TestClassify(t *testing.T) {

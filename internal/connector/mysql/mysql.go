@@ -11,10 +11,10 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/sqldb"
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // System is a MySQL or MariaDB database as a tandem source and destination.

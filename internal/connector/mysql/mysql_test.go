@@ -11,12 +11,12 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/connectortest"
-	"tandem/internal/connector/mysql"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/connectortest"
+	"github.com/tandemhub/tandem/internal/connector/mysql"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 func harness() connectortest.Harness {

@@ -8,7 +8,7 @@ import (
 	"hash/fnv"
 	"strings"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // Setup creates tandem's tables and, per table, three AFTER row triggers.

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/sqldb"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // Setup on an installed database must find its triggers unchanged and

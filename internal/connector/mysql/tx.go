@@ -6,7 +6,7 @@ import (
 	"database/sql/driver"
 	"time"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // noWait makes one MariaDB statement fail at once, with error 1205,

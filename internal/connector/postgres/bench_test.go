@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/postgres"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/postgres"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 var benchTables = []connector.Table{

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // Columns reads the columns of table from the catalog. The kind follows

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 
-	"tandem/internal/connector/sqldb"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // dialect is PostgreSQL's SQL. schema is where tandem's tables live.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // "Key (email)=(a@b.c) already exists.", "Key (account_id)=(7) is not present in table …"

@@ -7,11 +7,11 @@ import (
 	"log/slog"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/postgres"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/postgres"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // Creates read back the right key, aligned with the writes, however the

@@ -12,10 +12,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/sqldb"
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // System is a PostgreSQL database as a tandem source and destination.

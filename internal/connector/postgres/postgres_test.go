@@ -10,12 +10,12 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/connectortest"
-	"tandem/internal/connector/postgres"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/connectortest"
+	"github.com/tandemhub/tandem/internal/connector/postgres"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 func harness() connectortest.Harness {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/config"
 )
 
 func TestEscapeAt(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // Setup creates tandem's tables and, per table, a capture function and

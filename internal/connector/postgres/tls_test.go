@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/postgres"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/postgres"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // A system's tls block decides how tandem connects, whatever the DSN's

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // markSQL is the echo marker: the capture functions skip rows written

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"tandem/internal/broker"
-	"tandem/internal/connector"
-	"tandem/internal/contract"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // inChange is a change message taken from the outbound queue.

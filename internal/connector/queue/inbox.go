@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/broker"
 )
 
 // seenSize is how many acknowledged message ids an inbox remembers to

@@ -8,7 +8,7 @@ import (
 	"hash/fnv"
 	"strings"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // A hub that keeps a source's position in its store, in the transaction

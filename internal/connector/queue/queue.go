@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/broker"
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // System is a system on a message queue, as a tandem source, destination

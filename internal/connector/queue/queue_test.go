@@ -11,11 +11,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tandem/internal/broker/brokertest"
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/contract"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/broker/brokertest"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 var tables = []connector.Table{

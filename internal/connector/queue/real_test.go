@@ -9,12 +9,12 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"tandem/internal/broker"
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/contract"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // realSystem opens a queue system on a real broker with fresh queues, and

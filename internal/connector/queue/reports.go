@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"tandem/internal/broker"
-	"tandem/internal/connector"
-	"tandem/internal/contract"
+	"github.com/tandemhub/tandem/internal/broker"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/contract"
 )
 
 // reportToken is what AckReports releases: rejected change messages and

@@ -7,16 +7,16 @@ import (
 	"slices"
 	"strings"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	httpapi "tandem/internal/connector/http"
-	"tandem/internal/connector/hubspot"
-	"tandem/internal/connector/mysql"
-	"tandem/internal/connector/postgres"
-	"tandem/internal/connector/queue"
-	"tandem/internal/connector/salesforce"
-	"tandem/internal/connector/sqlite"
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	httpapi "github.com/tandemhub/tandem/internal/connector/http"
+	"github.com/tandemhub/tandem/internal/connector/hubspot"
+	"github.com/tandemhub/tandem/internal/connector/mysql"
+	"github.com/tandemhub/tandem/internal/connector/postgres"
+	"github.com/tandemhub/tandem/internal/connector/queue"
+	"github.com/tandemhub/tandem/internal/connector/salesforce"
+	"github.com/tandemhub/tandem/internal/connector/sqlite"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // System is what every connector type gives the hub.

@@ -8,13 +8,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/connectortest"
-	"tandem/internal/connector/registry"
-	"tandem/internal/connector/sqlite"
-	"tandem/internal/record"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/connectortest"
+	"github.com/tandemhub/tandem/internal/connector/registry"
+	"github.com/tandemhub/tandem/internal/connector/sqlite"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 func TestTypes(t *testing.T) {

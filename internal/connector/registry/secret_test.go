@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // Whatever a connector's error quotes, Open's never shows the system's

@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Capture is the change capture of one API system: its feeds, its delete

@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/config"
-	"tandem/internal/secret"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // Defaults of the API settings left out.

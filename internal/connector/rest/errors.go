@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // APIError is an answer of 400 or more, decoded.

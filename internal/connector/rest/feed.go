@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Item is one record read from a feed.

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Get returns the value at a dotted path (a.b.c) in decoded JSON; the

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/config"
 )
 
 // An API that quotes the credentials it refuses does not get them into

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 // An API behind TLS is reached with the authorities and the client

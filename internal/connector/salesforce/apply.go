@@ -6,9 +6,9 @@ import (
 	"net/url"
 	"strings"
 
-	"tandem/internal/connector"
-	"tandem/internal/connector/rest"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // collectionMax is the most records an sObject Collections call takes.

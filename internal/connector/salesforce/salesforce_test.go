@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"tandem/internal/record"
-	"tandem/internal/sim"
-	"tandem/internal/sim/simtest"
+	"github.com/tandemhub/tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/sim"
+	"github.com/tandemhub/tandem/internal/sim/simtest"
 )
 
 const system = `    type: salesforce

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // write is one record.Write checked and converted for its table.

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/connector"
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // seqs lists outbox rows. Sequence numbers of concurrent transactions

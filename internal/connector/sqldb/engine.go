@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // Options configure an Engine.

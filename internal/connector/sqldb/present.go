@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // RowLocker is implemented by dialects whose databases lock single

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 const (

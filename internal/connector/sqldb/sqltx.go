@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // SQLTx runs a write transaction through database/sql, one statement

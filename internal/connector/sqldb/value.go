@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/record"
+	"github.com/tandemhub/tandem/internal/record"
 )
 
 // Encode converts a normalized field value (string, int64, float64, bool

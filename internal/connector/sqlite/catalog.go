@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // Columns reads the declared columns of table.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // SQLite's default limit is 32,766 parameters per statement.

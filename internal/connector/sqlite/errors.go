@@ -7,7 +7,7 @@ import (
 
 	msqlite "modernc.org/sqlite"
 
-	"tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // Primary result codes of errors retrying cannot fix.

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 var tables = []string{

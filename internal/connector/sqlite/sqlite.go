@@ -12,9 +12,9 @@ import (
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // System is a SQLite database file as a tandem source and destination.

@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	"tandem/internal/config"
-	"tandem/internal/connector"
-	"tandem/internal/connector/connectortest"
-	"tandem/internal/connector/sqlite"
-	"tandem/internal/testenv"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/connectortest"
+	"github.com/tandemhub/tandem/internal/connector/sqlite"
+	"github.com/tandemhub/tandem/internal/testenv"
 )
 
 func harness() connectortest.Harness {

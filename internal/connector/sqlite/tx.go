@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 
-	"tandem/internal/connector/sqldb"
+	"github.com/tandemhub/tandem/internal/connector/sqldb"
 )
 
 // Write runs fn with the echo marker: tandem_control.applying is 1 while
