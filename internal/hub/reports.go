@@ -84,7 +84,7 @@ func (h *Hub) storeReports(ctx context.Context, system string, reports []connect
 			}
 			return c
 		}
-		resolve, err := mayHaveDead(tx)
+		resolve, err := tx.HasOpenDead(store.StageDeliver)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (h *Hub) linkReported(tx store.Tx, system string, r connector.Report, now t
 		h.log.Warn("system reported another key for a record", "system", system, "entity", r.Entity,
 			"gid", r.GID, "key", r.Key, "was", cur)
 	}
-	if err := tx.PutLink(r.Entity, system, r.Key, r.GID); err != nil {
+	if err := tx.PutLinkAt(r.Entity, system, r.Key, r.GID, time.Now()); err != nil {
 		return false, err
 	}
 	g, err := tx.Golden(r.Entity, r.GID)
@@ -167,17 +167,6 @@ func (h *Hub) linkReported(tx store.Tx, system string, r connector.Report, now t
 		if err := tx.Enqueue(system, r.Entity, r.GID, g.Ver, now); err != nil {
 			return false, err
 		}
-	}
-	return true, nil
-}
-
-// mayHaveDead says whether any delivery dead letter may be open, when
-// the store can tell cheaply; otherwise it assumes so.
-func mayHaveDead(tx store.Tx) (bool, error) {
-	if t, ok := tx.(interface {
-		HasOpenDead(store.Stage) (bool, error)
-	}); ok {
-		return t.HasOpenDead(store.StageDeliver)
 	}
 	return true, nil
 }

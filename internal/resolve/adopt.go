@@ -3,6 +3,7 @@ package resolve
 import (
 	"github.com/tandemhub/tandem/internal/record"
 	"github.com/tandemhub/tandem/internal/store"
+	"time"
 )
 
 // Adopt links rows of a system whose changes of entity are not captured
@@ -58,7 +59,7 @@ func (r *Resolver) Adopt(tx store.Tx, system, entity string, rows []record.Chang
 		} else if other {
 			continue
 		}
-		if err := tx.PutLink(entity, system, c.Key, gid); err != nil {
+		if err := tx.PutLinkAt(entity, system, c.Key, gid, time.Now()); err != nil {
 			return n, err
 		}
 		n++

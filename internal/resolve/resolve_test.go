@@ -197,7 +197,7 @@ func (g *rig) linkedInBoth(at time.Time) string {
 	if gid == "" {
 		g.t.Fatal("a's account A1 is not linked")
 	}
-	g.update(func(tx store.Tx) error { return tx.PutLink("account", "b", "B1", gid) })
+	g.update(func(tx store.Tx) error { return tx.PutLinkAt("account", "b", "B1", gid, time.Now()) })
 	g.delivered("a")
 	g.delivered("b")
 	return gid
@@ -413,7 +413,7 @@ func TestDeleteOfAnEarlierRecordUnderAReusedKey(t *testing.T) {
 	// reaches b and b gives it the freed key B1.
 	g.resolve(account("a", "A2", g.now.Add(-time.Minute), "Globex", "globex@example.com", "silver"))
 	fresh := g.gid("account", "a", "A2")
-	g.update(func(tx store.Tx) error { return tx.PutLink("account", "b", "B1", fresh) })
+	g.update(func(tx store.Tx) error { return tx.PutLinkAt("account", "b", "B1", fresh, time.Now()) })
 	g.delivered("a")
 	g.delivered("b")
 

@@ -22,7 +22,7 @@ func TestTransactionSeesItsOwnWrites(t *testing.T) {
 		if gid, ok, err := tx.GID("account", "crm", "c1"); err != nil || ok {
 			t.Fatalf("GID of an unknown key = %q, %v, %v", gid, ok, err)
 		}
-		if err := tx.NewLink("account", "crm", "c1", "G1"); err != nil {
+		if err := tx.NewLinkAt("account", "crm", "c1", "G1", time.Now()); err != nil {
 			return err
 		}
 		if err := tx.PutGolden(&Golden{Entity: "account", GID: "G1", Fields: record.Fields{"name": "Acme"}, Ver: 1}); err != nil {
@@ -57,7 +57,7 @@ func TestTransactionSeesItsOwnWrites(t *testing.T) {
 			return err
 		}
 		// Relink c1's record under a new key: the old key must come loose.
-		if err := tx.PutLink("account", "crm", "c2", "G1"); err != nil {
+		if err := tx.PutLinkAt("account", "crm", "c2", "G1", time.Now()); err != nil {
 			return err
 		}
 		if _, ok, _ := tx.GID("account", "crm", "c1"); ok {

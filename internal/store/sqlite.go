@@ -142,7 +142,7 @@ func (s *SQLite) update(ctx context.Context, fn func(Tx) error) error {
 	// Statements first used in this transaction are prepared on the
 	// connection once it is free again, for the next transactions.
 	defer func() { s.prepare(ctx, t.unprepared) }()
-	err = fn(t)
+	err = fn(t.roles())
 	if err == nil {
 		err = t.flush()
 	}
@@ -207,7 +207,7 @@ func (s *SQLite) View(ctx context.Context, fn func(Tx) error) error {
 		return s.seen(damaged(s.path, fmt.Errorf("begin store read: %w", err)))
 	}
 	t := &sqlTx{ctx: context.WithoutCancel(ctx), tx: tx, s: s, m: newMemo(false)}
-	err = fn(t)
+	err = fn(t.roles())
 	_ = tx.Rollback()
 	s.prepareRead(t.ctx, t.unprepared)
 	return s.seen(damaged(s.path, err))
@@ -307,6 +307,12 @@ type sqlTx struct {
 	// bound are statements already bound to this transaction.
 	bound map[string]*sql.Stmt
 	m     *memo
+}
+
+// roles is t in every role of a transaction.
+func (t *sqlTx) roles() Tx {
+	return Tx{Identity: t, Tombstones: t, Aliases: t, Naturals: t, Preloader: t, Goldens: t, Log: t, Queue: t,
+		Backlogs: t, SentNotes: t, DLQ: t, Cursors: t, Counters: t}
 }
 
 const schema = `

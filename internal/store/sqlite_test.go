@@ -33,14 +33,14 @@ func update(t *testing.T, s Store, fn func(Tx) error) {
 func TestLinksAndGolden(t *testing.T) {
 	s := open(t)
 	update(t, s, func(tx Tx) error {
-		if err := tx.PutLink("account", "crm", "001", "G1"); err != nil {
+		if err := tx.PutLinkAt("account", "crm", "001", "G1", time.Now()); err != nil {
 			return err
 		}
-		if err := tx.PutLink("account", "erp", "7", "G1"); err != nil {
+		if err := tx.PutLinkAt("account", "erp", "7", "G1", time.Now()); err != nil {
 			return err
 		}
 		// A new key for the same record in the same system replaces the old one.
-		if err := tx.PutLink("account", "erp", "8", "G1"); err != nil {
+		if err := tx.PutLinkAt("account", "erp", "8", "G1", time.Now()); err != nil {
 			return err
 		}
 		return tx.PutGolden(&Golden{Entity: "account", GID: "G1", Fields: record.Fields{"name": "Acme", "n": int64(3), "x": 1.5, "ok": true, "nil": nil},

@@ -153,66 +153,113 @@ type Holds struct {
 	Oldest time.Time
 }
 
-// Tx is what a transaction can do. Reads see the transaction's own writes.
-type Tx interface {
-	// Links.
+// Tx is what a transaction can do, role by role: each role is a small
+// interface of its own, so a store is written, and tested, one role at a
+// time, and a caller reads which roles it uses. The roles' methods are
+// promoted: tx.GID(…) is tx.Identity.GID(…).
+//
+// Every read sees the transaction's own writes, whatever the order of the
+// calls: a store may buffer writes (the SQLite store does), but never in
+// a way a caller can tell (storetest holds every store to this).
+type Tx struct {
+	Identity
+	Tombstones
+	Aliases
+	Naturals
+	Preloader
+	Goldens
+	Log
+	Queue
+	Backlogs
+	SentNotes
+	DLQ
+	Cursors
+	Counters
+}
+
+// Identity is the identity map (links): (entity, system, key) ↔ global id. A key
+// names one record, and a record has one key per system.
+type Identity interface {
 	GID(entity, system, key string) (gid string, ok bool, err error)
 	Key(entity, gid, system string) (key string, ok bool, err error)
 	Links(entity, gid string) (map[string]string, error) // system → key
 	// LinkedKeys lists every key of system linked to a record of entity.
 	LinkedKeys(entity, system string) ([]string, error)
-	PutLink(entity, system, key, gid string) error
-	// NewLink is PutLink for a gid made in this transaction.
-	NewLink(entity, system, key, gid string) error
-	// NewLinkAt is NewLink for a key tandem learned of at at.
-	NewLinkAt(entity, system, key, gid string, at time.Time) error
-	// PutLinkAt is PutLink for a key tandem learned of at at (a record
-	// the system made, by when it answered); PutLink and NewLink use now.
-	PutLinkAt(entity, system, key, gid string, at time.Time) error
 	// LinkedAt returns when system's key of entity was linked to the
 	// record it names, if it is.
 	LinkedAt(entity, system, key string) (time.Time, bool, error)
+	// PutLinkAt links system's key of entity to gid, as of at (when the
+	// system showed or answered the record). The key stops naming any
+	// other record, and any other key of gid in system stops naming gid.
+	PutLinkAt(entity, system, key, gid string, at time.Time) error
+	// NewLinkAt is PutLinkAt for a gid made in this transaction, which
+	// has no other key to drop.
+	NewLinkAt(entity, system, key, gid string, at time.Time) error
 	// Unlink forgets system's key of entity: the record it named is gone
 	// from that system, and the key may name another record later. It
 	// keeps a tombstone of the key, the record and when it went.
 	Unlink(entity, system, key string, at time.Time) error
+}
+
+// Tombstones remember keys that stopped naming a record.
+type Tombstones interface {
 	// Bury records that system's key of entity, linked to no record,
 	// named a record that went at at; gid is that record if known.
 	Bury(entity, system, key, gid string, at time.Time) error
 	// Tombstone returns what Unlink or Bury left of system's key, if anything.
 	Tombstone(entity, system, key string) (gid string, at time.Time, ok bool, err error)
-	// Preload reads the links of system's keys, and the links and golden
-	// records of their gids, so that the transaction's lookups of them
-	// cost nothing. Call it with a batch's keys before working through it.
-	Preload(entity, system string, keys []string) error
-	// PreloadGIDs is Preload by global id.
-	PreloadGIDs(entity string, gids []string) error
+}
 
-	// Aliases: a global id an earlier store gave a record (which systems'
-	// id tables and lookup fields still carry) → the id it has now.
+// Aliases map a global id an earlier store gave a record (which
+// systems' id tables and lookup fields still carry) to the id it has now.
+type Aliases interface {
 	Alias(entity, old string) (gid string, ok bool, err error)
 	PutAlias(entity, old, gid string) error
+}
 
-	// Natural keys: entity + match value → gid.
+// Naturals index records by natural key: entity + match value → gid.
+type Naturals interface {
 	Natural(entity, value string) (gid string, ok bool, err error)
 	PutNatural(entity, value, gid string) error
 	DeleteNatural(entity, value string) error
+}
 
-	// Golden records; Golden returns nil when the record is unknown.
+// Preloader lets a store read what a batch will look up at once. It is
+// an optimisation only: lookups give the same answers without it.
+type Preloader interface {
+	// Preload reads the links of system's keys, and the links and golden
+	// records of their gids. Call it with a batch's keys before working
+	// through it.
+	Preload(entity, system string, keys []string) error
+	// PreloadGIDs is Preload by global id.
+	PreloadGIDs(entity string, gids []string) error
+}
+
+// Goldens keep golden records.
+type Goldens interface {
+	// Golden returns a copy of the record, or nil when it is unknown.
 	Golden(entity, gid string) (*Golden, error)
 	PutGolden(g *Golden) error
 	// GoldenPage lists golden records of entity with gid > after, in gid order.
 	GoldenPage(entity, after string, limit int) ([]Golden, error)
+}
 
-	// Change log.
+// Log is the change log.
+type Log interface {
 	Append(c *Change) error // sets c.Seq, and c.Logged if unset
 	SetState(seq int64, s State, note string) error
+	// HeldChanges lists held changes, oldest first.
 	HeldChanges(limit int) ([]Change, error)
 	// Holds counts held changes by system and entity.
 	Holds() ([]Holds, error)
 	History(entity, gid string) ([]Change, error)
+}
 
-	// Outbound queues.
+// Queue is the outbound queues: at most one entry per (system, entity,
+// gid), due in the order entries were first queued.
+type Queue interface {
+	// Enqueue queues a delivery of version ver, or moves the existing
+	// entry to ver, keeping its place and making it due at once.
 	Enqueue(system, entity, gid string, ver int64, now time.Time) error
 	// Touch moves the version of an existing entry of (system, entity,
 	// gid) to ver, so a delivery of an older golden state in flight will
@@ -232,11 +279,25 @@ type Tx interface {
 	// Unsettle marks every queued delivery Tried: after a restart, a
 	// create that was on its way may have reached its system unrecorded.
 	Unsettle() error
+	// Drop removes o whatever its version (it is being dead-lettered).
+	Drop(o Outbound) error
+}
+
+// Backlogs report on the outbound queues.
+type Backlogs interface {
+	Backlog() ([]Pending, error)
+	// Waiting returns up to limit deliveries waiting for a parent or a
+	// retry (their Wait or Error says why), longest queued first.
+	Waiting(limit int) ([]Outbound, error)
+}
+
+// SentNotes remember what delivery sent a system that cannot tell
+// tandem's writes apart after a restart, for as long as the delivery is
+// queued: read back, they are tandem's own.
+type SentNotes interface {
 	// MarkSent notes, before it is sent, the fields of a write of entity
 	// gid to system (in the system's columns), with the last few noted
-	// before it, for as long as the delivery is queued. A system that
-	// cannot tell tandem's writes apart after a restart reads them back
-	// as changes: Sent says what they look like.
+	// before it. It does nothing when no delivery is queued.
 	MarkSent(system, entity, gid string, fields record.Fields, at time.Time) error
 	// Sent returns the writes MarkSent noted for a queued delivery, oldest first.
 	Sent(system, entity, gid string) ([]Sent, error)
@@ -248,30 +309,34 @@ type Tx interface {
 	// ClearSent forgets them: the system answered, so they are in flight
 	// no more (a delivery of a newer version may stay queued).
 	ClearSent(system, entity, gid string) error
-	// Drop removes o whatever its version (it is being dead-lettered).
-	Drop(o Outbound) error
-	Backlog() ([]Pending, error)
-	// Waiting returns up to limit deliveries waiting for a parent or a
-	// retry (their Wait or Error says why), longest queued first.
-	Waiting(limit int) ([]Outbound, error)
+}
 
-	// Dead letters.
-	AddDead(d *DeadLetter) error // sets d.ID
+// DLQ keeps dead letters: changes and deliveries that failed for good.
+type DLQ interface {
+	AddDead(d *DeadLetter) error // sets d.ID, and d.State to open if unset
+	// DeadLetters lists dead letters in state (all when ""), oldest first.
 	DeadLetters(state DeadState, limit int) ([]DeadLetter, error)
 	DeadLetter(id int64) (*DeadLetter, error)
 	SetDeadState(id int64, s DeadState) error
-	// ResolveDead marks open dead letters of a record resolved: for
-	// StageCapture match on system+entity+key, for StageDeliver on system+entity+gid.
+	// ResolveDead marks open (or retried) dead letters of a record
+	// resolved: for StageCapture match on system+entity+key, for
+	// StageDeliver on system+entity+gid.
 	ResolveDead(stage Stage, system, entity, keyOrGID string) error
 	// HasOpenDead reports whether any dead letter of stage is still open,
-	// so that callers can skip ResolveDead while there are none.
+	// retried or to be retried, so that callers can skip ResolveDead while
+	// there are none.
 	HasOpenDead(stage Stage) (bool, error)
+}
 
-	// Cursors of sources (snapshot progress and the like).
+// Cursors keep sources' positions (snapshot progress and the like).
+type Cursors interface {
 	Cursor(system, name string) (string, bool, error)
 	PutCursor(system, name, value string) error
+}
 
-	// Counters.
+// Counters add up what happened per system and entity.
+type Counters interface {
+	// AddCount adds c's counts, and keeps the later of its times.
 	AddCount(c Count) error
 	Counts() ([]Count, error)
 }
