@@ -52,7 +52,6 @@ type newLink struct {
 	entity, system, key, gid string
 	at                       int64
 	replace                  bool // drop other keys of gid in system
-	dropped                  bool // superseded within the transaction
 }
 
 type enqueued struct {
@@ -107,6 +106,9 @@ func (t *sqlTx) Preload(entity, system string, keys []string) error {
 			if err := rows.Scan(&k, &g); err != nil {
 				rows.Close()
 				return err
+			}
+			if t.m.regiven(entity, system, k, g) {
+				continue // stays known unlinked
 			}
 			t.m.links[linkKey{entity, system, k}] = g
 			gids = append(gids, g)
@@ -205,6 +207,24 @@ func uniqueMissing(vs []string, known func(string) bool) []string {
 
 func marks(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+// superseded reports whether the stored link of system's key to gid is
+// stale already: this transaction gave gid another key in system, or the
+// key to another record, and writes links only at flush.
+func (m *memo) superseded(entity, system, key, gid string) bool {
+	if m.regiven(entity, system, key, gid) {
+		return true
+	}
+	g, ok := m.links[linkKey{entity, system, key}]
+	return ok && g != gid
+}
+
+// regiven reports whether this transaction gave gid another key in
+// system than key (or took its key away).
+func (m *memo) regiven(entity, system, key, gid string) bool {
+	k, ok := m.rev[revKey{entity, gid, system}]
+	return ok && k != key
 }
 
 // noteLink records in the memo that system's key of entity now links to gid.

@@ -27,6 +27,12 @@ func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) er
 }
 
 func (t *sqlTx) Touch(system, entity, gid string, ver int64) error {
+	if len(t.m.done) > 0 {
+		// A completion before it goes first, as called.
+		if err := t.flushDone(); err != nil {
+			return err
+		}
+	}
 	// Enqueue and Touch set the same columns: a queued Enqueue takes the new version.
 	if i, ok := t.m.enqAt[revKey{entity, gid, system}]; ok {
 		t.m.enq[i].ver = ver
@@ -136,8 +142,10 @@ func (t *sqlTx) Due(system string, now time.Time, after int64, max int) ([]Outbo
 }
 
 func (t *sqlTx) Done(o Outbound) error {
-	if len(t.m.enq) > 0 {
-		if err := t.flushEnqueued(); err != nil {
+	// Completions are written last at flush: what was called before
+	// them goes first, so they judge the version as called.
+	if len(t.m.enq) > 0 || len(t.m.touch) > 0 {
+		if err := errors.Join(t.flushTouched(), t.flushEnqueued()); err != nil {
 			return err
 		}
 	}

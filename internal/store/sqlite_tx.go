@@ -66,6 +66,9 @@ func (t *sqlTx) GID(entity, system, key string) (string, bool, error) {
 	var gid string
 	row, err := t.queryRow(`SELECT gid FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key)
 	ok, err := one(row, err, &gid)
+	if ok && t.m.superseded(entity, system, key, gid) {
+		return "", false, err
+	}
 	return gid, ok, err
 }
 
@@ -79,6 +82,9 @@ func (t *sqlTx) Key(entity, gid, system string) (string, bool, error) {
 	var key string
 	row, err := t.queryRow(`SELECT key FROM links WHERE entity=? AND gid=? AND system=?`, entity, gid, system)
 	ok, err := one(row, err, &key)
+	if ok && t.m.superseded(entity, system, key, gid) {
+		return "", false, err
+	}
 	return key, ok, err
 }
 
@@ -123,25 +129,13 @@ func (t *sqlTx) LinkedKeys(entity, system string) ([]string, error) {
 	return out, rows.Err()
 }
 
-func (t *sqlTx) PutLink(entity, system, key, gid string) error {
-	// A record has one key per system: a stale key of the same gid goes
-	// when the links are written.
-	return t.bufferLink(entity, system, key, gid, true, time.Now())
-}
-
-// PutLinkAt implements Tx.
+// PutLinkAt implements Links.
 func (t *sqlTx) PutLinkAt(entity, system, key, gid string, at time.Time) error {
 	return t.bufferLink(entity, system, key, gid, true, at)
 }
 
-// NewLink implements Tx: PutLink for a gid made in this transaction,
-// which has no stale key to drop.
-func (t *sqlTx) NewLink(entity, system, key, gid string) error {
-	t.m.complete[goldKey{entity, gid}] = true
-	return t.bufferLink(entity, system, key, gid, false, time.Now())
-}
-
-// NewLinkAt implements Tx.
+// NewLinkAt implements Links: PutLinkAt for a gid made in this
+// transaction, which has no stale key to drop.
 func (t *sqlTx) NewLinkAt(entity, system, key, gid string, at time.Time) error {
 	t.m.complete[goldKey{entity, gid}] = true
 	return t.bufferLink(entity, system, key, gid, false, at)
@@ -217,17 +211,29 @@ func (t *sqlTx) bufferLink(entity, system, key, gid string, replace bool, at tim
 	if !t.write {
 		return errReadOnly
 	}
+	if l, ok := t.m.newAt[linkKey{entity, system, key}]; ok && t.m.newLinks[l].gid != gid && t.m.newLinks[l].replace {
+		// The key is given to another record before its link to the
+		// first was written: write that first, so the first record's
+		// other keys are dropped as asked.
+		if err := t.flushLinks(); err != nil {
+			return err
+		}
+	}
 	if old := t.m.rev[revKey{entity, gid, system}]; replace && old != "" && old != key {
-		// An unwritten link of the same record under another key is stale already.
 		if i, ok := t.m.newAt[linkKey{entity, system, old}]; ok && t.m.newLinks[i].gid == gid {
-			t.m.newLinks[i].dropped = true
+			// The record's unwritten link under another key is stale
+			// already, but writing it takes that key from the record it
+			// named before: write it, for this link to drop it.
+			if err := t.flushLinks(); err != nil {
+				return err
+			}
 		}
 	}
 	t.m.noteLink(entity, system, key, gid)
 	k := linkKey{entity, system, key}
 	if i, ok := t.m.newAt[k]; ok {
 		l := &t.m.newLinks[i]
-		l.gid, l.replace, l.dropped, l.at = gid, l.replace || replace, false, nanos(at)
+		l.gid, l.replace, l.at = gid, l.replace || replace, nanos(at)
 		return nil
 	}
 	t.m.newAt[k] = len(t.m.newLinks)
@@ -243,12 +249,7 @@ func (t *sqlTx) flushLinks() error {
 		n := min(len(ls), chunk)
 		args := make([]any, 0, n*5)
 		var stale []any
-		rows := 0
 		for _, l := range ls[:n] {
-			if l.dropped {
-				continue
-			}
-			rows++
 			args = append(args, l.entity, l.system, l.key, l.gid, l.at)
 			if l.replace {
 				stale = append(stale, l.entity, l.system, l.gid, l.key)
@@ -263,10 +264,7 @@ func (t *sqlTx) flushLinks() error {
 			}
 		}
 		ls = ls[n:]
-		if rows == 0 {
-			continue
-		}
-		_, err := t.exec(`INSERT INTO links(entity, system, key, gid, at) VALUES `+rowsOf(rows, "(?,?,?,?,?)")+`
+		_, err := t.exec(`INSERT INTO links(entity, system, key, gid, at) VALUES `+rowsOf(n, "(?,?,?,?,?)")+`
 			ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid, at=excluded.at`, args...)
 		if err != nil {
 			return fmt.Errorf("put links: %w", err)
