@@ -55,8 +55,8 @@ type state struct {
 	aliases  map[pair]string
 	naturals map[pair]string
 	golden   map[gidKey]store.Golden
-	changes  []store.Change // in seq order
-	outbound map[linkKey]entry // (system, entity, gid)
+	changes  []store.Change     // in seq order
+	outbound map[linkKey]entry  // (system, entity, gid)
 	dead     []store.DeadLetter // in id order
 	cursors  map[pair]string
 	counts   map[pair]store.Count
