@@ -1,5 +1,8 @@
 .PHONY: build test bench demo lint
 
+# golangci-lint from PATH, else where `go install` puts it.
+GOLANGCI_LINT = $(or $(shell command -v golangci-lint 2>/dev/null),$(shell go env GOPATH)/bin/golangci-lint)
+
 build:
 	go build -o bin/tandem ./cmd/tandem
 
@@ -11,3 +14,6 @@ bench: build
 
 demo: build
 	./bin/tandem demo --duration 15s
+
+lint:
+	$(GOLANGCI_LINT) run ./...

@@ -83,7 +83,11 @@ func (a *app) save(ctx context.Context, id int64, name string, rollback bool) {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	defer tx.Rollback()
+	defer func() {
+		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+			a.t.Error(err)
+		}
+	}()
 	if _, err := tx.ExecContext(ctx, "INSERT INTO customers (id, name) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET name = excluded.name", id, name); err != nil {
 		a.t.Fatal(err)
 	}
@@ -227,9 +231,9 @@ func TestQueueClientRelayRetriesAFailedPublish(t *testing.T) {
 	a.f.FailPublishes = 3
 	a.save(ctx, 1, "Ann", false)
 	a.run(nil)
-	cs := a.changes(1)
+	a.changes(1)
 	time.Sleep(50 * time.Millisecond)
-	if cs = a.changes(1); len(cs) != 1 {
+	if cs := a.changes(1); len(cs) != 1 {
 		t.Fatalf("sent %d times", len(cs))
 	}
 }

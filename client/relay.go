@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 
@@ -56,39 +57,8 @@ func (c *Client) relayOnce(ctx context.Context, b broker.Broker) (int, error) {
 			return 0, fmt.Errorf("relay: lock the outbox: %w", err)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, c.sql.bind(c.sql.outboxRead), c.o.RelayBatch)
+	changes, reports, seqs, err := c.readOutbox(ctx, tx)
 	if err != nil {
-		return 0, fmt.Errorf("relay: read the outbox: %w", err)
-	}
-	var changes, reports []broker.Message
-	var seqs []any
-	for rows.Next() {
-		var seq int64
-		var queue, id, body string
-		var stamp int
-		if err := rows.Scan(&seq, &queue, &id, &body, &stamp); err != nil {
-			_ = rows.Close()
-			return 0, fmt.Errorf("relay: read the outbox: %w", err)
-		}
-		seqs = append(seqs, seq)
-		data := []byte(body)
-		if stamp == 1 && len(data) > 0 && data[len(data)-1] == '}' {
-			// The message was written without a version: the sequence is it.
-			data = append(data[:len(data)-1], `,"version":`...)
-			data = strconv.AppendInt(data, seq, 10)
-			data = append(data, '}')
-		}
-		m := broker.Message{ID: id, Body: data}
-		if queue == toReports {
-			reports = append(reports, m)
-		} else {
-			changes = append(changes, m)
-		}
-	}
-	if err := rows.Close(); err != nil {
-		return 0, fmt.Errorf("relay: read the outbox: %w", err)
-	}
-	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("relay: read the outbox: %w", err)
 	}
 	if len(seqs) == 0 {
@@ -107,4 +77,40 @@ func (c *Client) relayOnce(ctx context.Context, b broker.Broker) (int, error) {
 		return 0, fmt.Errorf("relay: delete sent rows: %w", err)
 	}
 	return len(seqs), nil
+}
+
+// readOutbox reads one batch of outbox rows, oldest first: the changes
+// and the reports to send, and the rows' sequence numbers.
+func (c *Client) readOutbox(ctx context.Context, tx *sql.Tx) (changes, reports []broker.Message, seqs []any, err error) {
+	rows, err := tx.QueryContext(ctx, c.sql.bind(c.sql.outboxRead), c.o.RelayBatch)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var queue, id, body string
+		var stamp int
+		if err := rows.Scan(&seq, &queue, &id, &body, &stamp); err != nil {
+			return nil, nil, nil, err
+		}
+		seqs = append(seqs, seq)
+		data := []byte(body)
+		if stamp == 1 && len(data) > 0 && data[len(data)-1] == '}' {
+			// The message was written without a version: the sequence is it.
+			data = append(data[:len(data)-1], `,"version":`...)
+			data = strconv.AppendInt(data, seq, 10)
+			data = append(data, '}')
+		}
+		m := broker.Message{ID: id, Body: data}
+		if queue == toReports {
+			reports = append(reports, m)
+		} else {
+			changes = append(changes, m)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, nil, err
+	}
+	return changes, reports, seqs, nil
 }

@@ -195,7 +195,10 @@ func (e *env) eventually(limit time.Duration, what string, fn func() error) {
 	e.t.Helper()
 	eventually(e.t, limit, what, func() error {
 		if h := e.hub; h != nil && h.exited() {
-			return fatalErr{fmt.Errorf("tandem run #%d exited: %v", h.n, h.err)}
+			if h.err == nil {
+				return fatalErr{fmt.Errorf("tandem run #%d exited with status 0", h.n)}
+			}
+			return fatalErr{fmt.Errorf("tandem run #%d exited: %w", h.n, h.err)}
 		}
 		return fn()
 	})

@@ -219,25 +219,11 @@ func (s side) String() string {
 
 func readPG(db *sql.DB) (side, error) {
 	s := side{customers: map[string]string{}, contacts: map[string][2]string{}}
-	byID := map[int64]string{}
-	rows, err := db.Query(`SELECT id, name, email FROM customers`)
+	byID, err := readPGCustomers(db, &s)
 	if err != nil {
 		return s, err
 	}
-	for rows.Next() {
-		var id int64
-		var name, email string
-		if err := rows.Scan(&id, &name, &email); err != nil {
-			rows.Close()
-			return s, err
-		}
-		if _, dup := s.customers[email]; dup {
-			s.dupes = append(s.dupes, "pg customer "+email)
-		}
-		s.customers[email], byID[id] = name, email
-	}
-	rows.Close()
-	rows, err = db.Query(`SELECT name, email, customer_id FROM contacts`)
+	rows, err := db.Query(`SELECT name, email, customer_id FROM contacts`)
 	if err != nil {
 		return s, err
 	}
@@ -261,6 +247,29 @@ func readPG(db *sql.DB) (side, error) {
 		s.contacts[email] = [2]string{name, ce}
 	}
 	return s, rows.Err()
+}
+
+// readPGCustomers reads PostgreSQL's customers into s and returns their
+// emails by id.
+func readPGCustomers(db *sql.DB, s *side) (map[int64]string, error) {
+	rows, err := db.Query(`SELECT id, name, email FROM customers`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	byID := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name, email string
+		if err := rows.Scan(&id, &name, &email); err != nil {
+			return nil, err
+		}
+		if _, dup := s.customers[email]; dup {
+			s.dupes = append(s.dupes, "pg customer "+email)
+		}
+		s.customers[email], byID[id] = name, email
+	}
+	return byID, rows.Err()
 }
 
 func (js *jsonServer) read() (side, error) {

@@ -267,7 +267,11 @@ func (e *queueEnv) inShop(fn func(ctx context.Context, tx *sql.Tx) error) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer tx.Rollback()
+	defer func() {
+		if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+			e.t.Error(err)
+		}
+	}()
 	if err := fn(ctx, tx); err != nil {
 		e.t.Fatal(err)
 	}

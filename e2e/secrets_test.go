@@ -299,11 +299,15 @@ routes:
 			}
 			stopped = true
 			_ = hub.Process.Signal(syscall.SIGTERM)
+			var err error
 			select {
-			case <-done:
+			case err = <-done:
 			case <-time.After(15 * time.Second):
 				_ = hub.Process.Kill()
-				<-done
+				err = <-done
+			}
+			if err != nil {
+				t.Logf("tandem run: %v", err)
 			}
 		}
 		t.Cleanup(stop)
@@ -320,7 +324,7 @@ routes:
 		eventually(t, time.Minute, "the API's refusals are dead-lettered", func() error {
 			out, stderr, err := c.tandem(cfg, "dlq", "list", "--json")
 			if err != nil {
-				return fmt.Errorf("%v: %s", err, stderr)
+				return fmt.Errorf("%w: %s", err, stderr)
 			}
 			dead = nil
 			if err := json.Unmarshal([]byte(out), &dead); err != nil {
@@ -343,8 +347,15 @@ routes:
 			}
 			return nil
 		})
-		c.tandem(cfg, "status", "--json")
-		c.tandem(cfg, "dlq", "list")
+		// What these print is read for secrets by c.check. status exits 1:
+		// there are dead letters and a failing capture.
+		var ee *exec.ExitError
+		if _, stderr, err := c.tandem(cfg, "status", "--json"); !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("tandem status --json: %v, want exit status 1: %s", err, stderr)
+		}
+		if _, stderr, err := c.tandem(cfg, "dlq", "list"); err != nil {
+			t.Errorf("tandem dlq list: %v: %s", err, stderr)
+		}
 		stop()
 		c.note("the log of tandem run", log.String())
 		must(t, "the log of tandem run", log.String(), "401", "X-Session-Key")

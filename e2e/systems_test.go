@@ -339,15 +339,31 @@ type holdings struct {
 
 func (s *system) read(ctx context.Context) (*holdings, error) {
 	h := &holdings{system: s.name, accounts: map[string]account{}, contacts: map[string]contact{}, products: map[string]product{}}
+	byKey, err := s.readAccounts(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.readContacts(ctx, h, byKey); err != nil {
+		return nil, err
+	}
+	if err := s.readProducts(ctx, h); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// readAccounts reads the system's accounts into h and returns their
+// emails by key.
+func (s *system) readAccounts(ctx context.Context, h *holdings) (map[string]string, error) {
 	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s, %s, %s, %s FROM %s`, s.accKey, s.accName, s.accEmail, s.accCountry, s.acc))
 	if err != nil {
 		return nil, fmt.Errorf("read accounts of %s: %w", s.name, err)
 	}
+	defer rows.Close()
 	byKey := map[string]string{}
 	for rows.Next() {
 		var k, name, email, country sql.NullString
 		if err := rows.Scan(&k, &name, &email, &country); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		a := account{Key: k.String, Name: name.String, Email: email.String, Country: country.String}
@@ -364,19 +380,21 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 		h.accounts[a.Email] = a
 		byKey[a.Key] = a.Email
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	rows, err = s.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s, %s, %s, %s, %s FROM %s`, s.conKey, s.conFirst, s.conLast, s.conEmail, s.conAcc, s.con))
+	return byKey, rows.Err()
+}
+
+// readContacts reads the system's contacts into h; byKey is the
+// accounts' emails by key.
+func (s *system) readContacts(ctx context.Context, h *holdings, byKey map[string]string) error {
+	rows, err := s.db.QueryContext(ctx, fmt.Sprintf(`SELECT %s, %s, %s, %s, %s FROM %s`, s.conKey, s.conFirst, s.conLast, s.conEmail, s.conAcc, s.con))
 	if err != nil {
-		return nil, fmt.Errorf("read contacts of %s: %w", s.name, err)
+		return fmt.Errorf("read contacts of %s: %w", s.name, err)
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var k, first, last, email, acc sql.NullString
 		if err := rows.Scan(&k, &first, &last, &email, &acc); err != nil {
-			rows.Close()
-			return nil, err
+			return err
 		}
 		c := contact{Key: k.String, First: first.String, Last: last.String, Email: email.String, AccountKey: acc.String}
 		if acc.Valid {
@@ -391,10 +409,11 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 		}
 		h.contacts[c.Email] = c
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	return rows.Err()
+}
+
+// readProducts reads the system's products into h.
+func (s *system) readProducts(ctx context.Context, h *holdings) error {
 	var q string
 	switch s.name {
 	case catalogue:
@@ -404,9 +423,9 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 	default:
 		q = `SELECT code, sku, name, price, 1 FROM products`
 	}
-	rows, err = s.db.QueryContext(ctx, q)
+	rows, err := s.db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("read products of %s: %w", s.name, err)
+		return fmt.Errorf("read products of %s: %w", s.name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -414,7 +433,7 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 		var price sql.NullFloat64
 		var active bool
 		if err := rows.Scan(&k, &sku, &title, &price, &active); err != nil {
-			return nil, err
+			return err
 		}
 		p := product{Key: k.String, SKU: sku.String, Title: title.String, Price: price.Float64, HasPrice: price.Valid, Active: active}
 		if o, dup := h.products[p.SKU]; dup {
@@ -422,7 +441,7 @@ func (s *system) read(ctx context.Context) (*holdings, error) {
 		}
 		h.products[p.SKU] = p
 	}
-	return h, rows.Err()
+	return rows.Err()
 }
 
 // disagreements lists how the systems differ, record by record, after

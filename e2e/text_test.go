@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,20 +72,10 @@ func TestTextIsNeverRewritten(t *testing.T) {
 	}
 	var dead []deadLetter
 	e.eventually(60*time.Second, "n1 and n4 reach pg, n2 and n3 are dead letters", func() error {
-		rows, err := pg.QueryContext(ctx, `SELECT body FROM notes ORDER BY body`)
+		got, err := noteBodies(ctx, pg)
 		if err != nil {
 			return err
 		}
-		var got []string
-		for rows.Next() {
-			var b string
-			if err := rows.Scan(&b); err != nil {
-				rows.Close()
-				return err
-			}
-			got = append(got, b)
-		}
-		rows.Close()
 		if !slices.Equal(got, []string{"héllo", "plain"}) {
 			return fmt.Errorf("pg holds %q", got)
 		}
@@ -108,4 +99,22 @@ func TestTextIsNeverRewritten(t *testing.T) {
 	if d := dead[1]; d.System != "pg" || !strings.Contains(d.Error, "NUL") {
 		t.Errorf("the NUL's dead letter: %+v; want pg's, saying PostgreSQL cannot store a NUL", d)
 	}
+}
+
+// noteBodies reads the bodies of db's notes, in order.
+func noteBodies(ctx context.Context, db *sql.DB) ([]string, error) {
+	rows, err := db.QueryContext(ctx, `SELECT body FROM notes ORDER BY body`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var b string
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		got = append(got, b)
+	}
+	return got, rows.Err()
 }

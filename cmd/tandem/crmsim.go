@@ -58,7 +58,8 @@ With --webhook it posts signed notifications of every change there.`,
 				n.Attach(store)
 				go n.Run(ctx)
 			}
-			ln, err := net.Listen("tcp", addr)
+			var lc net.ListenConfig
+			ln, err := lc.Listen(ctx, "tcp", addr)
 			if err != nil {
 				return err
 			}

@@ -130,7 +130,7 @@ func unavailable(what string, err error) error {
 	if err == nil {
 		return fmt.Errorf("%s: %w", what, ErrUnavailable)
 	}
-	return fmt.Errorf("%s: %v: %w", what, err, ErrUnavailable)
+	return fmt.Errorf("%s: %w: %w", what, err, ErrUnavailable)
 }
 
 // backoff is the pause before reconnection attempt n (from 0): 100ms

@@ -285,8 +285,12 @@ func TestOutage(t *testing.T) {
 				t.Fatalf("publish during the outage: %v, want ErrUnavailable", pubErr)
 			}
 			eventually(t, 10*time.Second, func() error {
-				if _, err := c.Fetch(ctx, 10, 0); !errors.Is(err, ErrUnavailable) {
-					return fmt.Errorf("fetch during the outage: %v, want ErrUnavailable", err)
+				_, err := c.Fetch(ctx, 10, 0)
+				if err == nil {
+					return errors.New("fetch during the outage still succeeds")
+				}
+				if !errors.Is(err, ErrUnavailable) {
+					return fmt.Errorf("fetch during the outage: %w, want ErrUnavailable", err)
 				}
 				return nil
 			})

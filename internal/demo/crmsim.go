@@ -29,7 +29,8 @@ func startCRM(ctx context.Context) (*sim.CRM, string, func(), error) {
 	if _, err := crm.Store.Create("contacts", map[string]any{"name": "Wile Coyote", "email": "wile@acme.example", "account_id": acme.ID}); err != nil {
 		return nil, "", nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, "", nil, err
 	}

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/tandemhub/tandem/internal/record"
@@ -12,7 +13,7 @@ import (
 // panic; and what ToLocal writes of those fields maps again.
 func FuzzToCanonical(f *testing.F) {
 	f.Add("X1", "A", 1999.0, "imp", "o1", int64(0), true)
-	f.Add("", "I", -0.0, "", "", int64(-1), false)
+	f.Add("", "I", math.Copysign(0, -1), "", "", int64(-1), false)
 	f.Add("\xc3\x28", "Z", 1e308, "a\x00b", "o", int64(1)<<62, true)
 	m := func(t *testing.T) *Map { return testMap(t) }
 	f.Fuzz(func(t *testing.T, code, state string, cents float64, origin, owner string, n int64, asInt bool) {

@@ -280,7 +280,8 @@ func clean(f map[string]any) map[string]any {
 }
 
 func (c *CRM) fieldError(w http.ResponseWriter, err error) {
-	if fe, ok := err.(*FieldError); ok {
+	var fe *FieldError
+	if errors.As(err, &fe) {
 		c.fail(w, http.StatusUnprocessableEntity, fe.Code, fe.Message, fe.Field)
 		return
 	}
@@ -350,7 +351,8 @@ func (c *CRM) batch(w http.ResponseWriter, r *http.Request, coll string) {
 			if errors.Is(err, ErrConflict) {
 				e["code"] = "conflict"
 			}
-			if fe, ok := err.(*FieldError); ok {
+			var fe *FieldError
+			if errors.As(err, &fe) {
 				e = map[string]any{"code": fe.Code, "message": fe.Message, "field": fe.Field}
 			}
 			results[i] = map[string]any{"error": e}

@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -79,7 +80,13 @@ func hsErr(w http.ResponseWriter, status int, category, msg string, errs []any) 
 	writeJSON(w, status, body)
 }
 
-func hsFieldErr(fe *FieldError) (string, []any) {
+// hsFieldErr is HubSpot's message and errors for err, a refused value
+// (the store's only errors on create).
+func hsFieldErr(err error) (string, []any) {
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		return err.Error(), nil
+	}
 	detail, _ := json.Marshal([]any{map[string]any{"isValid": false, "message": fe.Message, "error": fe.Code, "name": fe.Field}})
 	return "Property values were not valid: " + string(detail),
 		[]any{map[string]any{"message": fe.Message, "code": fe.Code, "context": map[string]any{"propertyName": []string{fe.Field}}}}
@@ -147,7 +154,7 @@ func (h *HubSpot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		rec, err := h.Store.Create(typ, strings_(in.Properties))
 		if err != nil {
-			msg, errs := hsFieldErr(err.(*FieldError))
+			msg, errs := hsFieldErr(err)
 			hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, errs)
 			return
 		}
@@ -430,7 +437,8 @@ func (h *HubSpot) one(w http.ResponseWriter, r *http.Request, typ, id string) {
 			return
 		}
 		rec, err := h.Store.Update(typ, id, strings_(in.Properties))
-		if fe, ok := err.(*FieldError); ok {
+		var fe *FieldError
+		if errors.As(err, &fe) {
 			msg, errs := hsFieldErr(fe)
 			hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, errs)
 			return
@@ -471,7 +479,7 @@ func (h *HubSpot) batch(w http.ResponseWriter, r *http.Request, typ, op string) 
 	if op == "create" || op == "upsert" || op == "update" {
 		for _, in := range req.Inputs {
 			if err := hsValidate(typ, in.Properties); err != nil {
-				msg, errs := hsFieldErr(err.(*FieldError))
+				msg, errs := hsFieldErr(err)
 				hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, errs)
 				return
 			}

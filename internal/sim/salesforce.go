@@ -3,6 +3,7 @@ package sim
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -275,8 +276,8 @@ func sfFields(m map[string]any) (string, map[string]any) {
 }
 
 func saveError(err error) map[string]any {
-	fe, ok := err.(*FieldError)
-	if !ok {
+	var fe *FieldError
+	if !errors.As(err, &fe) {
 		return map[string]any{"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []string{}}
 	}
 	return map[string]any{"statusCode": fe.Code, "message": fe.Message, "fields": []string{fe.Field}}
@@ -300,7 +301,11 @@ func (s *Salesforce) createOne(w http.ResponseWriter, r *http.Request, obj strin
 	_, f := sfFields(m)
 	rec, err := s.Store.Create(obj, f)
 	if err != nil {
-		fe := err.(*FieldError)
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			sfErr(w, http.StatusInternalServerError, "UNKNOWN_EXCEPTION", err.Error())
+			return
+		}
 		sfErr(w, http.StatusBadRequest, fe.Code, fe.Message, fe.Field)
 		return
 	}
@@ -331,7 +336,8 @@ func (s *Salesforce) one(w http.ResponseWriter, r *http.Request, obj, id string)
 		}
 		_, f := sfFields(m)
 		if _, err := s.Store.Update(obj, id, f); err != nil {
-			if fe, ok := err.(*FieldError); ok {
+			var fe *FieldError
+			if errors.As(err, &fe) {
 				sfErr(w, http.StatusBadRequest, fe.Code, fe.Message, fe.Field)
 				return
 			}

@@ -43,7 +43,8 @@ func broker(t testing.TB, what, env, def, start string) string {
 	if err != nil {
 		t.Fatalf("%s: %v", env, err)
 	}
-	c, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	d := net.Dialer{Timeout: 5 * time.Second}
+	c, err := d.DialContext(t.Context(), "tcp", u.Host)
 	if err != nil {
 		unreachable(t, what, env, u.Host, start, err)
 	}

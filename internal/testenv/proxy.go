@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"io"
 	"net"
 	"sync"
@@ -15,6 +16,8 @@ type Proxy struct {
 	t      testing.TB
 	target string
 	ln     net.Listener
+	ctx    context.Context // of its dials; cancelled on close
+	cancel context.CancelFunc
 
 	mu    sync.Mutex
 	cut   bool
@@ -25,11 +28,15 @@ type Proxy struct {
 // NewProxy starts a proxy to target (host:port), closed when the test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := &Proxy{t: t, target: target, ln: ln, conns: map[net.Conn]bool{}}
+	// The proxy outlives the test's context: it serves the test's
+	// cleanups too, until its own.
+	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(t.Context()))
 	p.wg.Add(1)
 	go p.accept()
 	t.Cleanup(p.close)
@@ -79,7 +86,8 @@ func (p *Proxy) accept() {
 			_ = c.Close()
 			continue
 		}
-		s, err := net.Dial("tcp", p.target)
+		var d net.Dialer
+		s, err := d.DialContext(p.ctx, "tcp", p.target)
 		if err != nil {
 			_ = c.Close()
 			continue
@@ -111,6 +119,7 @@ func (p *Proxy) pipe(dst, src net.Conn) {
 }
 
 func (p *Proxy) close() {
+	p.cancel()
 	_ = p.ln.Close()
 	p.Cut()
 	p.wg.Wait()

@@ -33,7 +33,7 @@ func startChild(ctx context.Context, what string, cmd *exec.Cmd, out io.Writer, 
 	go func() { _ = cmd.Wait(); close(c.done) }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(probe)
+		resp, err := get(ctx, probe)
 		if err == nil {
 			resp.Body.Close()
 			return c, nil
@@ -48,9 +48,18 @@ func startChild(ctx context.Context, what string, cmd *exec.Cmd, out io.Writer, 
 		}
 		if time.Now().After(deadline) {
 			c.stop()
-			return nil, fmt.Errorf("%s did not answer within 30s: %v", what, err)
+			return nil, fmt.Errorf("%s did not answer within 30s: %w", what, err)
 		}
 	}
+}
+
+// get is a GET of url that ends with ctx.
+func get(ctx context.Context, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
 }
 
 // stop ends the process group with SIGTERM, then SIGKILL after 5s.

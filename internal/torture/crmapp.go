@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,7 +18,7 @@ import (
 // startCRM starts `tandem crmsim --kind crm` (bin is the tandem binary)
 // on a free port, its log in dir. Its API is under /v1 of its url.
 func startCRM(ctx context.Context, bin, dir string) (*child, error) {
-	port, err := freePort()
+	port, err := freePort(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +27,7 @@ func startCRM(ctx context.Context, bin, dir string) (*child, error) {
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin, "crmsim", "--kind", "crm", "--addr", addr)
+	cmd := exec.Command(bin, "crmsim", "--kind", "crm", "--addr", addr) //nolint:noctx // its life is startChild's: child.stop signals its process group
 	cmd.Dir = dir
 	tail := func() string {
 		b, _ := os.ReadFile(f.Name())
@@ -229,10 +230,10 @@ func (a *crmApp) stateOf(ctx context.Context, entity string, r map[string]any) (
 	companies := map[string]string{}
 	if id := text(r["company"]); id != "" {
 		var c map[string]any
-		switch err := a.do(ctx, "GET", "/companies/"+url.PathEscape(id), nil, &c); err {
-		case nil:
+		switch err := a.do(ctx, "GET", "/companies/"+url.PathEscape(id), nil, &c); {
+		case err == nil:
 			companies[id] = text(c["number"])
-		case errNotHere:
+		case errors.Is(err, errNotHere):
 		default:
 			return State{}, err
 		}
@@ -290,7 +291,7 @@ func crmSystem(ctx context.Context, bin, dir string) (*system, error) {
 	}
 	s := &system{name: "crm", kind: "http", app: newCRMApp("crm", crm.url+"/v1")}
 	s.cleanup = append(s.cleanup, crm.stop)
-	if s.api, err = newAPIProxy(crm.url); err != nil {
+	if s.api, err = newAPIProxy(ctx, crm.url); err != nil {
 		s.close()
 		return nil, err
 	}

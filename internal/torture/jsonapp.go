@@ -5,6 +5,7 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -44,11 +45,11 @@ func startJSONServer(ctx context.Context, bin, dir string) (*child, error) {
 	if err := os.WriteFile(script, shopJS, 0o644); err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := freePort(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(node, script, mod, file, fmt.Sprint(port))
+	cmd := exec.Command(node, script, mod, file, fmt.Sprint(port)) //nolint:noctx // its life is startChild's: child.stop signals its process group
 	cmd.Dir = dir
 	out := &bytes.Buffer{}
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -70,8 +71,9 @@ func jsonServerModule(bin string) (string, error) {
 	return "", fmt.Errorf("find json-server's package from %s: no json-server directory with a package.json above it", path)
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func freePort(ctx context.Context) (int, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
@@ -244,7 +246,7 @@ func (a *jsonApp) stateOf(ctx context.Context, entity string, r map[string]any) 
 		var acct map[string]any
 		if _, err := a.do(ctx, "GET", "/accounts/"+url.PathEscape(id), nil, &acct); err == nil {
 			accts[id] = text(acct["code"])
-		} else if err != errNotHere {
+		} else if !errors.Is(err, errNotHere) {
 			return State{}, err
 		}
 	}

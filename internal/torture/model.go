@@ -48,22 +48,6 @@ type Patch struct {
 	Account *string // a contact's account, by natural key; "" clears it
 }
 
-func (p Patch) apply(s State) State {
-	if p.Name != nil {
-		s.Name = *p.Name
-	}
-	if p.Tier != nil {
-		s.Tier = *p.Tier
-	}
-	if p.Score != nil {
-		s.Score = *p.Score
-	}
-	if p.Account != nil {
-		s.Account = *p.Account
-	}
-	return s
-}
-
 // App is one system as its own users see it. Every method is one user
 // action, atomic in the system; Create and Update return the state the
 // action left, read in the same transaction where the system has them.

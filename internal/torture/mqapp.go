@@ -396,7 +396,7 @@ func queueSystem(ctx context.Context, dir, kind, brokerURL string) (*system, err
 		return nil, fmt.Errorf("broker URL %q: want like amqp://guest:guest@127.0.0.1:5672/ or nats://127.0.0.1:4222", brokerURL)
 	}
 	s := &system{name: "mq", kind: "queue"}
-	if s.tcp, err = newTCPProxy(u.Host); err != nil {
+	if s.tcp, err = newTCPProxy(ctx, u.Host); err != nil {
 		return nil, err
 	}
 	s.cleanup = append(s.cleanup, s.tcp.Close)

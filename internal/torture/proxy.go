@@ -1,6 +1,7 @@
 package torture
 
 import (
+	"context"
 	"io"
 	"log"
 	"net"
@@ -18,6 +19,8 @@ import (
 type tcpProxy struct {
 	target string
 	ln     net.Listener
+	ctx    context.Context // of its dials; cancelled by Close
+	cancel context.CancelFunc
 
 	mu    sync.Mutex
 	cut   bool
@@ -26,12 +29,16 @@ type tcpProxy struct {
 	wg    sync.WaitGroup
 }
 
-func newTCPProxy(target string) (*tcpProxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func newTCPProxy(ctx context.Context, target string) (*tcpProxy, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	p := &tcpProxy{target: target, ln: ln, conns: map[net.Conn]bool{}}
+	// The proxy serves until Close, after the run's context too: tandem
+	// stops through it.
+	p.ctx, p.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	p.wg.Add(1)
 	go p.accept()
 	return p, nil
@@ -75,7 +82,8 @@ func (p *tcpProxy) accept() {
 			_ = c.Close()
 			continue
 		}
-		s, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+		d := net.Dialer{Timeout: 5 * time.Second}
+		s, err := d.DialContext(p.ctx, "tcp", p.target)
 		if err != nil {
 			_ = c.Close()
 			continue
@@ -124,6 +132,7 @@ func (p *tcpProxy) pipe(dst, src net.Conn) {
 }
 
 func (p *tcpProxy) Close() {
+	p.cancel()
 	_ = p.ln.Close()
 	p.Cut()
 	p.wg.Wait()
@@ -155,12 +164,13 @@ type apiProxy struct {
 	hits atomic.Int64
 }
 
-func newAPIProxy(target string) (*apiProxy, error) {
+func newAPIProxy(ctx context.Context, target string) (*apiProxy, error) {
 	u, err := url.Parse(target)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}

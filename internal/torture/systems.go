@@ -98,7 +98,7 @@ func postgresSystem(ctx context.Context, admin string) (*system, error) {
 	s.app = &sqlApp{name: "pg", db: db, dollar: true, returning: true,
 		a: acctCols{"accounts", "id", "code", "name", "tier", "score"},
 		c: contCols{"contacts", "id", "code", "full_name", "account_id"}}
-	if s.tcp, err = newTCPProxy(u.Host); err != nil {
+	if s.tcp, err = newTCPProxy(ctx, u.Host); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func mysqlSystem(ctx context.Context, admin string) (*system, error) {
 		a:       acctCols{"companies", "company_id", "company_code", "title", "level", "points"},
 		c:       contCols{"people", "person_id", "person_code", "display_name", "company_id"},
 		tierOut: map[string]string{"gold": "A", "silver": "B", "bronze": "C"}}
-	if s.tcp, err = newTCPProxy(cfg.Addr); err != nil {
+	if s.tcp, err = newTCPProxy(ctx, cfg.Addr); err != nil {
 		s.close()
 		return nil, err
 	}
@@ -220,7 +220,7 @@ func jsonServerSystem(ctx context.Context, bin, dir string) (*system, error) {
 	}
 	s := &system{name: "shop", kind: "http", app: newJSONApp("shop", js.url)}
 	s.cleanup = append(s.cleanup, js.stop)
-	if s.api, err = newAPIProxy(js.url); err != nil {
+	if s.api, err = newAPIProxy(ctx, js.url); err != nil {
 		s.close()
 		return nil, err
 	}

@@ -207,7 +207,7 @@ func (r *run) build(ctx context.Context) error {
 	for _, args := range [][]string{{"check"}, {"setup"}} {
 		cmd := exec.CommandContext(ctx, r.opt.Tandem, append(args, "-c", r.cfg)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("tandem %s: %v\n%s", args[0], err, out)
+			return fmt.Errorf("tandem %s: %w\n%s", args[0], err, out)
 		}
 	}
 	var err error

@@ -128,7 +128,7 @@ func testContention(t *testing.T, e *env) {
 					mu.Unlock()
 					continue
 				}
-				fail(&dstErrs, fmt.Errorf("Apply: %w", err))
+				fail(&dstErrs, fmt.Errorf("apply: %w", err))
 				continue
 			}
 			for i, r := range res {
@@ -146,7 +146,7 @@ func testContention(t *testing.T, e *env) {
 					// leaves it deleted and says so.
 					p.remove(ws[i].Key)
 				default:
-					fail(&dstErrs, fmt.Errorf("Apply: write %d: %w", i, r.Err))
+					fail(&dstErrs, fmt.Errorf("apply: write %d: %w", i, r.Err))
 				}
 			}
 		}
@@ -161,11 +161,11 @@ func testContention(t *testing.T, e *env) {
 			}
 			b, err := e.sys.Changes(ctx, 200)
 			if err != nil {
-				fail(&dstErrs, fmt.Errorf("Changes: %w", err))
+				fail(&dstErrs, fmt.Errorf("changes: %w", err))
 				continue
 			}
 			if err := e.sys.Ack(ctx, b); err != nil {
-				fail(&dstErrs, fmt.Errorf("Ack: %w", err))
+				fail(&dstErrs, fmt.Errorf("ack: %w", err))
 			}
 		}
 	}()

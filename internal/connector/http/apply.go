@@ -366,10 +366,6 @@ type segment struct {
 	idx  []int
 }
 
-func (s segment) kindName() string {
-	return map[byte]string{'c': "create", 'u': "update", 'd': "delete"}[s.kind]
-}
-
 func kindOf(w record.Write) byte {
 	switch {
 	case w.Op == record.Delete:
@@ -404,17 +400,6 @@ func batchMax(ep *config.BatchEndpoint) int {
 		return ep.Max
 	}
 	return 100
-}
-
-// pieces splits s into runs of at most n writes.
-func (s segment) pieces(n int) []segment {
-	var out []segment
-	for idx := s.idx; len(idx) > 0; {
-		k := min(n, len(idx))
-		out = append(out, segment{kind: s.kind, idx: idx[:k:k]})
-		idx = idx[k:]
-	}
-	return out
 }
 
 func batchOf(b *config.Batch, kind byte) *config.BatchEndpoint {
@@ -600,10 +585,10 @@ func conflict(ae *rest.APIError) bool {
 func (s *System) changedMeanwhile(r *resource, key string, ae error, resent bool) error {
 	if resent {
 		s.log.Debug("a resent update found the record changed, maybe by its first try", "entity", r.Entity, "key", key)
-		return &connector.Busy{Err: &rest.Unsure{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it, maybe by tandem's first try of the write (%v); it is written again once capture has read it", r.Entity, key, s.name, ae)}}
+		return &connector.Busy{Err: &rest.Unsure{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it, maybe by tandem's first try of the write (%w); it is written again once capture has read it", r.Entity, key, s.name, ae)}}
 	}
 	s.log.Debug("a user wrote the record as tandem was writing it; not overwriting", "entity", r.Entity, "key", key)
-	return &connector.Busy{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it (%v); it is written once that edit is in", r.Entity, key, s.name, ae)}
+	return &connector.Busy{Err: fmt.Errorf("%s %s in %s changed as tandem wrote it (%w); it is written once that edit is in", r.Entity, key, s.name, ae)}
 }
 
 // createFailed turns a failed create into its error, remembering that an

@@ -245,7 +245,9 @@ func TestReadOfACreateBeforeItsAnswerIsAnEcho(t *testing.T) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(rec.Code)
-		w.Write(rec.Body.Bytes())
+		if _, err := w.Write(rec.Body.Bytes()); err != nil {
+			t.Error(err)
+		}
 	}))
 	defer srv.Close()
 	s, _ = contactFeed(t, srv.URL, 0)

@@ -157,37 +157,6 @@ func (s *System) feed(r *resource, path string, deletes bool) rest.ListFunc {
 	}
 }
 
-// listSince reads one page of a resource's records changed since since,
-// with their stamps, following every page (unlike a feed's poll).
-func (s *System) listSince(ctx context.Context, r *resource, since rest.Stamp, page string) ([]rest.Item, string, error) {
-	extra := map[string]string{}
-	format := r.cfg.SinceFormat
-	like := r.sampled()
-	if !since.Time {
-		like = since.Raw
-	}
-	if since.Time && (format == "" || format == "raw") && like == "" {
-		return nil, "", nil // nothing captured yet to learn the stamps' shape from
-	}
-	for k, v := range r.cfg.Since {
-		extra[k] = strings.ReplaceAll(v, "{since}", since.Format(format, like))
-	}
-	recs, next, err := s.list(ctx, r, r.path, extra, page)
-	if err != nil {
-		return nil, "", err
-	}
-	items := make([]rest.Item, 0, len(recs))
-	for _, rec := range recs {
-		key := rest.Text(rest.Get(rec, r.id))
-		st, err := rest.ParseStamp(rest.Get(rec, r.cfg.Updated))
-		if key == "" || err != nil {
-			continue
-		}
-		items = append(items, rest.Item{Key: key, Stamp: st})
-	}
-	return items, next, nil
-}
-
 // ids lists every id of a resource (for delete scans), with the global
 // id each record carries in the lookup field.
 func (s *System) ids(ctx context.Context, r *resource) ([]rest.Listed, error) {

@@ -34,7 +34,7 @@ var fieldPatterns = []*regexp.Regexp{
 	regexp.MustCompile("column (?:`[^`]*`\\.)*`([^`]+)`"), // … for column `db`.`items`.`qty` at row 1 (MariaDB)
 	regexp.MustCompile("Field '([^']+)'"),                 // Field 'name' doesn't have a default value
 	regexp.MustCompile("FOREIGN KEY \\(`([^`]+)`"),        // … FOREIGN KEY (`account_id`) REFERENCES …
-	regexp.MustCompile("for key '(?:[^']*\\.)?([^'.]+)'"), // Duplicate entry 'x' for key 'email'
+	regexp.MustCompile(`for key '(?:[^']*\.)?([^'.]+)'`),  // Duplicate entry 'x' for key 'email'
 }
 
 // busy lists the server errors of a statement that gave up a lock

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -22,8 +23,11 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 	}
 	defer conn.Close()
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('tandem setup', 60)").Scan(&got); err != nil || got.Int64 != 1 {
-		return fmt.Errorf("another tandem setup is running (lock not granted: %v)", err)
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK('tandem setup', 60)").Scan(&got); err != nil {
+		return fmt.Errorf("take the setup lock: %w", err)
+	}
+	if got.Int64 != 1 {
+		return errors.New("another tandem setup is running (lock not granted)")
 	}
 	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK('tandem setup')") }()
 	stmts := []string{
@@ -82,7 +86,7 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 	undo := func(err error) error {
 		for _, q := range made {
 			if _, derr := conn.ExecContext(context.WithoutCancel(ctx), "DROP TRIGGER IF EXISTS "+q); derr != nil {
-				return fmt.Errorf("%w; and dropping the trigger %s made before it failed: %v", err, q, derr)
+				return fmt.Errorf("%w; and dropping the trigger %s made before it failed: %w", err, q, derr)
 			}
 		}
 		return err

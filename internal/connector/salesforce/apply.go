@@ -150,8 +150,12 @@ func (s *System) applyChunk(ctx context.Context, o *object, kind byte, idx []int
 		return
 	}
 	var out []saveResult
-	if err := resp.JSON(&out); err != nil || len(out) != len(idx) {
-		fail(fmt.Errorf("%s answered %d results for %d records: %v", s.name, len(out), len(idx), err))
+	if err := resp.JSON(&out); err != nil {
+		fail(fmt.Errorf("%s answered %d results for %d records: %w", s.name, len(out), len(idx), err))
+		return
+	}
+	if len(out) != len(idx) {
+		fail(fmt.Errorf("%s answered %d results for %d records", s.name, len(out), len(idx)))
 		return
 	}
 	for j, i := range idx {

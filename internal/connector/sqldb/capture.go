@@ -261,23 +261,33 @@ func (e *Engine) idsOf(ctx context.Context, entity string, keys []string) ([]idR
 			vals[i] = k
 		}
 		keys = keys[n:]
-		var args []any
-		q := "SELECT gid, k FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, entity) + " AND " + e.d.In(&args, "k", idKey, vals)
-		rows, err := e.db.QueryContext(ctx, q, args...)
-		if err != nil {
+		var err error
+		if out, err = e.appendIDs(ctx, out, entity, vals); err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			var gid, k string
-			if err := rows.Scan(&gid, &k); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, idRow{entity: entity, gid: gid, key: k})
-		}
-		if err := rows.Close(); err != nil {
+	}
+	return out, nil
+}
+
+// appendIDs appends to out the id-table rows of entity's keys vals, at
+// most maxList of them.
+func (e *Engine) appendIDs(ctx context.Context, out []idRow, entity string, vals []any) ([]idRow, error) {
+	var args []any
+	q := "SELECT gid, k FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, entity) + " AND " + e.d.In(&args, "k", idKey, vals)
+	rows, err := e.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gid, k string
+		if err := rows.Scan(&gid, &k); err != nil {
 			return nil, err
 		}
+		out = append(out, idRow{entity: entity, gid: gid, key: k})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -152,17 +152,25 @@ func (e *Engine) checkReady(ctx context.Context) error {
 		return nil
 	}
 	for _, name := range []string{e.d.Outbox(), e.d.IDs()} {
-		rows, err := e.db.QueryContext(ctx, "SELECT 1 FROM "+name+" WHERE 1 = 0")
-		if err != nil {
+		if err := e.readable(ctx, name); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("%s system %q is not set up for tandem (%v); run `tandem setup`", e.d.Name(), e.system, err)
+			return fmt.Errorf("%s system %q is not set up for tandem (%w); run `tandem setup`", e.d.Name(), e.system, err)
 		}
-		_ = rows.Close()
 	}
 	e.ready.Store(true)
 	return nil
+}
+
+// readable fails unless the table name can be queried.
+func (e *Engine) readable(ctx context.Context, name string) error {
+	rows, err := e.db.QueryContext(ctx, "SELECT 1 FROM "+name+" WHERE 1 = 0")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	return rows.Err()
 }
 
 // Close closes the database.
