@@ -376,6 +376,9 @@ func TestUpdateOfRowGoneFromDestinationOnlyTableRemakesIt(t *testing.T) {
 			}
 			out = append(out, r)
 		}
+		if err := rs.Err(); err != nil {
+			t.Fatal(err)
+		}
 		return out
 	}
 	until := func(what string, ok func([]row) bool) {

@@ -31,9 +31,7 @@ type Hub struct {
 	// to the data directory for status.
 	health *health.Board
 
-	mu      sync.Mutex // guards ready
-	ready   bool       // initial snapshots are done
-	readyCh chan struct{}
+	readyCh chan struct{} // closed once the initial snapshots are done
 }
 
 // Options adjust a hub; the zero value is fine.

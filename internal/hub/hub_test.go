@@ -71,14 +71,13 @@ routes:
 `
 
 type fixture struct {
-	t       *testing.T
-	cfg     *config.Config
-	h       *hub.Hub
-	sys     map[string]*memory.System
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	running bool
-	runErr  error // what Run returned, once stopped
+	t      *testing.T
+	cfg    *config.Config
+	h      *hub.Hub
+	sys    map[string]*memory.System
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	runErr error // what Run returned, once stopped
 }
 
 // newFixture runs a hub on three memory systems; prepare, if set, fills

@@ -94,6 +94,9 @@ func TestKeyReusedBySQLUsersIsANewRecord(t *testing.T) {
 					}
 					out[id] = name
 				}
+				if err := rs.Err(); err != nil {
+					t.Fatal(err)
+				}
 				return out
 			}
 			bNames := func() map[string]string {
@@ -362,8 +365,13 @@ func TestKeyReusedBeforeTandemLinksIt(t *testing.T) {
 				var out []string
 				for rs.Next() {
 					var n string
-					_ = rs.Scan(&n)
+					if err := rs.Scan(&n); err != nil {
+						t.Fatal(err)
+					}
 					out = append(out, n)
+				}
+				if err := rs.Err(); err != nil {
+					t.Fatal(err)
 				}
 				return out
 			}

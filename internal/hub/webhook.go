@@ -46,7 +46,7 @@ func (h *Hub) serveWebhooks(ctx context.Context, ready chan<- error) {
 		ready <- nil
 		return
 	}
-	ln, err := net.Listen("tcp", h.cfg.Listen)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", h.cfg.Listen)
 	if err != nil {
 		ready <- err
 		return

@@ -87,7 +87,7 @@ func checkErr(path string, err error) error { return schemaErr("check store", pa
 // schemaErr is err of doing what to the store at path, a *DamagedError
 // if SQLite says the store is damaged.
 func schemaErr(what, path string, err error) error {
-	if d := damaged(path, err); d != err {
+	if d := damaged(path, err); errors.Is(d, ErrDamaged) {
 		return d
 	}
 	return fmt.Errorf("%s %s: %w", what, path, err)

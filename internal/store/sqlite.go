@@ -162,7 +162,7 @@ func (s *SQLite) prepare(ctx context.Context, qs []string) {
 		if _, ok := s.stmts[q]; ok {
 			continue
 		}
-		if st, err := s.w.PrepareContext(ctx, q); err == nil {
+		if st, err := s.w.PrepareContext(ctx, q); err == nil { //nolint:sqlclosecheck // kept for the store's life; Close closes it
 			s.stmts[q] = st
 		}
 	}
@@ -176,26 +176,34 @@ func (s *SQLite) readStmt(q string) (*sql.Stmt, bool) {
 	return st, ok
 }
 
+// keepRead keeps st as the reader pool's statement for q, unless one is
+// kept already.
+func (s *SQLite) keepRead(q string, st *sql.Stmt) bool {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if _, ok := s.rstmts[q]; ok {
+		return false
+	}
+	s.rstmts[q] = st
+	return true
+}
+
 // prepareRead prepares statements on the reader pool for later reads.
 // It runs after a read has released its connection: preparing takes a
 // connection of the pool, and holding one while waiting for another
 // could leave every reader waiting.
 func (s *SQLite) prepareRead(ctx context.Context, qs []string) {
 	for _, q := range qs {
-		if _, ok := s.readStmt(q); ok {
+		if _, ok := s.readStmt(q); ok { //nolint:sqlclosecheck // kept for the store's life; Close closes it
 			continue
 		}
-		st, err := s.r.PrepareContext(ctx, q)
+		st, err := s.r.PrepareContext(ctx, q) //nolint:sqlclosecheck // kept for the store's life; Close closes it
 		if err != nil {
 			continue
 		}
-		s.rmu.Lock()
-		if _, ok := s.rstmts[q]; ok {
-			st.Close()
-		} else {
-			s.rstmts[q] = st
+		if !s.keepRead(q, st) {
+			_ = st.Close() //nolint:sqlclosecheck // another read prepared it meanwhile; this one is not kept
 		}
-		s.rmu.Unlock()
 	}
 }
 
@@ -274,7 +282,7 @@ func (t *sqlTx) bind(q string, st *sql.Stmt) *sql.Stmt {
 }
 
 func (t *sqlTx) exec(q string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(q)
+	st, err := t.stmt(q) //nolint:sqlclosecheck // bound to the transaction, which closes it
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +290,7 @@ func (t *sqlTx) exec(q string, args ...any) (sql.Result, error) {
 }
 
 func (t *sqlTx) queryRow(q string, args ...any) (*sql.Row, error) {
-	st, err := t.stmt(q)
+	st, err := t.stmt(q) //nolint:sqlclosecheck // bound to the transaction, which closes it
 	if err != nil {
 		return nil, err
 	}
@@ -290,7 +298,7 @@ func (t *sqlTx) queryRow(q string, args ...any) (*sql.Row, error) {
 }
 
 func (t *sqlTx) query(q string, args ...any) (*sql.Rows, error) {
-	st, err := t.stmt(q)
+	st, err := t.stmt(q) //nolint:sqlclosecheck // bound to the transaction, which closes it
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -97,24 +98,19 @@ func (t *sqlTx) Preload(entity, system string, keys []string) error {
 			args = append(args, k)
 			t.m.links[linkKey{entity, system, k}] = ""
 		}
-		rows, err := t.query(`SELECT key, gid FROM links WHERE entity=? AND system=? AND key IN (`+marks(n)+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("preload links: %w", err)
-		}
-		for rows.Next() {
+		err := t.each(`SELECT key, gid FROM links WHERE entity=? AND system=? AND key IN (`+marks(n)+`)`, args, func(rows *sql.Rows) error {
 			var k, g string
 			if err := rows.Scan(&k, &g); err != nil {
-				rows.Close()
 				return err
 			}
-			if t.m.regiven(entity, system, k, g) {
-				continue // stays known unlinked
+			if !t.m.regiven(entity, system, k, g) { // else it stays known unlinked
+				t.m.links[linkKey{entity, system, k}] = g
+				gids = append(gids, g)
 			}
-			t.m.links[linkKey{entity, system, k}] = g
-			gids = append(gids, g)
-		}
-		if err := rows.Close(); err != nil {
-			return err
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("preload links: %w", err)
 		}
 	}
 	return t.PreloadGIDs(entity, gids)
@@ -132,26 +128,24 @@ func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
 		for _, g := range part {
 			args = append(args, g)
 		}
-		rows, err := t.query(`SELECT system, key, gid FROM links WHERE entity=? AND gid IN (`+marks(n)+`)`, args...)
-		if err != nil {
-			return fmt.Errorf("preload links: %w", err)
-		}
-		for rows.Next() {
+		err := t.each(`SELECT system, key, gid FROM links WHERE entity=? AND gid IN (`+marks(n)+`)`, args, func(rows *sql.Rows) error {
 			var s, k, g string
 			if err := rows.Scan(&s, &k, &g); err != nil {
-				rows.Close()
 				return err
 			}
-			// What this transaction wrote is newer than the table.
+			// What this transaction wrote is newer than the table: a
+			// key it gave another record, or took away, is no key of g.
+			if l, ok := t.m.links[linkKey{entity, s, k}]; ok && l != g {
+				return nil
+			}
+			t.m.links[linkKey{entity, s, k}] = g
 			if _, ok := t.m.rev[revKey{entity, g, s}]; !ok {
 				t.m.rev[revKey{entity, g, s}] = k
 			}
-			if _, ok := t.m.links[linkKey{entity, s, k}]; !ok {
-				t.m.links[linkKey{entity, s, k}] = g
-			}
-		}
-		if err := rows.Close(); err != nil {
-			return err
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("preload links: %w", err)
 		}
 		var load []any
 		load = append(load, entity)
@@ -171,24 +165,34 @@ func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
 		if len(load) == 1 {
 			continue
 		}
-		grows, err := t.query(`SELECT `+goldenCols+` FROM golden
-			WHERE entity=? AND gid IN (`+marks(len(load)-1)+`)`, load...)
+		err = t.each(`SELECT `+goldenCols+` FROM golden WHERE entity=? AND gid IN (`+marks(len(load)-1)+`)`, load, func(rows *sql.Rows) error {
+			g, err := scanGolden(rows, entity)
+			if err == nil {
+				t.m.gold[goldKey{entity, g.GID}] = g
+			}
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("preload golden records: %w", err)
 		}
-		for grows.Next() {
-			g, err := scanGolden(grows, entity)
-			if err != nil {
-				grows.Close()
-				return err
-			}
-			t.m.gold[goldKey{entity, g.GID}] = g
-		}
-		if err := grows.Close(); err != nil {
+	}
+	return nil
+}
+
+// each runs the query q and calls scan on each row. The rows are
+// closed, and a read cut short is an error, never fewer rows.
+func (t *sqlTx) each(q string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := t.query(q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
 			return err
 		}
 	}
-	return nil
+	return rows.Err()
 }
 
 // uniqueMissing returns the distinct values of vs for which known is false.

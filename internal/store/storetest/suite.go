@@ -55,11 +55,3 @@ func view(t *testing.T, s store.Store, fn func(store.Tx) error) {
 		t.Fatal(err)
 	}
 }
-
-// must fails t at once on err, from inside a transaction's function.
-func must(t *testing.T, err error) {
-	t.Helper()
-	if err != nil {
-		t.Fatal(err)
-	}
-}

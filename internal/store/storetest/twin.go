@@ -2,9 +2,11 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +34,9 @@ func testSameAnswersAsTheTwin(t *testing.T, open Opener) {
 	seeds := 40
 	if testing.Short() {
 		seeds = 10
+	}
+	if n, err := strconv.Atoi(os.Getenv("TANDEM_STORETEST_SEEDS")); err == nil && n > 0 {
+		seeds = n // a longer hunt: TANDEM_STORETEST_SEEDS=2000 go test -run Acceptance ./internal/store/...
 	}
 	for seed := range uint64(seeds) {
 		s, _ := open(t)
@@ -78,7 +83,7 @@ func run(s store.Store, calls []call, rollback bool) []string {
 		}
 		return nil
 	})
-	if err != nil && err != errRollback {
+	if err != nil && !errors.Is(err, errRollback) {
 		out = append(out, "commit: "+err.Error())
 	}
 	return out
