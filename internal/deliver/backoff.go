@@ -1,8 +1,9 @@
 package deliver
 
 import (
-	"math/rand/v2"
 	"time"
+
+	"github.com/tandemhub/tandem/internal/backoff"
 )
 
 // Policy bounds retries of one destination.
@@ -13,17 +14,7 @@ type Policy struct {
 }
 
 // delay is the wait before try number attempt+1: exponential from
-// Backoff, capped, with full jitter in [d/2, d).
+// Backoff, capped, with full jitter in [d/2, d].
 func (p Policy) delay(attempt int) time.Duration {
-	d := p.Backoff
-	for i := 1; i < attempt && d < p.MaxBackoff; i++ {
-		d *= 2
-	}
-	if d > p.MaxBackoff {
-		d = p.MaxBackoff
-	}
-	if d <= 0 {
-		return 0
-	}
-	return d/2 + rand.N(d/2+1)
+	return backoff.Policy{Base: p.Backoff, Max: p.MaxBackoff, Jitter: true}.Delay(attempt)
 }

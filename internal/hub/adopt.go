@@ -2,7 +2,6 @@ package hub
 
 import (
 	"context"
-	"time"
 
 	"github.com/tandemhub/tandem/internal/store"
 )
@@ -42,7 +41,7 @@ func (h *Hub) adopt(ctx context.Context, system string) {
 			}
 			if err != nil {
 				n++
-				d := time.Duration(1<<min(n, 6)) * 100 * time.Millisecond
+				d := retryPolicy.Delay(n)
 				log.Error("reading the copies of "+ent+" failed; retrying", "err", err, "in", d)
 				sleep(ctx, d)
 				continue

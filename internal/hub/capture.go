@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"github.com/tandemhub/tandem/internal/backoff"
 	"time"
 
 	"github.com/tandemhub/tandem/internal/connector"
@@ -28,7 +29,7 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 		captured[e] = true
 	}
 	retry := func(what string, err error, n int) {
-		d := time.Duration(1<<min(n, 6)) * 100 * time.Millisecond
+		d := retryPolicy.Delay(n)
 		log.Error(what+" failed; retrying", "err", err, "in", d)
 		h.health.Report(system, health.Capture, fmt.Errorf("%s: %w", what, err))
 		sleep(ctx, d)
@@ -222,3 +223,7 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-t.C:
 	}
 }
+
+// retryPolicy is how long capture, reports and adoption wait before they
+// read a system again after a failure: 200ms doubling to 6.4s.
+var retryPolicy = backoff.Policy{Base: 200 * time.Millisecond, Max: 6400 * time.Millisecond}

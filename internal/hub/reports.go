@@ -54,7 +54,7 @@ func (h *Hub) reports(ctx context.Context, system string, r connector.Reporter) 
 		}
 		if err != nil {
 			n++
-			d := time.Duration(1<<min(n, 6)) * 100 * time.Millisecond
+			d := retryPolicy.Delay(n)
 			log.Error("handling reports failed; retrying", "err", err, "in", d)
 			h.health.Report(system, health.Reports, fmt.Errorf("handling reports: %w", err))
 			sleep(ctx, d)
