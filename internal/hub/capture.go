@@ -3,8 +3,9 @@ package hub
 import (
 	"context"
 	"fmt"
-	"github.com/tandemhub/tandem/internal/backoff"
 	"time"
+
+	"github.com/tandemhub/tandem/internal/backoff"
 
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/health"

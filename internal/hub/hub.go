@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/connector/registry"
@@ -171,23 +173,15 @@ func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
 // Run captures, resolves and delivers until ctx ends. Delivery starts
 // only once every system's initial snapshot is in, so records that
 // already exist on both sides are matched, not copied twice.
+//
+// Every loop runs under one errgroup. Capture, reports and maintenance
+// never give up on a system (they retry, and say so in status); a loop
+// that returns an error (a delivery worker that cannot go on, a store
+// found damaged) stops the others, and Run returns that error once all
+// have finished what they held.
 func (h *Hub) Run(ctx context.Context) error {
 	if err := h.Check(ctx); err != nil {
 		return err
-	}
-	// A store found damaged ends the run: every write would fail for
-	// good, while the hub looked busy retrying.
-	ctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	if d, ok := h.store.(interface{ Damaged() <-chan error }); ok {
-		go func() {
-			select {
-			case err := <-d.Damaged():
-				h.log.Error("the store is damaged; stopping", "err", err)
-				stop(err)
-			case <-ctx.Done():
-			}
-		}()
 	}
 	if err := h.store.Update(ctx, func(tx store.Tx) error {
 		// Creates in flight when the last run ended may have happened.
@@ -198,53 +192,56 @@ func (h *Hub) Run(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	var wg sync.WaitGroup
-	var snap sync.WaitGroup
-	listening := make(chan error, 1)
-	wg.Add(1)
-	go func() { defer wg.Done(); h.serveWebhooks(ctx, listening) }()
-	if err := <-listening; err != nil {
-		return fmt.Errorf("listen for webhooks on %s: %w", h.cfg.Listen, err)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, ctx := errgroup.WithContext(ctx)
+	if d, ok := h.store.(interface{ Damaged() <-chan error }); ok {
+		// A store found damaged ends the run: every write would fail for
+		// good, while the hub looked busy retrying.
+		g.Go(func() error {
+			select {
+			case err := <-d.Damaged():
+				h.log.Error("the store is damaged; stopping", "err", err)
+				return err
+			case <-ctx.Done():
+				return nil
+			}
+		})
 	}
-	wg.Add(1)
-	go func() { defer wg.Done(); h.health.Run(ctx, h.cfg.Store.Dir, healthInterval, h.log) }()
+	listening := make(chan error, 1)
+	g.Go(func() error { h.serveWebhooks(ctx, listening); return nil })
+	if err := <-listening; err != nil {
+		cancel()
+		return errors.Join(fmt.Errorf("listen for webhooks on %s: %w", h.cfg.Listen, err), g.Wait())
+	}
+	g.Go(func() error { h.health.Run(ctx, h.cfg.Store.Dir, healthInterval, h.log); return nil })
+	var snap sync.WaitGroup
 	for _, name := range h.cfg.SystemNames() {
 		if len(h.capturedEntities(name)) == 0 {
 			continue
 		}
 		snap.Add(1)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h.capture(ctx, name, snap.Done)
-		}()
+		g.Go(func() error { h.capture(ctx, name, snap.Done); return nil })
 	}
-	h.startReports(ctx, &wg)
+	h.startReports(ctx, g)
 	snap.Wait()
 	if ctx.Err() == nil {
 		h.log.Info("initial snapshots done; delivering")
 		close(h.readyCh)
 	}
 	for name, w := range h.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		g.Go(func() error {
 			// Copies the system already holds are linked before anything
 			// is delivered to it.
 			h.adopt(ctx, name)
-			_ = w.Run(ctx, h.wake[name], h.cfg.Systems[name].Poll.D())
-		}()
+			if err := w.Run(ctx, h.wake[name], h.cfg.Systems[name].Poll.D()); err != nil {
+				return fmt.Errorf("delivery to %s stopped: %w", name, err)
+			}
+			return nil
+		})
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		h.maintain(ctx)
-	}()
-	wg.Wait()
-	if err := context.Cause(ctx); errors.Is(err, store.ErrDamaged) {
-		return err
-	}
-	return nil
+	g.Go(func() error { h.maintain(ctx); return nil })
+	return g.Wait()
 }
 
 // Close disconnects from every system and closes the store.

@@ -3,8 +3,9 @@ package hub
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/health"
@@ -14,17 +15,13 @@ import (
 
 // startReports starts a reports loop for every system whose writes
 // complete after delivery (connector.Reporter).
-func (h *Hub) startReports(ctx context.Context, wg *sync.WaitGroup) {
+func (h *Hub) startReports(ctx context.Context, g *errgroup.Group) {
 	for _, name := range h.cfg.SystemNames() {
 		r, ok := h.systems[name].(connector.Reporter)
 		if !ok {
 			continue
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			h.reports(ctx, name, r)
-		}()
+		g.Go(func() error { h.reports(ctx, name, r); return nil })
 	}
 }
 

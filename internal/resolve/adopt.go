@@ -1,9 +1,10 @@
 package resolve
 
 import (
+	"time"
+
 	"github.com/tandemhub/tandem/internal/record"
 	"github.com/tandemhub/tandem/internal/store"
-	"time"
 )
 
 // Adopt links rows of a system whose changes of entity are not captured
