@@ -2,51 +2,15 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/tandemhub/tandem/internal/connector"
-	"github.com/tandemhub/tandem/internal/mapping"
 	"github.com/tandemhub/tandem/internal/record"
 	"github.com/tandemhub/tandem/internal/store"
 )
-
-// mapLocal maps the translated canonical fields to this system's columns.
-func (w *Worker) mapLocal(it *item, m *mapping.Map, canon record.Fields) error {
-	local, err := m.ToLocal(canon)
-	if err != nil {
-		var fe *mapping.FieldError
-		if errors.As(err, &fe) {
-			it.field = fe.Field
-		}
-		it.fail = &connector.Permanent{Err: err, Field: it.field}
-		return nil
-	}
-	it.w.Fields = local
-	return nil
-}
-
-// resolveWait fills in parents created earlier in this round. It reports
-// whether the item is now ready to write.
-func (w *Worker) resolveWait(it *item, newKeys map[string]string) bool {
-	for f, v := range it.canon {
-		ph, ok := v.(refPlaceholder)
-		if !ok {
-			continue
-		}
-		k, ok := newKeys[ph.entity+"\x00"+ph.gid]
-		if !ok {
-			return false
-		}
-		it.canon[f] = k
-	}
-	it.wait = ""
-	_ = w.mapLocal(it, w.Maps[it.o.Entity], it.canon)
-	return it.fail == nil
-}
 
 // record writes the outcome of a round in one store transaction: links of
 // created records, finished deliveries, retries, waits and dead letters.
@@ -63,104 +27,8 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 	}
 	err := w.Store.Update(ctx, func(tx store.Tx) error {
 		for _, it := range items {
-			o := it.o
-			switch {
-			case it.skip:
-				if it.g != nil && it.g.Deleted {
-					// Skipped as never sent here; a report may have linked its key since.
-					if _, ok, err := tx.Key(o.Entity, o.GID, w.System); err != nil {
-						return err
-					} else if ok {
-						o.NextAt = now
-						if err := tx.Defer(o); err != nil {
-							return err
-						}
-						continue
-					}
-				}
-				if err := tx.Done(o); err != nil {
-					return err
-				}
-			case it.stale:
-				// Its key changed while it waited: prepared again next round.
-				o.NextAt = now
-				if err := tx.Defer(o); err != nil {
-					return err
-				}
-			case it.wait != "":
-				o.Wait, o.NextAt = it.wait, now.Add(w.WaitRetry)
-				if err := tx.Defer(o); err != nil {
-					return err
-				}
-			case it.fail != nil && connector.IsGone(it.fail):
-				if err := w.gone(tx, it, now); err != nil {
-					return err
-				}
-			case it.fail != nil && it.down:
-				w.Log.Debug("delivery deferred", "entity", o.Entity, "gid", o.GID, "key", it.w.Key, "err", it.fail)
-				if it.w.Op == record.Upsert && it.w.Key == "" && !connector.IsBusy(it.fail) {
-					o.Tried = true // the create may have happened
-				}
-				o.Error = it.fail.Error()
-				o.Wait, o.NextAt = "", now.Add(it.delay)
-				if err := tx.Defer(o); err != nil {
-					return err
-				}
-			case it.fail != nil:
-				if it.w.Op == record.Upsert && it.w.Key == "" && !connector.IsPermanent(it.fail) {
-					o.Tried = true // the create may have happened
-				}
-				o.Attempts++
-				o.Error = it.fail.Error()
-				if connector.IsPermanent(it.fail) || o.Attempts >= w.Policy.Attempts {
-					if err := w.dead(tx, it, o, now); err != nil {
-						return err
-					}
-					count(o.Entity).Dead++
-					continue
-				}
-				o.Wait, o.NextAt = "", now.Add(w.Policy.delay(o.Attempts))
-				w.Log.Debug("delivery failed; will retry", "system", w.System, "entity", o.Entity,
-					"gid", o.GID, "attempt", o.Attempts, "err", it.fail)
-				if err := tx.Defer(o); err != nil {
-					return err
-				}
-			default:
-				// Link a key the destination just made; an update's key is linked already.
-				if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key && !it.linked {
-					if err := w.link(tx, it); err != nil {
-						return err
-					}
-				}
-				// A deleted record's key no longer names it here (unless
-				// another record got the key meanwhile).
-				if it.w.Op == record.Delete && it.w.Key != "" {
-					if gid, ok, err := tx.GID(o.Entity, w.System, it.w.Key); err != nil {
-						return err
-					} else if ok && gid == o.GID {
-						if err := tx.Unlink(o.Entity, w.System, it.w.Key, now); err != nil {
-							return err
-						}
-					}
-				}
-				if err := tx.Done(o); err != nil {
-					return err
-				}
-				if w.MarkSent {
-					// Answered: no longer a write in flight (see current).
-					if err := tx.ClearSent(w.System, o.Entity, o.GID); err != nil {
-						return err
-					}
-				}
-				if w.hasDead || o.Attempts > 0 {
-					if err := tx.ResolveDead(store.StageDeliver, w.System, o.Entity, o.GID); err != nil {
-						return err
-					}
-				}
-				w.Log.Debug("delivered", "entity", o.Entity, "gid", o.GID, "key", it.key, "op", it.w.Op, "ver", o.Ver, "fields", it.w.Fields)
-				c := count(o.Entity)
-				c.Delivered++
-				c.LastDelivery = now
+			if err := w.outcome(tx, it, now, count); err != nil {
+				return err
 			}
 		}
 		for _, c := range counts {
@@ -176,6 +44,118 @@ func (w *Worker) record(ctx context.Context, items []*item) error {
 		w.health(SideStore, nil)
 	}
 	return err
+}
+
+// outcome records in tx how the round ended for one item: a finished
+// delivery (and the key a create got), a skip, a wait for a parent, a
+// retry or a deferral, a record found gone, or a dead letter.
+func (w *Worker) outcome(tx store.Tx, it *item, now time.Time, count func(string) *store.Count) error {
+	o := it.o
+	switch {
+	case it.skip:
+		return w.skipped(tx, it, now)
+	case it.stale:
+		// Its key changed while it waited: prepared again next round.
+		o.NextAt = now
+		return tx.Defer(o)
+	case it.wait != "":
+		o.Wait, o.NextAt = it.wait, now.Add(w.WaitRetry)
+		return tx.Defer(o)
+	case it.fail != nil && connector.IsGone(it.fail):
+		return w.gone(tx, it, now)
+	case it.fail != nil && it.down:
+		w.Log.Debug("delivery deferred", "entity", o.Entity, "gid", o.GID, "key", it.w.Key, "err", it.fail)
+		if it.w.Op == record.Upsert && it.w.Key == "" && !connector.IsBusy(it.fail) {
+			o.Tried = true // the create may have happened
+		}
+		o.Error = it.fail.Error()
+		o.Wait, o.NextAt = "", now.Add(it.delay)
+		return tx.Defer(o)
+	case it.fail != nil:
+		return w.failed(tx, it, now, count)
+	}
+	return w.delivered(tx, it, now, count)
+}
+
+// skipped records an item with nothing to write: done, unless it is the
+// delete of a record skipped as never sent here whose key a report has
+// linked since.
+func (w *Worker) skipped(tx store.Tx, it *item, now time.Time) error {
+	o := it.o
+	if it.g != nil && it.g.Deleted {
+		if _, ok, err := tx.Key(o.Entity, o.GID, w.System); err != nil {
+			return err
+		} else if ok {
+			o.NextAt = now
+			return tx.Defer(o)
+		}
+	}
+	return tx.Done(o)
+}
+
+// failed records a write that failed and that the record is to blame
+// for: retried after a backoff, or dead-lettered once it failed for good
+// or used up its attempts.
+func (w *Worker) failed(tx store.Tx, it *item, now time.Time, count func(string) *store.Count) error {
+	o := it.o
+	if it.w.Op == record.Upsert && it.w.Key == "" && !connector.IsPermanent(it.fail) {
+		o.Tried = true // the create may have happened
+	}
+	o.Attempts++
+	o.Error = it.fail.Error()
+	if connector.IsPermanent(it.fail) || o.Attempts >= w.Policy.Attempts {
+		if err := w.dead(tx, it, o, now); err != nil {
+			return err
+		}
+		count(o.Entity).Dead++
+		return nil
+	}
+	o.Wait, o.NextAt = "", now.Add(w.Policy.delay(o.Attempts))
+	w.Log.Debug("delivery failed; will retry", "system", w.System, "entity", o.Entity,
+		"gid", o.GID, "attempt", o.Attempts, "err", it.fail)
+	return tx.Defer(o)
+}
+
+// delivered records a write the destination took: the key a create got
+// is linked, a deleted record's key is let go, the delivery is done.
+func (w *Worker) delivered(tx store.Tx, it *item, now time.Time, count func(string) *store.Count) error {
+	o := it.o
+	// Link a key the destination just made; an update's key is linked already.
+	if it.w.Op == record.Upsert && it.key != "" && it.key != it.w.Key && !it.linked {
+		if err := w.link(tx, it); err != nil {
+			return err
+		}
+	}
+	// A deleted record's key no longer names it here (unless
+	// another record got the key meanwhile).
+	if it.w.Op == record.Delete && it.w.Key != "" {
+		if gid, ok, err := tx.GID(o.Entity, w.System, it.w.Key); err != nil {
+			return err
+		} else if ok && gid == o.GID {
+			if err := tx.Unlink(o.Entity, w.System, it.w.Key, now); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.Done(o); err != nil {
+		return err
+	}
+	if w.MarkSent {
+		// Answered: no longer a write in flight (see current).
+		if err := tx.ClearSent(w.System, o.Entity, o.GID); err != nil {
+			return err
+		}
+	}
+	if w.hasDead || o.Attempts > 0 {
+		if err := tx.ResolveDead(store.StageDeliver, w.System, o.Entity, o.GID); err != nil {
+			return err
+		}
+	}
+	w.Log.Debug("delivered", "entity", o.Entity, "gid", o.GID, "key", it.key, "op", it.w.Op, "ver", o.Ver, "fields", it.w.Fields)
+	c := count(o.Entity)
+	c.Delivered++
+	c.LastDelivery = now
+	return nil
 }
 
 // link links the key the destination gave a record it made, unless its
