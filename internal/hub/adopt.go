@@ -26,18 +26,13 @@ func (h *Hub) adopt(ctx context.Context, system string) {
 		name := "adopt/" + ent
 		linked := 0
 		for n := 0; ctx.Err() == nil; {
-			var after string
-			err := h.store.View(ctx, func(tx store.Tx) error {
-				v, _, err := tx.Cursor(system, name)
-				after = v
-				return err
-			})
-			if err == nil && after == snapshotDone {
+			pos, err := h.copyPos(ctx, system, name)
+			if err == nil && pos.Done {
 				break
 			}
 			var k int
 			if err == nil {
-				k, err = h.adoptStep(ctx, system, ent, name, after, batch)
+				k, err = h.adoptStep(ctx, system, ent, name, pos.After, batch)
 			}
 			if err != nil {
 				n++
@@ -56,14 +51,11 @@ func (h *Hub) adopt(ctx context.Context, system string) {
 }
 
 // adoptStep links one page of the rows of entity in system and moves
-// the cursor in the same transaction.
+// the copy's position in the same transaction.
 func (h *Hub) adoptStep(ctx context.Context, system, entity, cursor, after string, batch int) (int, error) {
 	rows, next, err := h.systems[system].Snapshot(ctx, entity, after, batch)
 	if err != nil {
 		return 0, err
-	}
-	if len(rows) == 0 {
-		next = snapshotDone
 	}
 	n := 0
 	err = h.store.Update(ctx, func(tx store.Tx) error {
@@ -71,7 +63,7 @@ func (h *Hub) adoptStep(ctx context.Context, system, entity, cursor, after strin
 		if n, err = h.resolver.Adopt(tx, system, entity, rows); err != nil {
 			return err
 		}
-		return tx.PutCursor(system, cursor, next)
+		return putCopyPos(tx, system, cursor, copyPos{After: next, Done: len(rows) == 0})
 	})
 	return n, err
 }

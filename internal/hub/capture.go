@@ -13,8 +13,6 @@ import (
 	"github.com/tandemhub/tandem/internal/store"
 )
 
-const snapshotDone = "\x00done"
-
 // capture runs the initial snapshot of a system, calls snapDone, then
 // follows its changes until ctx ends. Failures are logged and retried
 // with backoff; capture never gives up on a system. Each attempt's
@@ -150,28 +148,19 @@ func (h *Hub) tellKnown(ctx context.Context, system string, entities []string, k
 }
 
 // snapshotStep copies one page of existing rows and moves the snapshot
-// cursor in the same transaction. It reports whether the entity is done.
+// position in the same transaction. It reports whether the entity is done.
 func (h *Hub) snapshotStep(ctx context.Context, system, entity string, batch int) (bool, error) {
 	name := "snapshot/" + entity
-	var after string
-	err := h.store.View(ctx, func(tx store.Tx) error {
-		v, _, err := tx.Cursor(system, name)
-		after = v
-		return err
-	})
-	if err != nil || after == snapshotDone {
-		return after == snapshotDone, err
+	pos, err := h.copyPos(ctx, system, name)
+	if err != nil || pos.Done {
+		return pos.Done, err
 	}
-	rows, next, err := h.systems[system].Snapshot(ctx, entity, after, batch)
+	rows, next, err := h.systems[system].Snapshot(ctx, entity, pos.After, batch)
 	if err != nil {
 		return false, err
 	}
-	if len(rows) == 0 {
-		next = snapshotDone
-	}
-	return next == snapshotDone, h.ingest(ctx, rows, func(tx store.Tx) error {
-		return tx.PutCursor(system, name, next)
-	})
+	pos = copyPos{After: next, Done: len(rows) == 0}
+	return pos.Done, h.ingest(ctx, rows, func(tx store.Tx) error { return putCopyPos(tx, system, name, pos) })
 }
 
 // ingest resolves captured changes in one store transaction, together
