@@ -3,9 +3,12 @@ package hub
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/tandemhub/tandem/internal/backoff"
+	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector/registry"
 
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/health"
@@ -19,54 +22,11 @@ import (
 // outcome goes to the health board, so that a system failing for good
 // shows in status even when the store cannot be written.
 func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
-	log := h.log.With("system", system)
-	src := h.systems[system]
-	sys := h.cfg.Systems[system]
-	entities := h.capturedEntities(system)
-	captured := map[string]bool{}
-	for _, e := range entities {
-		captured[e] = true
-	}
-	retry := func(what string, err error, n int) {
-		d := retryPolicy.Delay(n)
-		log.Error(what+" failed; retrying", "err", err, "in", d)
-		h.health.Report(system, health.Capture, fmt.Errorf("%s: %w", what, err))
-		sleep(ctx, d)
-	}
-	ok := func() { h.health.Report(system, health.Capture, nil) }
-	for n := 0; ctx.Err() == nil; n++ {
-		if err := h.resumePosition(ctx, system); err == nil {
-			ok()
-			break
-		} else if ctx.Err() == nil {
-			retry("reading the change position", err, n+1)
-		}
-	}
-	if k, ok := src.(connector.Knower); ok {
-		for n := 0; ctx.Err() == nil; n++ {
-			if err := h.tellKnown(ctx, system, entities, k); err == nil {
-				break
-			} else if ctx.Err() == nil {
-				retry("reading the keys tandem links", err, n+1)
-			}
-		}
-	}
-	if sys.Snapshot == nil || *sys.Snapshot {
-		for _, ent := range entities {
-			for n := 0; ctx.Err() == nil; {
-				done, err := h.snapshotStep(ctx, system, ent, sys.Batch)
-				if err != nil {
-					n++
-					retry("snapshot of "+ent, err, n)
-					continue
-				}
-				n = 0
-				ok()
-				if done {
-					break
-				}
-			}
-		}
+	c := &capturer{h: h, system: system, log: h.log.With("system", system), src: h.systems[system],
+		sys: h.cfg.Systems[system], entities: h.capturedEntities(system)}
+	c.start(ctx)
+	if c.sys.Snapshot == nil || *c.sys.Snapshot {
+		c.initialCopy(ctx)
 	}
 	snapDone()
 	// Changes are resolved against every system's initial copy: a delete
@@ -76,51 +36,126 @@ func (h *Hub) capture(ctx context.Context, system string, snapDone func()) {
 	case <-ctx.Done():
 		return
 	}
+	c.follow(ctx)
+}
+
+// capturer is the capture of one system.
+type capturer struct {
+	h        *Hub
+	system   string
+	log      *slog.Logger
+	src      registry.System
+	sys      *config.System
+	entities []string // captured from the system, parents first
+}
+
+// retry reports a failed attempt and waits before the next (try n+1).
+func (c *capturer) retry(ctx context.Context, what string, err error, n int) {
+	d := retryPolicy.Delay(n)
+	c.log.Error(what+" failed; retrying", "err", err, "in", d)
+	c.h.health.Report(c.system, health.Capture, fmt.Errorf("%s: %w", what, err))
+	sleep(ctx, d)
+}
+
+// ok reports an attempt that went through.
+func (c *capturer) ok() { c.h.health.Report(c.system, health.Capture, nil) }
+
+// start hands the source its stored change position, and a source that
+// finds deletes by listing the keys tandem links in the system.
+func (c *capturer) start(ctx context.Context) {
+	for n := 0; ctx.Err() == nil; n++ {
+		if err := c.h.resumePosition(ctx, c.system); err == nil {
+			c.ok()
+			break
+		} else if ctx.Err() == nil {
+			c.retry(ctx, "reading the change position", err, n+1)
+		}
+	}
+	k, ok := c.src.(connector.Knower)
+	if !ok {
+		return
+	}
+	for n := 0; ctx.Err() == nil; n++ {
+		if err := c.h.tellKnown(ctx, c.system, c.entities, k); err == nil {
+			break
+		} else if ctx.Err() == nil {
+			c.retry(ctx, "reading the keys tandem links", err, n+1)
+		}
+	}
+}
+
+// initialCopy copies the rows the system holds, entity by entity,
+// parents first, page by page, until done or ctx ends.
+func (c *capturer) initialCopy(ctx context.Context) {
+	for _, ent := range c.entities {
+		for n := 0; ctx.Err() == nil; {
+			done, err := c.h.snapshotStep(ctx, c.system, ent, c.sys.Batch)
+			if err != nil {
+				n++
+				c.retry(ctx, "snapshot of "+ent, err, n)
+				continue
+			}
+			n = 0
+			c.ok()
+			if done {
+				break
+			}
+		}
+	}
+}
+
+// follow reads the system's changes and stores them until ctx ends. A
+// batch is acknowledged to the source only once the store has it.
+func (c *capturer) follow(ctx context.Context) {
+	captured := map[string]bool{}
+	for _, e := range c.entities {
+		captured[e] = true
+	}
 	for n := 0; ctx.Err() == nil; {
-		b, err := src.Changes(ctx, sys.Batch)
+		b, err := c.src.Changes(ctx, c.sys.Batch)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			n++
-			retry("reading changes", err, n)
+			c.retry(ctx, "reading changes", err, n)
 			continue
 		}
 		if len(b.Changes) == 0 {
 			// Nothing to store, but a source may still have read something
 			// (messages it dropped as echoes or copies) to release.
 			if b.Ack != nil {
-				if err := src.Ack(ctx, b); err != nil && ctx.Err() == nil {
-					log.Warn("acknowledging an empty batch failed", "err", err)
+				if err := c.src.Ack(ctx, b); err != nil && ctx.Err() == nil {
+					c.log.Warn("acknowledging an empty batch failed", "err", err)
 				}
 			}
 			n = 0
-			ok()
-			sleep(ctx, sys.Poll.D())
+			c.ok()
+			sleep(ctx, c.sys.Poll.D())
 			continue
 		}
 		keep := b.Changes[:0:0]
-		for _, c := range b.Changes {
-			if captured[c.Entity] {
-				keep = append(keep, c)
+		for _, ch := range b.Changes {
+			if captured[ch.Entity] {
+				keep = append(keep, ch)
 			}
 		}
-		if err := h.ingest(ctx, keep, h.savePosition(system, b)); err != nil {
+		if err := c.h.ingest(ctx, keep, c.h.savePosition(c.system, b)); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			n++
-			retry("storing changes", err, n)
+			c.retry(ctx, "storing changes", err, n)
 			continue
 		}
 		// The batch is committed in the store: only now may the source release it.
-		if err := src.Ack(ctx, b); err != nil && ctx.Err() == nil {
+		if err := c.src.Ack(ctx, b); err != nil && ctx.Err() == nil {
 			n++
-			retry("acknowledging changes", err, n)
+			c.retry(ctx, "acknowledging changes", err, n)
 			continue
 		}
 		n = 0
-		ok()
+		c.ok()
 	}
 }
 
