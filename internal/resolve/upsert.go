@@ -10,6 +10,9 @@ import (
 	"github.com/tandemhub/tandem/internal/store"
 )
 
+// upsert resolves a create or update: it identifies the record, and
+// unless that alone settles the change (settled), translates references,
+// merges the change into the golden record and routes what changed.
 func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.Count) error {
 	canon, err := m.ToCanonical(c.Fields)
 	if err != nil {
@@ -23,33 +26,11 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	if err != nil {
 		return err
 	}
-	gid, g := id.gid, id.g
-	c.GID = gid
-	if id.stale {
-		return r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
+	c.GID = id.gid
+	if done, err := r.settled(tx, c, id, cnt); done || err != nil {
+		return err
 	}
-	if !c.Echo && !c.UsersStamp && g != nil && r.ReadsBack[c.System] {
-		if c.Echo, err = sentThere(tx, c, gid, r.Started); err != nil {
-			return err
-		}
-	}
-	if c.Echo && (id.linked || c.Base > 0 || g != nil) {
-		// Not linked yet, an echo is tandem's create of a record it
-		// knows, read before delivery could link the key: delivery does.
-		return r.echo(tx, c, g, id.linked, cnt)
-	}
-	if g != nil && g.Deleted {
-		// Delete wins: the record was deleted elsewhere; bring this system in line.
-		if !id.linked {
-			if err := tx.PutLinkAt(c.Entity, c.System, c.Key, gid, shownAt(c)); err != nil {
-				return err
-			}
-		}
-		if err := r.finish(tx, c, store.Dropped, "record was deleted; the delete wins", cnt); err != nil {
-			return err
-		}
-		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
-	}
+	g := id.g
 	missing, cleared, err := r.translate(tx, c, m, canon)
 	if err != nil {
 		return err
@@ -64,7 +45,6 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	merged, changed, stale := r.merge(c, m, canon, g, id.linked, fieldMerge)
 	flips := 0
 	if g != nil && len(changed) > 0 {
-		var err error
 		if flips, err = r.flipped(c, g, merged, changed); err != nil {
 			return err
 		}
@@ -72,14 +52,8 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 	// A reference to a deleted record was cleared: the source's row
 	// still holds it and gets the record back.
 	stale = stale || cleared
-	if sch := r.schemas[c.Entity]; sch != nil {
-		if err := sch.Validate(merged); err != nil {
-			var ie *mapping.InvalidError
-			if errors.As(err, &ie) {
-				return &deadErr{field: ie.Field, err: err}
-			}
-			return &deadErr{err: err}
-		}
+	if err := r.validate(c.Entity, merged); err != nil {
+		return err
 	}
 	if !id.linked && r.parents[c.Entity] {
 		r.unblocked = true
@@ -91,29 +65,95 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return err
 	}
 	if g != nil && len(changed) == 0 {
-		if c.At.After(g.At) && !fieldMerge {
-			// Its users wrote the record as it is, later than its last
-			// change: an older change arriving now must not undo that.
-			g.At = c.At
-			if err := tx.PutGolden(g); err != nil {
-				return err
-			}
+		return r.unchanged(tx, c, g, stale, fieldMerge, cnt)
+	}
+	return r.changed(tx, c, g, merged, changed, flips, stale, cnt)
+}
+
+// settled handles a change whose outcome its identity decides alone: a
+// read from before the record went from the system, tandem's own write
+// come back, a change of a record deleted elsewhere. It reports whether
+// it did.
+func (r *Resolver) settled(tx store.Tx, c *store.Change, id identity, cnt *store.Count) (bool, error) {
+	gid, g := id.gid, id.g
+	if id.stale {
+		return true, r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
+	}
+	if !c.Echo && !c.UsersStamp && g != nil && r.ReadsBack[c.System] {
+		var err error
+		if c.Echo, err = sentThere(tx, c, gid, r.Started); err != nil {
+			return true, err
 		}
-		if stale {
-			if err := tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now()); err != nil {
-				return err
-			}
-		} else if err := tx.Settle(c.System, c.Entity, gid, g.Ver); err != nil {
-			// The system holds the record as it is: nothing to send it.
+	}
+	if c.Echo && (id.linked || c.Base > 0 || g != nil) {
+		// Not linked yet, an echo is tandem's create of a record it
+		// knows, read before delivery could link the key: delivery does.
+		return true, r.echo(tx, c, g, id.linked, cnt)
+	}
+	if g == nil || !g.Deleted {
+		return false, nil
+	}
+	// Delete wins: the record was deleted elsewhere; bring this system in line.
+	if !id.linked {
+		if err := tx.PutLinkAt(c.Entity, c.System, c.Key, gid, shownAt(c)); err != nil {
+			return true, err
+		}
+	}
+	if err := r.finish(tx, c, store.Dropped, "record was deleted; the delete wins", cnt); err != nil {
+		return true, err
+	}
+	return true, tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
+}
+
+// validate checks a merged record against its entity's schema; a
+// failure is a dead letter naming the field.
+func (r *Resolver) validate(entity string, merged record.Fields) error {
+	sch := r.schemas[entity]
+	if sch == nil {
+		return nil
+	}
+	err := sch.Validate(merged)
+	if err == nil {
+		return nil
+	}
+	var ie *mapping.InvalidError
+	if errors.As(err, &ie) {
+		return &deadErr{field: ie.Field, err: err}
+	}
+	return &deadErr{err: err}
+}
+
+// unchanged finishes a change that leaves the golden record g as it is
+// (an echo or a no-op): its source holds the record, unless its row was
+// stale, in which case it is sent the record again.
+func (r *Resolver) unchanged(tx store.Tx, c *store.Change, g *store.Golden, stale, fieldMerge bool, cnt *store.Count) error {
+	if c.At.After(g.At) && !fieldMerge {
+		// Its users wrote the record as it is, later than its last
+		// change: an older change arriving now must not undo that.
+		g.At = c.At
+		if err := tx.PutGolden(g); err != nil {
 			return err
 		}
-		return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
 	}
+	if stale {
+		if err := tx.Enqueue(c.System, c.Entity, c.GID, g.Ver, r.Now()); err != nil {
+			return err
+		}
+	} else if err := tx.Settle(c.System, c.Entity, c.GID, g.Ver); err != nil {
+		// The system holds the record as it is: nothing to send it.
+		return err
+	}
+	return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
+}
+
+// changed writes the golden record (g, or a new one when nil) as merged
+// by c, with which system set each changed field, and routes it.
+func (r *Resolver) changed(tx store.Tx, c *store.Change, g *store.Golden, merged record.Fields, changed []string, flips int, stale bool, cnt *store.Count) error {
 	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
 		return err
 	}
 	if g == nil {
-		g = &store.Golden{Entity: c.Entity, GID: gid, Sources: map[string]string{}}
+		g = &store.Golden{Entity: c.Entity, GID: c.GID, Sources: map[string]string{}}
 	} else if err := r.dropNatural(tx, g); err != nil {
 		return err
 	}
@@ -132,7 +172,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return err
 	}
 	if v, ok := r.naturalValue(c.Entity, merged); ok {
-		if err := tx.PutNatural(c.Entity, v, gid); err != nil {
+		if err := tx.PutNatural(c.Entity, v, c.GID); err != nil {
 			return err
 		}
 	}
@@ -143,7 +183,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 		return err
 	}
 	if stale {
-		return tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
+		return tx.Enqueue(c.System, c.Entity, c.GID, g.Ver, r.Now())
 	}
 	return nil
 }
