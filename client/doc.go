@@ -46,5 +46,7 @@
 //	c.Publish(ctx, tx, client.Change{Entity: "customer", Key: id, Fields: map[string]any{"name": name, "email": email}})
 //	tx.Commit()
 //
-// See docs/contract.md for the messages themselves.
+// Applications call it; within tandem, only the torture harness's queue
+// application and the end-to-end tests do, as an application would. See
+// docs/contract.md for the messages themselves.
 package client

@@ -1,6 +1,3 @@
-// Command tandem is the record synchronization hub: it keeps records in
-// step across databases, APIs and queues. Each sub-command lives in its
-// own file and only parses flags and calls the library.
 package main
 
 import (

@@ -101,18 +101,7 @@ routes:
 
 // Run pushes opt.Changes changes through a hub and measures them.
 func Run(ctx context.Context, opt Options) (*Result, error) {
-	if opt.Records <= 0 {
-		opt.Records = min(opt.Changes, 100_000)
-	}
-	if opt.Batch <= 0 {
-		opt.Batch = 1000
-	}
-	if opt.Target == "" {
-		opt.Target = "postgres"
-	}
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	opt = opt.withDefaults()
 	dir := opt.Dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "tandem-bench-")
@@ -122,37 +111,13 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	dstType := opt.Target
-	if dstType == "memory" {
-		dstType = "postgres" // the memory system replaces it below
-		if opt.DSN == "" {
-			opt.DSN = "memory"
-		}
-	}
-	path := filepath.Join(dir, "bench.yaml")
-	y := fmt.Sprintf(yamlTemplate, filepath.Join(dir, "data"), opt.Batch, dstType, opt.DSN, opt.Batch)
-	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
-		return nil, err
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		return nil, fmt.Errorf("bench config: %w", err)
-	}
-	model, err := hub.Compile(cfg)
+	cfg, model, err := configure(dir, opt)
 	if err != nil {
 		return nil, err
 	}
-	gen := memory.New("gen", model.Tables("gen"))
-	var dst registry.System
-	if opt.Target == "memory" {
-		dst = memory.New("dst", model.Tables("dst"))
-	} else {
-		if err := createTable(ctx, opt.DSN); err != nil {
-			return nil, err
-		}
-		if dst, err = registry.Open(ctx, "dst", cfg.Systems["dst"], model.Tables("dst"), opt.Log); err != nil {
-			return nil, err
-		}
+	gen, dst, err := openSystems(ctx, cfg, model, opt)
+	if err != nil {
+		return nil, err
 	}
 	emitted := make([]int64, opt.Changes) // unix nanos of each change, by seq
 	probe := &probe{System: dst, emitted: emitted, latencies: make([]time.Duration, 0, opt.Changes)}
@@ -174,31 +139,104 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 	}()
 	<-h.Ready()
 
-	start := time.Now()
-	go produce(runCtx, gen, opt, emitted)
-	last := int64(opt.Changes - 1)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	nextReport := start.Add(time.Second)
-	for !probe.seen(last) {
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
-		if opt.Progress != nil && time.Now().After(nextReport) {
-			nextReport = nextReport.Add(time.Second)
-			fmt.Fprintf(opt.Progress, "  %5.1fs  applied %d writes, source backlog %d\n",
-				time.Since(start).Seconds(), probe.count(), gen.Backlog())
-		}
+	elapsed, err := measure(ctx, runCtx, opt, gen, probe, emitted)
+	if err != nil {
+		return nil, err
 	}
-	elapsed := time.Since(start)
 	stop()
 	wg.Wait()
 	if err := checkDrained(ctx, h.Store()); err != nil {
 		return nil, err
 	}
 	return summarize(opt.Changes, elapsed, probe.latencies), nil
+}
+
+// withDefaults fills in the options left zero: records, batch size,
+// target and log.
+func (opt Options) withDefaults() Options {
+	if opt.Records <= 0 {
+		opt.Records = min(opt.Changes, 100_000)
+	}
+	if opt.Batch <= 0 {
+		opt.Batch = 1000
+	}
+	if opt.Target == "" {
+		opt.Target = "postgres"
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return opt
+}
+
+// configure writes the bench's configuration in dir, loads and compiles it.
+func configure(dir string, opt Options) (*config.Config, *hub.Model, error) {
+	dstType := opt.Target
+	if dstType == "memory" {
+		dstType = "postgres" // the memory system replaces it in openSystems
+		if opt.DSN == "" {
+			opt.DSN = "memory"
+		}
+	}
+	path := filepath.Join(dir, "bench.yaml")
+	y := fmt.Sprintf(yamlTemplate, filepath.Join(dir, "data"), opt.Batch, dstType, opt.DSN, opt.Batch)
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("bench config: %w", err)
+	}
+	model, err := hub.Compile(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, model, nil
+}
+
+// openSystems makes the in-memory source and opens the destination: an
+// in-memory one, or the database at opt.DSN with the bench's table made.
+func openSystems(ctx context.Context, cfg *config.Config, model *hub.Model, opt Options) (*memory.System, registry.System, error) {
+	gen := memory.New("gen", model.Tables("gen"))
+	var dst registry.System
+	if opt.Target == "memory" {
+		dst = memory.New("dst", model.Tables("dst"))
+	} else {
+		if err := createTable(ctx, opt.DSN); err != nil {
+			return nil, nil, err
+		}
+		var err error
+		if dst, err = registry.Open(ctx, "dst", cfg.Systems["dst"], model.Tables("dst"), opt.Log); err != nil {
+			return nil, nil, err
+		}
+	}
+	return gen, dst, nil
+}
+
+// measure starts the source producing into the running hub (its
+// production stops with runCtx) and waits until the destination has seen
+// the last change, printing progress each second when asked. It returns
+// how long that took.
+func measure(ctx, runCtx context.Context, opt Options, gen *memory.System, p *probe, emitted []int64) (time.Duration, error) {
+	start := time.Now()
+	go produce(runCtx, gen, opt, emitted)
+	last := int64(opt.Changes - 1)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	nextReport := start.Add(time.Second)
+	for !p.seen(last) {
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-tick.C:
+		}
+		if opt.Progress != nil && time.Now().After(nextReport) {
+			nextReport = nextReport.Add(time.Second)
+			fmt.Fprintf(opt.Progress, "  %5.1fs  applied %d writes, source backlog %d\n",
+				time.Since(start).Seconds(), p.count(), gen.Backlog())
+		}
+	}
+	return time.Since(start), nil
 }
 
 // produce emits creates then updates, keeping the source backlog bounded

@@ -1,27 +1,3 @@
-// Package broker is the thin layer between tandem's queue connector (and
-// the client package applications use) and a message broker: RabbitMQ
-// through AMQP 0-9-1, or NATS JetStream. Both look the same from above:
-// durable queues, publishing that returns only once the broker has the
-// messages safely (publisher confirms; JetStream publish acks), and
-// consumers that receive with a bounded prefetch and acknowledge one
-// message at a time, never automatically.
-//
-// # Outages
-//
-// A Broker keeps itself connected. RabbitMQ connections are redialled
-// with backoff by a supervisor goroutine (the AMQP library does not
-// reconnect), and queues and consumers are set up again on the new
-// connection; the NATS library reconnects by itself. While the broker is
-// unreachable, Publish and Fetch fail at once with an error wrapping
-// ErrUnavailable, and Wait blocks until it is back.
-//
-// Messages received but not acknowledged when a connection drops are
-// given again by the broker, possibly to a later Fetch: receivers must
-// drop copies by message id. An AMQP acknowledgement can only travel on
-// the channel the message came on, so Ack quietly skips deliveries of a
-// connection that is gone; the broker redelivers those.
-//
-// Only the queue connector and the client package import broker.
 package broker
 
 import (

@@ -2,8 +2,19 @@
 // reporting every mistake at once with its file, line and a hint.
 // It knows nothing of connectors beyond their type names.
 //
-// Secrets come only from ${ENV_VAR} and ${file:PATH} references; the
-// struct fields that hold them carry a secret tag (see secret.go). No
-// problem or warning shows a secret or a value a reference gave, and
-// Config.Secrets lists the values the rest of tandem must mask.
+// Invariants:
+//   - Load returns a Config only when it has no problem: decoded strictly
+//     (an unknown key is a problem), defaults applied, relative paths
+//     taken from the file's directory, every system's delivery settings
+//     complete. Otherwise it returns every problem found, sorted, and no
+//     Config. Warnings are what is allowed but unwise.
+//   - Secrets come only from ${ENV_VAR} and ${file:PATH} references; the
+//     struct fields that hold them carry a secret tag (see secret.go). No
+//     problem or warning shows a secret or a value a reference gave, and
+//     Config.Secrets lists the values the rest of tandem must mask.
+//
+// The command loads the configuration; the hub compiles it, and the
+// connectors, mapping, resolve and verify read their parts of it. bench
+// and demo write and load configurations of their own; the client package
+// uses its queue settings.
 package config

@@ -184,24 +184,9 @@ func (k *checker) httpResources(s *System, bp string) {
 	}
 }
 
+// resource checks one resource of an http system, at rp.
 func (k *checker) resource(r *Resource, rp string, line int) {
-	if r.SinceFormat != "" && !slices.Contains(sinceFormats, r.SinceFormat) {
-		k.add(line, child(rp, "since_format"), fmt.Sprintf("%q is not a format", r.SinceFormat), "one of "+strings.Join(sinceFormats, ", "))
-	}
-	if len(r.Since) > 0 {
-		has := false
-		for _, v := range r.Since {
-			if strings.Contains(v, "{since}") {
-				has = true
-			}
-		}
-		if !has {
-			k.add(line, child(rp, "since"), "no parameter uses {since}", `write like {updated_since: "{since}"}`)
-		}
-		if r.Updated == "" {
-			k.add(line, child(rp, "updated"), "missing: since needs it", "name the field holding each record's updated-at or version")
-		}
-	}
+	k.resourceSince(r, rp, line)
 	for _, e := range []struct {
 		key string
 		ep  *Endpoint
@@ -220,70 +205,108 @@ func (k *checker) resource(r *Resource, rp string, line int) {
 		}
 	}
 	if pg := r.Paging; pg != nil {
-		pp := child(rp, "paging")
-		style := pg.Style
-		if style == "" {
-			style = "none"
-		}
-		need := func(key, val, hint string) {
-			if val == "" {
-				k.add(line, child(pp, key), fmt.Sprintf("missing: style %s needs it", style), hint)
-			}
-		}
-		switch style {
-		case "none":
-		case "offset":
-			need("offset", pg.Offset, "name the parameter that skips records, like offset or _start")
-			need("limit", pg.Limit, "name the parameter that sets the page size, like limit or _limit")
-		case "page":
-			need("page", pg.Page, "name the parameter that carries the page number, like page or _page")
-		case "token":
-			need("token", pg.Token, "name the parameter that carries the next-page token, like after or cursor")
-			need("next", pg.Next, "write where the answer holds the next token, like paging.next.after")
-		case "link":
-		default:
-			k.add(line, child(pp, "style"), fmt.Sprintf("%q is not a paging style", pg.Style), "one of "+strings.Join(pagingStyles, ", "))
-		}
-		if pg.Size < 0 {
-			k.add(line, child(pp, "size"), fmt.Sprintf("%d is negative", pg.Size), "write the records per page; the default is 100")
-		}
+		k.paging(pg, child(rp, "paging"), line)
 	}
 	if b := r.Batch; b != nil {
-		for _, e := range []struct {
-			key string
-			ep  *BatchEndpoint
-		}{{"create", b.Create}, {"update", b.Update}, {"delete", b.Delete}} {
-			if e.ep == nil {
-				continue
-			}
-			ep := child(child(rp, "batch"), e.key)
-			if e.ep.Path == "" {
-				k.add(line, child(ep, "path"), "missing", "write the batch endpoint's path, like /contacts/batch")
-			}
-			if e.ep.Max < 0 {
-				k.add(line, child(ep, "max"), fmt.Sprintf("%d is negative", e.ep.Max), "write the most records per call; the default is 100")
-			}
-			if e.ep.Method != "" && !slices.Contains(methods, strings.ToUpper(e.ep.Method)) {
-				k.add(line, child(ep, "method"), fmt.Sprintf("%q is not an HTTP method", e.ep.Method), "one of "+strings.Join(methods, ", "))
-			}
-		}
+		k.batch(b, child(rp, "batch"), line)
 	}
 	if d := r.Deletes; d != nil {
-		n := 0
-		for _, set := range []bool{d.Field != "", d.Path != "", d.Scan != 0} {
-			if set {
-				n++
+		k.deletes(d, r, rp, line)
+	}
+}
+
+// resourceSince checks how a resource asks for the records changed since
+// a point: the since format and parameters, and the updated field they need.
+func (k *checker) resourceSince(r *Resource, rp string, line int) {
+	if r.SinceFormat != "" && !slices.Contains(sinceFormats, r.SinceFormat) {
+		k.add(line, child(rp, "since_format"), fmt.Sprintf("%q is not a format", r.SinceFormat), "one of "+strings.Join(sinceFormats, ", "))
+	}
+	if len(r.Since) > 0 {
+		has := false
+		for _, v := range r.Since {
+			if strings.Contains(v, "{since}") {
+				has = true
 			}
 		}
-		if n > 1 {
-			k.add(line, child(rp, "deletes"), "sets more than one way of seeing deletes", "set one of field, path or scan")
+		if !has {
+			k.add(line, child(rp, "since"), "no parameter uses {since}", `write like {updated_since: "{since}"}`)
 		}
-		if d.Scan < 0 {
-			k.add(line, child(child(rp, "deletes"), "scan"), fmt.Sprintf("%s is negative", d.Scan), "write how often to list every id, like 1m")
+		if r.Updated == "" {
+			k.add(line, child(rp, "updated"), "missing: since needs it", "name the field holding each record's updated-at or version")
 		}
-		if d.Path != "" && r.Updated == "" {
-			k.add(line, child(rp, "updated"), "missing: deletes.path needs it", "name the field holding each record's updated-at or version")
+	}
+}
+
+// paging checks a resource's paging block, at pp: a known style, and the
+// parameters that style needs.
+func (k *checker) paging(pg *Paging, pp string, line int) {
+	style := pg.Style
+	if style == "" {
+		style = "none"
+	}
+	need := func(key, val, hint string) {
+		if val == "" {
+			k.add(line, child(pp, key), fmt.Sprintf("missing: style %s needs it", style), hint)
 		}
+	}
+	switch style {
+	case "none":
+	case "offset":
+		need("offset", pg.Offset, "name the parameter that skips records, like offset or _start")
+		need("limit", pg.Limit, "name the parameter that sets the page size, like limit or _limit")
+	case "page":
+		need("page", pg.Page, "name the parameter that carries the page number, like page or _page")
+	case "token":
+		need("token", pg.Token, "name the parameter that carries the next-page token, like after or cursor")
+		need("next", pg.Next, "write where the answer holds the next token, like paging.next.after")
+	case "link":
+	default:
+		k.add(line, child(pp, "style"), fmt.Sprintf("%q is not a paging style", pg.Style), "one of "+strings.Join(pagingStyles, ", "))
+	}
+	if pg.Size < 0 {
+		k.add(line, child(pp, "size"), fmt.Sprintf("%d is negative", pg.Size), "write the records per page; the default is 100")
+	}
+}
+
+// batch checks a resource's batch endpoints, at bp.
+func (k *checker) batch(b *Batch, bp string, line int) {
+	for _, e := range []struct {
+		key string
+		ep  *BatchEndpoint
+	}{{"create", b.Create}, {"update", b.Update}, {"delete", b.Delete}} {
+		if e.ep == nil {
+			continue
+		}
+		ep := child(bp, e.key)
+		if e.ep.Path == "" {
+			k.add(line, child(ep, "path"), "missing", "write the batch endpoint's path, like /contacts/batch")
+		}
+		if e.ep.Max < 0 {
+			k.add(line, child(ep, "max"), fmt.Sprintf("%d is negative", e.ep.Max), "write the most records per call; the default is 100")
+		}
+		if e.ep.Method != "" && !slices.Contains(methods, strings.ToUpper(e.ep.Method)) {
+			k.add(line, child(ep, "method"), fmt.Sprintf("%q is not an HTTP method", e.ep.Method), "one of "+strings.Join(methods, ", "))
+		}
+	}
+}
+
+// deletes checks how resource r, at rp, sees deletes: one way at most,
+// and the updated field a deletes path needs.
+func (k *checker) deletes(d *Deletes, r *Resource, rp string, line int) {
+	n := 0
+	for _, set := range []bool{d.Field != "", d.Path != "", d.Scan != 0} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		k.add(line, child(rp, "deletes"), "sets more than one way of seeing deletes", "set one of field, path or scan")
+	}
+	if d.Scan < 0 {
+		k.add(line, child(child(rp, "deletes"), "scan"), fmt.Sprintf("%s is negative", d.Scan), "write how often to list every id, like 1m")
+	}
+	if d.Path != "" && r.Updated == "" {
+		k.add(line, child(rp, "updated"), "missing: deletes.path needs it", "name the field holding each record's updated-at or version")
 	}
 }
 

@@ -38,15 +38,7 @@ var ErrDisagree = errors.New("the systems do not agree")
 
 // Run runs the demo and returns nil only if all its systems agree.
 func Run(ctx context.Context, opt Options) error {
-	if opt.Rate <= 0 {
-		opt.Rate = 20
-	}
-	if opt.Drain <= 0 {
-		opt.Drain = 2 * time.Minute
-	}
-	if opt.Log == nil {
-		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
+	opt = opt.withDefaults()
 	out := opt.Out
 	if opt.Dir == "" {
 		d, err := os.MkdirTemp("", "tandem-demo-")
@@ -58,20 +50,15 @@ func Run(ctx context.Context, opt Options) error {
 	} else if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 		return fmt.Errorf("demo directory: %w", err)
 	}
-	files := map[string]string{}
 	dbs := map[string]*sql.DB{}
 	defer func() {
 		for _, db := range dbs {
 			db.Close()
 		}
 	}()
-	for name, ddl := range map[string]string{"catalogue": catalogueDDL, "crm": crmDDL, "accounting": accountingDDL} {
-		files[name] = filepath.Join(opt.Dir, name+".db")
-		db, err := openApp(ctx, files[name], ddl)
-		if err != nil {
-			return fmt.Errorf("create demo system %s: %w", name, err)
-		}
-		dbs[name] = db
+	files, err := createSystems(ctx, opt.Dir, dbs)
+	if err != nil {
+		return err
 	}
 	if err := seed(ctx, dbs); err != nil {
 		return fmt.Errorf("seed demo data: %w", err)
@@ -81,12 +68,7 @@ func Run(ctx context.Context, opt Options) error {
 		return fmt.Errorf("start the CRM simulator: %w", err)
 	}
 	defer stopCRM()
-	cfgPath := filepath.Join(opt.Dir, "tandem.yaml")
-	y := fmt.Sprintf(configYAML, filepath.Join(opt.Dir, "store"), files["catalogue"], files["crm"], files["accounting"], crmsimURL)
-	if err := os.WriteFile(cfgPath, []byte(y), 0o644); err != nil {
-		return err
-	}
-	cfg, err := config.Load(cfgPath)
+	cfg, cfgPath, err := writeConfig(opt.Dir, files, crmsimURL)
 	if err != nil {
 		return err
 	}
@@ -117,6 +99,69 @@ func Run(ctx context.Context, opt Options) error {
 
 	apps := []*app{catalogueApp(dbs["catalogue"], opt.Seed), crmApp(dbs["crm"], opt.Seed), accountingApp(dbs["accounting"], opt.Seed)}
 	simUsers := newSimApp(crmsim, opt.Seed)
+	start := edit(ctx, opt, h, apps, simUsers)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	fmt.Fprintln(out, "edits stopped; waiting for tandem to drain")
+	if err := drain(ctx, h, opt.Drain); err != nil {
+		return err
+	}
+	progress(ctx, out, h, apps, time.Since(start), &simUsers.edits)
+	stopHub()
+	wg.Wait()
+	return compare(ctx, out, cfg, h)
+}
+
+// withDefaults fills in the options left zero: the rate, the drain bound
+// and the log.
+func (opt Options) withDefaults() Options {
+	if opt.Rate <= 0 {
+		opt.Rate = 20
+	}
+	if opt.Drain <= 0 {
+		opt.Drain = 2 * time.Minute
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return opt
+}
+
+// createSystems makes the three SQLite systems in dir and opens them into
+// dbs (which the caller closes, even on error). It returns their files.
+func createSystems(ctx context.Context, dir string, dbs map[string]*sql.DB) (map[string]string, error) {
+	files := map[string]string{}
+	for name, ddl := range map[string]string{"catalogue": catalogueDDL, "crm": crmDDL, "accounting": accountingDDL} {
+		files[name] = filepath.Join(dir, name+".db")
+		db, err := openApp(ctx, files[name], ddl)
+		if err != nil {
+			return nil, fmt.Errorf("create demo system %s: %w", name, err)
+		}
+		dbs[name] = db
+	}
+	return files, nil
+}
+
+// writeConfig writes the demo's tandem.yaml in dir, for the systems' files
+// and the CRM simulator at crmsimURL, and loads it. It returns the
+// configuration and its path.
+func writeConfig(dir string, files map[string]string, crmsimURL string) (*config.Config, string, error) {
+	cfgPath := filepath.Join(dir, "tandem.yaml")
+	y := fmt.Sprintf(configYAML, filepath.Join(dir, "store"), files["catalogue"], files["crm"], files["accounting"], crmsimURL)
+	if err := os.WriteFile(cfgPath, []byte(y), 0o644); err != nil {
+		return nil, "", err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return nil, "", err
+	}
+	return cfg, cfgPath, nil
+}
+
+// edit has the users of every system edit for opt.Duration (or until ctx
+// ends), printing progress every second, and returns when they started.
+func edit(ctx context.Context, opt Options, h *hub.Hub, apps []*app, simUsers *simApp) time.Time {
 	genCtx, stopGen := context.WithTimeout(ctx, opt.Duration)
 	var gw sync.WaitGroup
 	gw.Add(1)
@@ -137,23 +182,13 @@ func Run(ctx context.Context, opt Options) error {
 		select {
 		case <-genCtx.Done():
 		case <-tick.C:
-			progress(ctx, out, h, apps, time.Since(start), &simUsers.edits)
+			progress(ctx, opt.Out, h, apps, time.Since(start), &simUsers.edits)
 		}
 	}
 	tick.Stop()
 	stopGen()
 	gw.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	fmt.Fprintln(out, "edits stopped; waiting for tandem to drain")
-	if err := drain(ctx, h, opt.Drain); err != nil {
-		return err
-	}
-	progress(ctx, out, h, apps, time.Since(start), &simUsers.edits)
-	stopHub()
-	wg.Wait()
-	return compare(ctx, out, cfg, h)
+	return start
 }
 
 func openApp(ctx context.Context, path, ddl string) (*sql.DB, error) {

@@ -6,16 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tandemhub/tandem/client"
-	"github.com/tandemhub/tandem/internal/broker"
 )
 
 // mqApp is an application tandem cannot reach itself: it keeps firms
@@ -307,135 +304,4 @@ func (a *mqApp) Delete(ctx context.Context, entity, ref string) error {
 		return State{}, err
 	})
 	return err
-}
-
-// apply is the application's handler of tandem's changes, logged in
-// mq-client.log. A create of a record it already holds under the same
-// code (tandem lost its store and copied the systems again) takes that
-// record over.
-func (a *mqApp) apply(ctx context.Context, tx *sql.Tx, in client.Inbound) (client.Result, error) {
-	res, key, err := a.applyIn(ctx, tx, in)
-	a.log.Info("applied", "id", in.ID, "entity", in.Entity, "key", in.Key, "gid", in.GID, "delete", in.Delete,
-		"code", text(in.Fields["code"]), "result", fmt.Sprintf("%+v", res), "made", key, "err", err)
-	return res, err
-}
-
-func (a *mqApp) applyIn(ctx context.Context, tx *sql.Tx, in client.Inbound) (client.Result, string, error) {
-	if in.Entity != mqFirm && in.Entity != mqStaffer {
-		return client.Failed("unknown entity "+in.Entity, ""), "", nil
-	}
-	if in.Delete {
-		found, err := a.remove(ctx, tx, in.Entity, in.Key)
-		return client.Applied(), fmt.Sprint("deleted ", found), err
-	}
-	code := text(in.Fields["code"])
-	if code == "" {
-		return client.Failed("a record needs a code", "code"), "", nil
-	}
-	r := mqRow{key: in.Key, code: code}
-	if in.Entity == mqFirm {
-		r.name, r.grade, r.points = text(in.Fields["label"]), text(in.Fields["grade"]), integer(in.Fields["points"])
-	} else {
-		r.name = text(in.Fields["full_name"])
-		if f := text(in.Fields["firm"]); f != "" {
-			r.firm = f
-		}
-	}
-	create := in.Key == ""
-	if create {
-		switch old, err := a.read(ctx, tx, in.Entity, code); {
-		case err == nil:
-			r.key = old.key
-		case !errors.Is(err, errNotHere):
-			return client.Result{}, "", err
-		}
-	} else if _, err := a.keyExists(ctx, tx, in.Entity, in.Key); err != nil {
-		if errors.Is(err, errNotHere) {
-			// Its users deleted it meanwhile; that delete is on its way to tandem.
-			return client.Applied(), "gone", nil
-		}
-		return client.Result{}, "", err
-	}
-	key, err := a.save(ctx, tx, in.Entity, r)
-	if err != nil {
-		return client.Result{}, "", err
-	}
-	if create {
-		return client.Created(key), key, nil
-	}
-	return client.Applied(), key, nil
-}
-
-func (a *mqApp) keyExists(ctx context.Context, tx *sql.Tx, entity, key string) (bool, error) {
-	q := `SELECT 1 FROM firms WHERE firm_id = ?`
-	if entity == mqStaffer {
-		q = `SELECT 1 FROM staff WHERE staff_key = ?`
-	}
-	var one int
-	err := tx.QueryRowContext(ctx, q, key).Scan(&one)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, errNotHere
-	}
-	return err == nil, err
-}
-
-// mqQueues are the broker and queues of a run's queue system.
-type mqQueues struct {
-	kind, url                string // url reaches the broker through the harness's proxy
-	direct                   string // the broker itself
-	out, in, reports, stream string
-}
-
-// queueSystem makes the queue application: its database in dir, queues
-// with names of its own on the broker (kind rabbitmq or nats, at
-// brokerURL), and a TCP proxy that both tandem and the application reach
-// the broker through, so that cut and slow faults apply to their links.
-func queueSystem(ctx context.Context, dir, kind, brokerURL string) (*system, error) {
-	u, err := url.Parse(brokerURL)
-	if err != nil || u.Host == "" {
-		return nil, fmt.Errorf("broker URL %q: want like amqp://guest:guest@127.0.0.1:5672/ or nats://127.0.0.1:4222", brokerURL)
-	}
-	s := &system{name: "mq", kind: "queue"}
-	if s.tcp, err = newTCPProxy(ctx, u.Host); err != nil {
-		return nil, err
-	}
-	s.cleanup = append(s.cleanup, s.tcp.Close)
-	name := randomName("torture_")
-	q := mqQueues{kind: kind, direct: brokerURL, out: name + ".changes", in: name + ".inbound", reports: name + ".reports"}
-	if kind == "nats" {
-		q.stream = strings.ToUpper(name)
-	}
-	pu := *u
-	pu.Host = s.tcp.Addr()
-	q.url = pu.String()
-	s.cleanup = append(s.cleanup, func() { removeQueues(q) })
-	app, err := newMQApp(ctx, "mq", dir, q)
-	if err != nil {
-		s.close()
-		return nil, err
-	}
-	s.app = app
-	stream := ""
-	if q.stream != "" {
-		stream = ", stream: " + q.stream
-	}
-	s.yaml = fmt.Sprintf("  mq:\n    type: queue\n    poll: 100ms\n    batch: 200\n    queue: {broker: %s, url: %q, outbound: %s, inbound: %s, reports: %s%s}\n",
-		kind, q.url, q.out, q.in, q.reports, stream)
-	s.mapping = `  mq:
-    account: {table: firm, key_generated: true, fields: {ref: code, name: label, tier: grade, score: points}}
-    contact: {table: staffer, key_generated: true, fields: {ref: code, name: full_name, account: firm}}
-`
-	return s, nil
-}
-
-// removeQueues deletes a run's queues (or stream) on the broker itself.
-func removeQueues(q mqQueues) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	b, err := broker.Dial(ctx, broker.Options{Kind: q.kind, URL: q.direct, Stream: q.stream, Name: "tandem torture cleanup"})
-	if err != nil {
-		return
-	}
-	defer b.Close()
-	_ = b.Remove(ctx, q.out, q.in, q.reports)
 }

@@ -1,6 +1,3 @@
-// Package brokertest is an in-memory broker.Broker for tests of the
-// packages that consume and publish: queues of messages, consumers that
-// remember what they handed out, redelivery and outages on demand.
 package brokertest
 
 import (
