@@ -137,7 +137,13 @@ func Run(ctx context.Context, opt Options) (*Result, error) {
 		defer wg.Done()
 		_ = h.Run(runCtx)
 	}()
-	<-h.Ready()
+	select {
+	case <-h.Ready():
+	case <-ctx.Done():
+		stop()
+		wg.Wait()
+		return nil, ctx.Err()
+	}
 
 	elapsed, err := measure(ctx, runCtx, opt, gen, probe, emitted)
 	if err != nil {

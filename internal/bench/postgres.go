@@ -4,15 +4,18 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tandemhub/tandem/internal/secret"
 )
 
 // createTable makes the destination table fresh.
 func createTable(ctx context.Context, dsn string) error {
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("bench destination %s: %w", dsn, err)
+		return fmt.Errorf("bench destination %s: %w", secret.DSN(dsn), err)
 	}
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, `DROP TABLE IF EXISTS bench_items;
@@ -26,7 +29,7 @@ func createTable(ctx context.Context, dsn string) error {
 func TempDatabase(ctx context.Context, serverDSN string) (string, func(), error) {
 	cfg, err := pgx.ParseConfig(serverDSN)
 	if err != nil {
-		return "", nil, fmt.Errorf("parse %q: %w", serverDSN, err)
+		return "", nil, fmt.Errorf("parse %q: %w", secret.DSN(serverDSN), err)
 	}
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -46,6 +49,15 @@ func TempDatabase(ctx context.Context, serverDSN string) (string, func(), error)
 		defer c.Close(context.Background())
 		_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	}
-	dsn := fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", cfg.User, cfg.Host, cfg.Port, name)
-	return dsn, drop, nil
+	return withDatabase(serverDSN, name), drop, nil
+}
+
+// withDatabase is dsn (a URL or keyword=value settings) naming database
+// name instead of its own, with its user, password and options kept.
+func withDatabase(dsn, name string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		u.Path, u.RawPath = "/"+name, ""
+		return u.String()
+	}
+	return dsn + " dbname=" + name
 }

@@ -111,7 +111,7 @@ func (w *Worker) failed(tx store.Tx, it *item, now time.Time, count func(string)
 		return nil
 	}
 	o.Wait, o.NextAt = "", now.Add(w.Policy.delay(o.Attempts))
-	w.Log.Debug("delivery failed; will retry", "system", w.System, "entity", o.Entity,
+	w.Log.Debug("delivery failed; will retry", "entity", o.Entity,
 		"gid", o.GID, "attempt", o.Attempts, "err", it.fail)
 	return tx.Defer(o)
 }
@@ -209,7 +209,7 @@ func (w *Worker) taken(tx store.Tx, entity, key, gid string) error {
 		return err
 	}
 	w.Log.Info("the system gave a key tandem links to another record to a new one; that record is gone from it",
-		"system", w.System, "entity", entity, "key", key, "was", old, "now", gid)
+		"entity", entity, "key", key, "was", old, "now", gid)
 	if w.Vanished == nil {
 		return tx.Unlink(entity, w.System, key, w.Now())
 	}
@@ -235,14 +235,14 @@ func (w *Worker) gone(tx store.Tx, it *item, now time.Time) error {
 	o := it.o
 	key := it.w.Key
 	if w.Captures[o.Entity] && w.Vanished != nil {
-		w.Log.Info("record gone from the system; taking it as deleted there", "system", w.System,
+		w.Log.Info("record gone from the system; taking it as deleted there",
 			"entity", o.Entity, "key", key, "gid", o.GID, "err", it.fail)
 		if err := w.Vanished(tx, o.Entity, key, o.GID, fmt.Sprintf("gone from %s: %v", w.System, it.fail)); err != nil {
 			return err
 		}
 		return tx.Done(o)
 	}
-	w.Log.Info("record gone from the system; making it there again", "system", w.System,
+	w.Log.Info("record gone from the system; making it there again",
 		"entity", o.Entity, "key", key, "gid", o.GID, "err", it.fail)
 	if key != "" {
 		if err := tx.Unlink(o.Entity, w.System, key, now); err != nil {
@@ -267,7 +267,7 @@ func (w *Worker) dead(tx store.Tx, it *item, o store.Outbound, now time.Time) er
 			msg += "; the record is " + strings.Join(names, ", ")
 		}
 	}
-	w.Log.Warn("delivery dead-lettered", "system", w.System, "entity", o.Entity, "gid", o.GID,
+	w.Log.Warn("delivery dead-lettered", "entity", o.Entity, "gid", o.GID,
 		"key", it.key, "field", it.field, "err", it.fail)
 	d := &store.DeadLetter{Stage: store.StageDeliver, System: w.System, Entity: o.Entity, Key: it.key,
 		GID: o.GID, Op: it.w.Op, Fields: it.w.Fields, Field: it.field, Error: msg, Attempts: o.Attempts, At: now}

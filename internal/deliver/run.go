@@ -43,7 +43,7 @@ func (w *Worker) Run(ctx context.Context, wake <-chan struct{}, poll time.Durati
 		}
 		if err != nil {
 			p.failures++
-			w.Log.Error("delivery round failed", "system", w.System, "err", err)
+			w.Log.Error("delivery round failed", "err", err)
 			continue
 		}
 		if len(items) == 0 {
@@ -121,7 +121,7 @@ func (p *pipeline) recordStage(ctx context.Context) {
 		// so that a restart does not write it again.
 		err := p.w.record(context.WithoutCancel(ctx), items)
 		if err != nil {
-			p.w.Log.Error("recording deliveries failed", "system", p.w.System, "err", err)
+			p.w.Log.Error("recording deliveries failed", "err", err)
 		}
 		p.recorded <- err
 	}

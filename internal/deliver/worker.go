@@ -62,11 +62,11 @@ func (w *Worker) Announced(entity, gid, key string) {
 	it := &item{o: store.Outbound{Entity: entity, GID: gid}, key: key, answered: w.Now()}
 	err := w.Store.Update(context.Background(), func(tx store.Tx) error { return w.link(tx, it) })
 	if err != nil {
-		w.Log.Warn("linking the key of a new record failed; it is linked with the round", "system", w.System,
+		w.Log.Warn("linking the key of a new record failed; it is linked with the round",
 			"entity", entity, "gid", gid, "key", key, "err", err)
 		return
 	}
-	w.Log.Debug("linked the key the system gave a new record", "system", w.System, "entity", entity, "gid", gid, "key", key)
+	w.Log.Debug("linked the key the system gave a new record", "entity", entity, "gid", gid, "key", key)
 	w.early.Store(entity+"\x00"+gid+"\x00"+key, true)
 }
 
@@ -78,7 +78,7 @@ func (w *Worker) Answered(entity, gid string, stamp int64) {
 	}
 	err := w.Store.Update(context.Background(), func(tx store.Tx) error { return tx.MarkAnswered(w.System, entity, gid, stamp) })
 	if err != nil {
-		w.Log.Warn("noting the version an update was given failed", "system", w.System, "entity", entity, "gid", gid, "err", err)
+		w.Log.Warn("noting the version an update was given failed", "entity", entity, "gid", gid, "err", err)
 	}
 }
 

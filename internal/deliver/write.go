@@ -156,7 +156,7 @@ func (w *Worker) linkMade(ctx context.Context, made []*item) {
 		return nil
 	})
 	if err != nil {
-		w.Log.Warn("linking the keys of new records failed; they are linked with the round", "system", w.System, "err", err)
+		w.Log.Warn("linking the keys of new records failed; they are linked with the round", "err", err)
 		return
 	}
 	for _, it := range made {
@@ -201,7 +201,7 @@ func (w *Worker) judge(tried []*item) {
 	delay := w.Policy.delay(w.downs)
 	if w.downs == 1 || w.downs%10 == 0 {
 		w.Log.Warn("destination failed every write; retrying without using up attempts",
-			"system", w.System, "rounds", w.downs, "retry in", delay, "err", tried[0].fail)
+			"rounds", w.downs, "retry in", delay, "err", tried[0].fail)
 	}
 	for _, it := range tried {
 		it.down, it.delay = true, delay
