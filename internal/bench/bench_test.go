@@ -40,4 +40,3 @@ func run(b *testing.B, opt bench.Options) {
 	b.ReportMetric(float64(r.P50.Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(r.P99.Microseconds())/1000, "p99-ms")
 }
-
