@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/tandemhub/tandem/internal/backoff"
+
 	"github.com/tandemhub/tandem/internal/secret"
 )
 
@@ -109,11 +111,10 @@ func unavailable(what string, err error) error {
 	return fmt.Errorf("%s: %w: %w", what, err, ErrUnavailable)
 }
 
-// backoff is the pause before reconnection attempt n (from 0): 100ms
-// doubling to 5s.
-func backoff(n int) time.Duration {
-	d := 100 * time.Millisecond << min(n, 6)
-	return min(d, 5*time.Second)
+// reconnectDelay is the pause before reconnection attempt n (from 0):
+// 100ms doubling to 5s.
+func reconnectDelay(n int) time.Duration {
+	return backoff.Policy{Base: 100 * time.Millisecond, Max: 5 * time.Second}.Delay(n + 1)
 }
 
 // sleep waits d, or until done is closed; it reports whether d passed.

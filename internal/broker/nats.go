@@ -78,7 +78,7 @@ func dialNATS(ctx context.Context, o Options) (*natsBroker, error) {
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("connect to NATS at %s: %w", redact(o.URL), err)
-		case <-time.After(backoff(n)):
+		case <-time.After(reconnectDelay(n)):
 		}
 	}
 	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(16384),

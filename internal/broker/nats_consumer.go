@@ -105,7 +105,7 @@ func (c *natsConsumer) run(it jetstream.MessagesContext) {
 				return
 			default:
 			}
-			if !sleep(backoff(n), c.stop) {
+			if !sleep(reconnectDelay(n), c.stop) {
 				return
 			}
 			n++

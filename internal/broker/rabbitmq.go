@@ -57,7 +57,7 @@ func dialRabbit(ctx context.Context, o Options) (*rabbit, error) {
 		select {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("connect to RabbitMQ at %s: %w", redact(o.URL), err)
-		case <-time.After(backoff(n)):
+		case <-time.After(reconnectDelay(n)):
 		}
 	}
 }
@@ -137,7 +137,7 @@ func (r *rabbit) supervise(conn *amqp.Connection) {
 		down := time.Now()
 		r.log.Warn("lost the connection to RabbitMQ; reconnecting", "err", why)
 		for n := 0; ; n++ {
-			if !sleep(backoff(n), r.done) {
+			if !sleep(reconnectDelay(n), r.done) {
 				return
 			}
 			c, err := r.connect()
