@@ -50,8 +50,8 @@ func TestResolveTable(t *testing.T) {
 	both := func(g *rig) string { return g.linkedInBoth(t0) } // account A1 in a, B1 in b, delivered
 	for _, tc := range []struct {
 		name   string
-		opts   string                      // the account entity's options
-		before func(g *rig) string         // the state; returns the case's record, if any
+		opts   string              // the account entity's options
+		before func(g *rig) string // the state; returns the case's record, if any
 		change func(g *rig, gid string) record.Change
 		entity string // of the change; account when empty
 		want   outcome
@@ -224,7 +224,7 @@ func TestResolveTable(t *testing.T) {
 		// References.
 		{name: "a contact whose account tandem does not know yet is held",
 			entity: "contact", change: func(*rig, string) record.Change { return contact("a", "K1", at(1), "Kid", "A9") },
-			want:   outcome{state: "held"}},
+			want: outcome{state: "held"}},
 		{name: "a later change of a held contact waits behind it",
 			entity: "contact",
 			before: func(g *rig) string { g.resolve(contact("a", "K1", at(1), "Kid", "A9")); return "" },
