@@ -62,7 +62,8 @@ type Destination interface {
 	// be assumed applied; per-record failures go in Result.Err.
 	// An upsert with a Key updates a row tandem has seen in the system;
 	// if the system's users have deleted it meanwhile, Apply leaves it
-	// deleted and reports success (the delete is on its way to tandem).
+	// deleted and reports success or a *Gone Result.Err (the delete is
+	// on its way to tandem).
 	// A write whose row one of the system's own transactions holds is
 	// not made and comes back as a *Busy Result.Err: Apply never waits
 	// for, or deadlocks with, the system's users.

@@ -2,7 +2,6 @@ package connectortest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -49,21 +48,8 @@ func testContention(t *testing.T, e *env) {
 		}
 	}
 
-	var (
-		mu       sync.Mutex
-		appErrs  []error
-		dstErrs  []error
-		busy     int // writes reported busy, one by one
-		busyAll  int // Apply calls that failed busy as a whole
-		applies  int
-		appsDone = make(chan struct{})
-		wg       sync.WaitGroup
-	)
-	fail := func(list *[]error, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		*list = append(*list, err)
-	}
+	c := &tally{}
+	appsDone := make(chan struct{})
 	var running sync.WaitGroup
 	for a := range apps {
 		running.Add(1)
@@ -73,117 +59,171 @@ func testContention(t *testing.T, e *env) {
 			app := &appSession{e: e, rng: rng, p: p, mine: rows[a], name: fmt.Sprintf("app %d", a)}
 			for n := range txns {
 				if err := app.txn(ctx, n); err != nil {
-					fail(&appErrs, err)
+					c.fail(&c.appErrs, err)
 				}
 			}
 		}()
 	}
 	go func() { running.Wait(); close(appsDone) }()
 
+	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { // tandem delivering to the system
 		defer wg.Done()
-		rng := rand.New(rand.NewPCG(99, 7))
-		gid := 0
-		for n := 0; ; n++ {
-			select {
-			case <-appsDone:
-				if n >= minimum {
-					return
-				}
-			default:
-			}
-			// One write per record, as delivery sends them.
-			ws := make([]record.Write, 0, batch)
-			seen := map[string]bool{}
-			for range batch {
-				switch r := rng.IntN(10); {
-				case r < 6:
-					k, ok := p.pick(rng)
-					if !ok || seen[k] {
-						continue
-					}
-					seen[k] = true
-					ws = append(ws, upsert(k, record.Fields{"qty": int64(rng.IntN(1000)), "note": "from tandem"}))
-				case r < 9:
-					gid++
-					ws = append(ws, create("contention-"+strconv.Itoa(gid), record.Fields{"name": "made by tandem"}))
-				default:
-					k, ok := p.pick(rng)
-					if !ok || seen[k] {
-						continue
-					}
-					seen[k] = true
-					ws = append(ws, del(k))
-				}
-			}
-			res, err := e.sys.Apply(ctx, "item", ws)
-			mu.Lock()
-			applies++
-			mu.Unlock()
-			if err != nil {
-				if connector.IsBusy(err) {
-					mu.Lock()
-					busyAll++
-					mu.Unlock()
-					continue
-				}
-				fail(&dstErrs, fmt.Errorf("apply: %w", err))
-				continue
-			}
-			for i, r := range res {
-				switch {
-				case r.Err == nil:
-					if ws[i].Op == record.Delete {
-						p.remove(ws[i].Key)
-					}
-				case connector.IsBusy(r.Err):
-					mu.Lock()
-					busy++
-					mu.Unlock()
-				case connector.IsGone(r.Err) && ws[i].Op == record.Upsert:
-					// An application deleted the row first: the update
-					// leaves it deleted and says so.
-					p.remove(ws[i].Key)
-				default:
-					fail(&dstErrs, fmt.Errorf("apply: write %d: %w", i, r.Err))
-				}
-			}
-		}
+		c.deliver(ctx, e, p, appsDone, batch, minimum)
 	}()
 	go func() { // tandem capturing from the system
 		defer wg.Done()
-		for {
-			select {
-			case <-appsDone:
-				return
-			default:
-			}
-			b, err := e.sys.Changes(ctx, 200)
-			if err != nil {
-				fail(&dstErrs, fmt.Errorf("changes: %w", err))
-				continue
-			}
-			if err := e.sys.Ack(ctx, b); err != nil {
-				fail(&dstErrs, fmt.Errorf("ack: %w", err))
-			}
-		}
+		c.capture(ctx, e, appsDone)
 	}()
 	wg.Wait()
+	c.report(t, apps*txns)
+}
 
+// tally is what the sessions of testContention count, and the failures
+// they meet.
+type tally struct {
+	mu      sync.Mutex
+	appErrs []error // application transactions that failed
+	dstErrs []error // tandem's failures other than busy records
+	busy    int     // writes reported busy, one by one
+	busyAll int     // Apply calls that failed busy as a whole
+	applies int
+}
+
+// fail adds err to list.
+func (c *tally) fail(list *[]error, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*list = append(*list, err)
+}
+
+// inc counts one more in n.
+func (c *tally) inc(n *int) {
+	c.mu.Lock()
+	*n++
+	c.mu.Unlock()
+}
+
+// deliver plays tandem delivering to the system: it applies batches of
+// random updates, creates and deletes, the updates and deletes to rows
+// of p, until the applications are done and it made at least minimum
+// calls.
+func (c *tally) deliver(ctx context.Context, e *env, p *pool, appsDone <-chan struct{}, batch, minimum int) {
+	rng := rand.New(rand.NewPCG(99, 7))
+	gid := 0
+	for n := 0; ; n++ {
+		select {
+		case <-appsDone:
+			if n >= minimum {
+				return
+			}
+		default:
+		}
+		ws := randomWrites(rng, p, batch, &gid)
+		res, err := e.sys.Apply(ctx, "item", ws)
+		c.inc(&c.applies)
+		if err != nil {
+			if connector.IsBusy(err) {
+				c.inc(&c.busyAll)
+				continue
+			}
+			c.fail(&c.dstErrs, fmt.Errorf("apply: %w", err))
+			continue
+		}
+		c.results(p, ws, res)
+	}
+}
+
+// randomWrites is up to batch writes, one per record, as delivery sends
+// them: updates and deletes of rows of p, and creates numbered on from
+// *gid.
+func randomWrites(rng *rand.Rand, p *pool, batch int, gid *int) []record.Write {
+	ws := make([]record.Write, 0, batch)
+	seen := map[string]bool{}
+	for range batch {
+		switch r := rng.IntN(10); {
+		case r < 6:
+			k, ok := p.pick(rng)
+			if !ok || seen[k] {
+				continue
+			}
+			seen[k] = true
+			ws = append(ws, upsert(k, record.Fields{"qty": int64(rng.IntN(1000)), "note": "from tandem"}))
+		case r < 9:
+			*gid++
+			ws = append(ws, create("contention-"+strconv.Itoa(*gid), record.Fields{"name": "made by tandem"}))
+		default:
+			k, ok := p.pick(rng)
+			if !ok || seen[k] {
+				continue
+			}
+			seen[k] = true
+			ws = append(ws, del(k))
+		}
+	}
+	return ws
+}
+
+// results takes the results of one Apply of ws: rows deleted, or found
+// deleted by an application, leave p; busy records are counted; any
+// other failure is tandem's.
+func (c *tally) results(p *pool, ws []record.Write, res []record.Result) {
+	for i, r := range res {
+		switch {
+		case r.Err == nil:
+			if ws[i].Op == record.Delete {
+				p.remove(ws[i].Key)
+			}
+		case connector.IsBusy(r.Err):
+			c.inc(&c.busy)
+		case connector.IsGone(r.Err) && ws[i].Op == record.Upsert:
+			// An application deleted the row first: the update
+			// leaves it deleted and says so.
+			p.remove(ws[i].Key)
+		default:
+			c.fail(&c.dstErrs, fmt.Errorf("apply: write %d: %w", i, r.Err))
+		}
+	}
+}
+
+// capture plays tandem capturing from the system: it reads and acks
+// changes until the applications are done.
+func (c *tally) capture(ctx context.Context, e *env, appsDone <-chan struct{}) {
+	for {
+		select {
+		case <-appsDone:
+			return
+		default:
+		}
+		b, err := e.sys.Changes(ctx, 200)
+		if err != nil {
+			c.fail(&c.dstErrs, fmt.Errorf("changes: %w", err))
+			continue
+		}
+		if err := e.sys.Ack(ctx, b); err != nil {
+			c.fail(&c.dstErrs, fmt.Errorf("ack: %w", err))
+		}
+	}
+}
+
+// report logs what was counted and fails t for any failure of the
+// applications' txns transactions, or of tandem's other than busy.
+func (c *tally) report(t *testing.T, txns int) {
+	t.Helper()
 	t.Logf("%d application transactions; %d Apply calls, of which %d failed busy; %d writes reported busy",
-		apps*txns, applies, busyAll, busy)
-	if len(appErrs) > 0 {
-		for _, err := range appErrs[:min(len(appErrs), 5)] {
+		txns, c.applies, c.busyAll, c.busy)
+	if len(c.appErrs) > 0 {
+		for _, err := range c.appErrs[:min(len(c.appErrs), 5)] {
 			t.Logf("application error: %v", err)
 		}
-		t.Errorf("%d of %d application transactions failed while tandem was writing; want 0", len(appErrs), apps*txns)
+		t.Errorf("%d of %d application transactions failed while tandem was writing; want 0", len(c.appErrs), txns)
 	}
-	if len(dstErrs) > 0 {
-		for _, err := range dstErrs[:min(len(dstErrs), 5)] {
+	if len(c.dstErrs) > 0 {
+		for _, err := range c.dstErrs[:min(len(c.dstErrs), 5)] {
 			t.Logf("tandem error: %v", err)
 		}
-		t.Errorf("tandem failed %d times other than by reporting records busy; want 0", len(dstErrs))
+		t.Errorf("tandem failed %d times other than by reporting records busy; want 0", len(c.dstErrs))
 	}
 }
 
@@ -215,122 +255,4 @@ func (p *pool) pick(rng *rand.Rand) (string, bool) {
 		return "", false
 	}
 	return p.ids[rng.IntN(len(p.ids))], true
-}
-
-// appSession is one application session editing the rows it owns.
-type appSession struct {
-	e    *env
-	rng  *rand.Rand
-	p    *pool
-	mine []int64
-	name string
-}
-
-// txn runs one transaction of a randomly chosen shape and commits it.
-// Rows it finds gone (tandem deleted them) it stops editing.
-func (a *appSession) txn(ctx context.Context, n int) (err error) {
-	for len(a.mine) < 2 {
-		id, err := a.e.insertRow(ctx, a.e.App, fmt.Sprintf("%s refill %d", a.name, n))
-		if err != nil {
-			return fmt.Errorf("%s: insert: %w", a.name, err)
-		}
-		a.mine = append(a.mine, id)
-		a.p.add(id)
-	}
-	i := a.rng.IntN(len(a.mine))
-	j := (i + 1 + a.rng.IntN(len(a.mine)-1)) % len(a.mine)
-	x, y := a.mine[i], a.mine[j]
-	shape := a.rng.IntN(4)
-	gone := map[int64]bool{}
-	defer func() {
-		a.mine = slices.DeleteFunc(a.mine, func(id int64) bool { return gone[id] })
-		for id := range gone {
-			a.p.remove(strconv.FormatInt(id, 10))
-		}
-	}()
-	tx, err := a.e.App.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("%s: begin: %w", a.name, err)
-	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-			err = fmt.Errorf("%s: transaction %d (shape %d): %w", a.name, n, shape, err)
-		}
-	}()
-	// exec runs a statement that writes row id, which is gone when it
-	// writes nothing (every statement here changes what it finds).
-	exec := func(id int64, q string, args ...any) error {
-		res, err := tx.ExecContext(ctx, a.e.bind(q), append(args, id)...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err == nil && n == 0 {
-			gone[id] = true
-		}
-		return nil
-	}
-	note := fmt.Sprintf("%s, transaction %d", a.name, n)
-	var made int64
-	switch shape {
-	case 0: // two rows, in either order
-		if err := exec(x, "UPDATE items SET qty = qty + 1 WHERE id = ?"); err != nil {
-			return err
-		}
-		if err := exec(y, "UPDATE items SET note = ? WHERE id = ?", note); err != nil {
-			return err
-		}
-	case 1: // read a row for update, then write it
-		var qty sql.NullInt64
-		err := tx.QueryRowContext(ctx, a.e.bind("SELECT qty FROM items WHERE id = ? FOR UPDATE"), x).Scan(&qty)
-		if err != nil && err != sql.ErrNoRows {
-			return err
-		}
-		if err := exec(x, "UPDATE items SET qty = ?, note = ? WHERE id = ?", qty.Int64+1, note); err != nil {
-			return err
-		}
-	case 2: // a new row, then an existing one
-		if made, err = a.e.insertRow(ctx, tx, note); err != nil {
-			return err
-		}
-		if err := exec(x, "UPDATE items SET qty = qty - 1 WHERE id = ?"); err != nil {
-			return err
-		}
-	case 3: // delete one row, update another
-		if err := exec(x, "DELETE FROM items WHERE id = ?"); err != nil {
-			return err
-		}
-		gone[x] = true
-		if err := exec(y, "UPDATE items SET note = ? WHERE id = ?", note); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if made != 0 {
-		a.mine = append(a.mine, made)
-		a.p.add(made)
-	}
-	return nil
-}
-
-// querier is a connection or a transaction.
-type querier interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-// insertRow inserts an item through q and returns its new key.
-func (db Database) insertRow(ctx context.Context, q querier, name string) (int64, error) {
-	if db.Dollar {
-		var id int64
-		err := q.QueryRowContext(ctx, "INSERT INTO items (name, qty) VALUES ($1, 0) RETURNING id", name).Scan(&id)
-		return id, err
-	}
-	res, err := q.ExecContext(ctx, "INSERT INTO items (name, qty) VALUES (?, 0)", name)
-	if err != nil {
-		return 0, err
-	}
-	return res.LastInsertId()
 }

@@ -9,5 +9,12 @@
 // creates survive a lost answer, bad records fail alone and permanently,
 // values round-trip, and Close leaks no goroutines.
 //
-// Only tests import this package.
+// RunLocks adds, for databases whose transactions lock single rows, the
+// promises made to their applications: tandem's writes never make one
+// of their transactions fail, and a row one of them holds is neither
+// waited for nor written, but reported busy.
+//
+// Every test gets a database of its own. Only tests import this
+// package: those of postgres and mysql call Run and RunLocks, those of
+// sqlite Run.
 package connectortest

@@ -85,6 +85,31 @@ func (s *System) props(o *object, w record.Write) map[string]any {
 // chunk writes one batch. It returns a non-nil error only when HubSpot
 // refused the whole call for a reason that retrying cannot fix.
 func (s *System) chunk(ctx context.Context, o *object, kind byte, idx []int, ws []record.Write, res []record.Result) error {
+	resp, err := s.c.Do(ctx, s.batchRequest(o, kind, idx, ws))
+	if err != nil {
+		return s.chunkFailed(o, kind, idx, err, res)
+	}
+	if kind == 'd' {
+		for _, i := range idx {
+			res[i].Key = ws[i].Key
+		}
+		return nil
+	}
+	var a batchAnswer
+	if err := resp.JSON(&a); err != nil {
+		for _, i := range idx {
+			res[i].Err = err
+		}
+		return nil
+	}
+	s.matchResults(o, kind, idx, ws, res, a.Results)
+	return nil
+}
+
+// batchRequest is the batch call that writes ws[idx], all of kind: an
+// archive of deletes, an update, or creates (upserts by tandem's id when
+// id_property is set).
+func (s *System) batchRequest(o *object, kind byte, idx []int, ws []record.Write) rest.Request {
 	inputs := make([]any, len(idx))
 	var req rest.Request
 	switch kind {
@@ -116,39 +141,36 @@ func (s *System) chunk(ctx context.Context, o *object, kind byte, idx []int, ws 
 		}
 	}
 	req.Body = map[string]any{"inputs": inputs}
-	resp, err := s.c.Do(ctx, req)
-	if err != nil {
-		var ae *rest.APIError
-		if errors.As(err, &ae) && ae.Permanent() && len(idx) > 1 {
-			return &connector.Permanent{Err: err, Field: ae.Field()}
-		}
-		if kind == 'c' && rest.IsUnsure(err) {
-			err = &connector.Permanent{Err: fmt.Errorf("create %s in %s: %w; without id_property it cannot be looked up, "+
-				"so it is not sent again (set hubspot.id_property, then retry)", o.Entity, s.name, err)}
-		} else {
-			err = rest.RecordError(err)
-		}
-		for _, i := range idx {
-			res[i].Err = err
-		}
-		return nil
+	return req
+}
+
+// chunkFailed takes a batch call that failed with err. A call of several
+// records HubSpot refused for good is the whole call's error, for
+// delivery to split; otherwise each record of idx fails with err in res,
+// and a create whose outcome is unknown is parked.
+func (s *System) chunkFailed(o *object, kind byte, idx []int, err error, res []record.Result) error {
+	var ae *rest.APIError
+	if errors.As(err, &ae) && ae.Permanent() && len(idx) > 1 {
+		return &connector.Permanent{Err: err, Field: ae.Field()}
 	}
-	if kind == 'd' {
-		for _, i := range idx {
-			res[i].Key = ws[i].Key
-		}
-		return nil
+	if kind == 'c' && rest.IsUnsure(err) {
+		err = &connector.Permanent{Err: fmt.Errorf("create %s in %s: %w; without id_property it cannot be looked up, "+
+			"so it is not sent again (set hubspot.id_property, then retry)", o.Entity, s.name, err)}
+	} else {
+		err = rest.RecordError(err)
 	}
-	var a batchAnswer
-	if err := resp.JSON(&a); err != nil {
-		for _, i := range idx {
-			res[i].Err = err
-		}
-		return nil
+	for _, i := range idx {
+		res[i].Err = err
 	}
-	// Results come in any order: match them back.
+	return nil
+}
+
+// matchResults takes the results of a batch call of updates or creates
+// into res. They come in any order: an update's by its id, a create's by
+// tandem's id in id_property, or else by its objectWriteTraceId.
+func (s *System) matchResults(o *object, kind byte, idx []int, ws []record.Write, res []record.Result, results []result) {
 	byKey := map[string]result{}
-	for _, r := range a.Results {
+	for _, r := range results {
 		switch {
 		case kind == 'u':
 			byKey[r.ID] = r
@@ -176,5 +198,4 @@ func (s *System) chunk(ctx context.Context, o *object, kind byte, idx []int, ws 
 			res[i].Err = fmt.Errorf("create %s with global id %s in %s: HubSpot answered no result for it", o.Entity, w.GID, s.name)
 		}
 	}
-	return nil
 }

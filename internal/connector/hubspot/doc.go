@@ -26,4 +26,13 @@
 // The webhook verifies HubSpot's v3 signature (X-HubSpot-Signature-v3,
 // keyed with the app's client secret, timestamps older than five minutes
 // refused) and fetches the objects notified.
+//
+// Invariants: a create is never made twice (an upsert by id_property,
+// or, without it, parked when its outcome is unknown); a batch holds no
+// record twice, so the writes of one record keep their order; results
+// are index-aligned with the writes.
+//
+// The hub opens a System through package registry and is its only
+// caller: capture, delivery and the webhook call it at once, and its
+// methods are safe for concurrent use.
 package hubspot

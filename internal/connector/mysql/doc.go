@@ -19,4 +19,8 @@
 // statement instead of prepare, execute and close) and STRICT_ALL_TABLES
 // added to sql_mode, so a bad value fails instead of being silently
 // truncated.
+//
+// Only package registry imports it: the hub opens a system of type mysql
+// through registry.Open. The package is a dialect of sqldb, whose
+// Engine does the rest.
 package mysql

@@ -30,6 +30,15 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 		return errors.New("another tandem setup is running (lock not granted)")
 	}
 	defer func() { _, _ = conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK('tandem setup')") }()
+	if err := d.tables(ctx, conn); err != nil {
+		return err
+	}
+	return d.install(ctx, conn, caps)
+}
+
+// tables creates the outbox and the id table, and brings an outbox made
+// by an older tandem up to date.
+func (d *dialect) tables(ctx context.Context, conn *sql.Conn) error {
 	stmts := []string{
 		`CREATE TABLE IF NOT EXISTS ` + d.Outbox() + ` (
 			seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -73,15 +82,22 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 			return fmt.Errorf("index the outbox: %w", err)
 		}
 	}
+	return nil
+}
+
+// install makes the capture triggers of caps that are not in place as
+// they should be, and drops those they replace.
+//
+// MySQL cannot make triggers in a transaction. So that a failure
+// leaves capture as it was, each new trigger is made under a name of
+// its own beside the one it replaces, and the old ones are dropped
+// only once every new one is in (a moment with both only writes an
+// outbox row twice, which capture reads as one change).
+func (d *dialect) install(ctx context.Context, conn *sql.Conn, caps []sqldb.Capture) error {
 	existing, err := d.triggers(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("read existing triggers: %w", err)
 	}
-	// MySQL cannot make triggers in a transaction. So that a failure
-	// leaves capture as it was, each new trigger is made under a name of
-	// its own beside the one it replaces, and the old ones are dropped
-	// only once every new one is in (a moment with both only writes an
-	// outbox row twice, which capture reads as one change).
 	var made, old []string
 	undo := func(err error) error {
 		for _, q := range made {
@@ -94,16 +110,8 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 	for _, c := range caps {
 		schema, name := d.split(c.Table)
 		for _, t := range d.capture(c) {
-			kept := false
-			for _, x := range existing {
-				if x.of(schema, name, t.event) {
-					if x.body == t.body && !kept {
-						kept = true
-					} else {
-						old = append(old, x.quoted)
-					}
-				}
-			}
+			kept, replaced := keep(existing, schema, name, t)
+			old = append(old, replaced...)
 			if kept {
 				continue
 			}
@@ -121,6 +129,22 @@ func (d *dialect) Setup(ctx context.Context, db *sql.DB, caps []sqldb.Capture) e
 		}
 	}
 	return nil
+}
+
+// keep reports whether one of the existing triggers on schema.table is
+// t as it should be (kept), and returns the quoted names of the others
+// for t's event, which a new trigger replaces.
+func keep(existing []installed, schema, table string, t trigger) (kept bool, replaced []string) {
+	for _, x := range existing {
+		if x.of(schema, table, t.event) {
+			if x.body == t.body && !kept {
+				kept = true
+			} else {
+				replaced = append(replaced, x.quoted)
+			}
+		}
+	}
+	return kept, replaced
 }
 
 // Installed implements sqldb.Dialect: each table needs one trigger per

@@ -16,4 +16,8 @@
 //
 // A write transaction is READ COMMITTED with lock_timeout 10 ms; it locks
 // the rows it writes with FOR UPDATE SKIP LOCKED (see sqldb's Locks).
+//
+// Only package registry imports it: the hub opens a system of type postgres
+// through registry.Open. The package is a dialect of sqldb, whose
+// Engine does the rest.
 package postgres

@@ -1,6 +1,9 @@
 // Package rest is the engine shared by the connectors of systems reached
 // through a REST API (http, salesforce, hubspot), as sqldb is for SQL
-// databases. Only connector packages import it.
+// databases. Only those connector packages import it: each makes one
+// Client per system, which capture and delivery share (it is safe for
+// concurrent use), and one Capture over the system's Feeds, Scans and
+// Pulls, which the hub drives through the connector.
 //
 // # Politeness
 //

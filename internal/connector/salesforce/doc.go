@@ -16,4 +16,13 @@
 // than sent again. Per-record errors ([{statusCode, message, fields}])
 // become *connector.Permanent errors naming the first field, with
 // Salesforce's message; REQUEST_LIMIT_EXCEEDED slows tandem down like a 429.
+//
+// Invariants: a create is never made twice (an upsert by external_id,
+// or, without it, parked when its outcome is unknown); a call holds no
+// record twice, so the writes of one record keep their order; results
+// are index-aligned with the writes.
+//
+// The hub opens a System through package registry and is its only
+// caller: capture and delivery call it at once, and its methods are
+// safe for concurrent use.
 package salesforce

@@ -25,9 +25,6 @@ type ticket struct {
 	stale []idRow
 }
 
-// idRow is one row of the id table.
-type idRow struct{ entity, gid, key string }
-
 // outboxRow is one row of the outbox.
 type outboxRow struct {
 	seq int64
@@ -142,18 +139,44 @@ func scanTime(v any) time.Time {
 // also returns the id-table rows of keys whose
 // record went, for Ack to forget.
 func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change, []idRow, error) {
-	type last struct {
-		seq   int64
-		at    time.Time
-		all   bool            // some row of the record changed all of it
-		cols  map[string]bool // else the columns its updates changed
-		del   int64           // seq of the last delete, 0 if none
-		delAt time.Time       // when that delete was made
-		ins   int64           // seq of the last insert, 0 if none
-		insAt time.Time       // when that insert was made
+	keys, latest := e.lastRows(rows)
+	var out []record.Change
+	var stale []idRow
+	for name, ks := range keys {
+		for _, t := range e.byName[name] {
+			var ids []idRow
+			var err error
+			if out, ids, err = e.resolveTable(ctx, t, ks, latest, out); err != nil {
+				return nil, nil, err
+			}
+			stale = append(stale, ids...)
+		}
 	}
-	keys := map[string][]string{}  // table name → keys, first-seen order
-	latest := map[[2]string]last{} // (table, key) → last row
+	slices.SortStableFunc(out, func(a, b record.Change) int {
+		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Entity, b.Entity))
+	})
+	return out, stale, nil
+}
+
+// lastRow is what the outbox rows of one record in a batch say, up to
+// its last.
+type lastRow struct {
+	seq   int64
+	at    time.Time
+	all   bool            // some row of the record changed all of it
+	cols  map[string]bool // else the columns its updates changed
+	del   int64           // seq of the last delete, 0 if none
+	delAt time.Time       // when that delete was made
+	ins   int64           // seq of the last insert, 0 if none
+	insAt time.Time       // when that insert was made
+}
+
+// lastRows sums rows up by record, leaving out tables no longer mapped:
+// the keys of each table in the order first seen, and what the rows of
+// each (table, key) say.
+func (e *Engine) lastRows(rows []outboxRow) (map[string][]string, map[[2]string]lastRow) {
+	keys := map[string][]string{}     // table name → keys, first-seen order
+	latest := map[[2]string]lastRow{} // (table, key) → last row
 	for _, r := range rows {
 		if e.byName[r.tbl] == nil {
 			continue
@@ -178,131 +201,81 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 		}
 		latest[id] = l
 	}
-	var out []record.Change
-	var stale []idRow
-	for name, ks := range keys {
-		for _, t := range e.byName[name] {
-			found, err := e.fetch(ctx, t, ks)
-			if err != nil {
-				return nil, nil, fmt.Errorf("read rows of %s: %w", t.Entity, err)
-			}
-			var gone []string
-			var reused []int // changes of rows inserted after a delete of their key
-			for _, k := range ks {
-				c, ok := found[canonicalKey(t, k)]
-				l := latest[[2]string{name, k}]
-				switch {
-				case !ok:
-					c = record.Change{System: e.system, Entity: t.Entity, Key: k, Op: record.Delete}
-					gone = append(gone, k)
-				case l.ins > l.del:
-					c.Inserted, c.InsertedAt, c.GID = true, l.insAt, ""
-					gone = append(gone, k)
-					if l.del > 0 {
-						reused = append(reused, len(out))
-					}
-				}
-				c.Version, c.At = l.seq, l.at
-				if c.Op == record.Upsert && !l.all {
-					c.Changed = make([]string, 0, len(l.cols))
-					for col := range l.cols {
-						c.Changed = append(c.Changed, col)
-					}
-					slices.Sort(c.Changed)
-				}
-				out = append(out, c)
-			}
-			ids, err := e.idsOf(ctx, t.Entity, gone)
-			if err != nil {
-				return nil, nil, fmt.Errorf("read the id table: %w", err)
-			}
-			stale = append(stale, ids...)
-			// A delete names the record tandem made under the key, if it
-			// made one: the key may not be linked yet.
-			gidOf := make(map[string]string, len(ids))
-			for _, id := range ids {
-				gidOf[id.key] = id.gid
-			}
-			for i := range out {
-				if c := &out[i]; c.Entity == t.Entity && c.Op == record.Delete && c.GID == "" {
-					c.GID = gidOf[canonicalKey(t, c.Key)]
-				}
-			}
-			// A row inserted after a delete of its key, where the id table
-			// names a record: that record was deleted first (a key the
-			// database gave again, maybe before tandem linked the key to
-			// the record it made there). Its delete comes before the new
-			// row, or tandem would never hear of it.
-			for _, i := range reused {
-				c := out[i]
-				gid := gidOf[canonicalKey(t, c.Key)]
-				if gid == "" {
-					continue
-				}
-				l := latest[[2]string{name, c.Key}]
-				out = append(out, record.Change{System: e.system, Entity: t.Entity, Key: c.Key, Op: record.Delete,
-					GID: gid, Version: l.del, At: l.delAt})
-			}
-		}
-	}
-	slices.SortStableFunc(out, func(a, b record.Change) int {
-		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Entity, b.Entity))
-	})
-	return out, stale, nil
+	return keys, latest
 }
 
-// idsOf reads the id-table rows of entity's keys.
-func (e *Engine) idsOf(ctx context.Context, entity string, keys []string) ([]idRow, error) {
-	var out []idRow
-	for len(keys) > 0 {
-		n := min(len(keys), maxList)
-		vals := make([]any, n)
-		for i, k := range keys[:n] {
-			vals[i] = k
-		}
-		keys = keys[n:]
-		var err error
-		if out, err = e.appendIDs(ctx, out, entity, vals); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// appendIDs appends to out the id-table rows of entity's keys vals, at
-// most maxList of them.
-func (e *Engine) appendIDs(ctx context.Context, out []idRow, entity string, vals []any) ([]idRow, error) {
-	var args []any
-	q := "SELECT gid, k FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, entity) + " AND " + e.d.In(&args, "k", idKey, vals)
-	rows, err := e.db.QueryContext(ctx, q, args...)
+// resolveTable appends to out the changes of t's keys ks, as resolve
+// says, reading their rows; it also gives the deletes of t already in
+// out the global ids the id table holds for their keys. It returns the
+// id-table rows of the keys whose record went.
+func (e *Engine) resolveTable(ctx context.Context, t *table, ks []string, latest map[[2]string]lastRow, out []record.Change) ([]record.Change, []idRow, error) {
+	found, err := e.fetch(ctx, t, ks)
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("read rows of %s: %w", t.Entity, err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var gid, k string
-		if err := rows.Scan(&gid, &k); err != nil {
-			return nil, err
+	var gone []string
+	var reused []int // changes of rows inserted after a delete of their key
+	for _, k := range ks {
+		c, ok := found[canonicalKey(t, k)]
+		l := latest[[2]string{t.Name, k}]
+		switch {
+		case !ok:
+			c = record.Change{System: e.system, Entity: t.Entity, Key: k, Op: record.Delete}
+			gone = append(gone, k)
+		case l.ins > l.del:
+			c.Inserted, c.InsertedAt, c.GID = true, l.insAt, ""
+			gone = append(gone, k)
+			if l.del > 0 {
+				reused = append(reused, len(out))
+			}
 		}
-		out = append(out, idRow{entity: entity, gid: gid, key: k})
+		l.stamp(&c)
+		out = append(out, c)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
+	ids, err := e.idsOf(ctx, t.Entity, gone)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the id table: %w", err)
 	}
-	return out, nil
+	// A delete names the record tandem made under the key, if it
+	// made one: the key may not be linked yet.
+	gidOf := make(map[string]string, len(ids))
+	for _, id := range ids {
+		gidOf[id.key] = id.gid
+	}
+	for i := range out {
+		if c := &out[i]; c.Entity == t.Entity && c.Op == record.Delete && c.GID == "" {
+			c.GID = gidOf[canonicalKey(t, c.Key)]
+		}
+	}
+	// A row inserted after a delete of its key, where the id table
+	// names a record: that record was deleted first (a key the
+	// database gave again, maybe before tandem linked the key to
+	// the record it made there). Its delete comes before the new
+	// row, or tandem would never hear of it.
+	for _, i := range reused {
+		c := out[i]
+		gid := gidOf[canonicalKey(t, c.Key)]
+		if gid == "" {
+			continue
+		}
+		l := latest[[2]string{t.Name, c.Key}]
+		out = append(out, record.Change{System: e.system, Entity: t.Entity, Key: c.Key, Op: record.Delete,
+			GID: gid, Version: l.del, At: l.delAt})
+	}
+	return out, ids, nil
 }
 
-// forget deletes id-table rows, each only while it still says what it said.
-func (e *Engine) forget(ctx context.Context, ids []idRow) error {
-	for _, id := range ids {
-		var args []any
-		q := "DELETE FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, id.entity) +
-			" AND gid = " + e.d.Param(&args, id.gid) + " AND k = " + e.d.Param(&args, id.key)
-		if _, err := e.db.ExecContext(ctx, q, args...); err != nil {
-			return err
+// stamp gives c the version and time of the record's last row and, for
+// an upsert none of whose rows changed all of it, the columns changed.
+func (l lastRow) stamp(c *record.Change) {
+	c.Version, c.At = l.seq, l.at
+	if c.Op == record.Upsert && !l.all {
+		c.Changed = make([]string, 0, len(l.cols))
+		for col := range l.cols {
+			c.Changed = append(c.Changed, col)
 		}
+		slices.Sort(c.Changed)
 	}
-	return nil
 }
 
 // Ack forgets the id-table rows of records b found gone, then deletes

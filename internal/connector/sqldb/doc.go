@@ -3,7 +3,8 @@
 // fetches and batched writes. What differs between databases — quoting,
 // placeholders, trigger DDL, upsert syntax, the echo marker, error codes —
 // sits behind the small Dialect interface that each connector package
-// implements; the Engine does the rest. Only connector packages import it.
+// implements; the Engine does the rest. Only the postgres, mysql and
+// sqlite packages import it; the hub reaches an Engine through them.
 //
 // # Capture
 //

@@ -45,6 +45,24 @@ const (
 // READ COMMITTED transaction reads the latest commits), and no edit can
 // commit while tandem holds them.
 func (p *plan) present(ctx context.Context, ws []write) (map[string]rowState, error) {
+	keys := p.expected(ws)
+	out := make(map[string]rowState, len(keys))
+	_, locks := p.e.d.(RowLocker)
+	for len(keys) > 0 {
+		n := min(len(keys), maxList)
+		part := keys[:n]
+		keys = keys[n:]
+		if err := p.look(ctx, part, locks, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// expected returns the keys of the rows that ws expect to find, each
+// once: a write's own key, or for a write without one, the key its
+// global id has in the id table.
+func (p *plan) expected(ws []write) []any {
 	var keys []any
 	seen := map[string]bool{}
 	for _, w := range ws {
@@ -65,70 +83,81 @@ func (p *plan) present(ctx context.Context, ws []write) (map[string]rowState, er
 		seen[Format(key)] = true
 		keys = append(keys, key)
 	}
-	out := make(map[string]rowState, len(keys))
+	return keys
+}
+
+// look notes in out what present finds of the rows under keys (at most
+// maxList of them): held (locked, when the database locks rows), busy,
+// or gone (left out), and edited, of those held.
+func (p *plan) look(ctx context.Context, keys []any, locks bool, out map[string]rowState) error {
+	found, err := p.find(ctx, keys, locks)
+	if err != nil {
+		return fmt.Errorf("look for the rows to write: %w", err)
+	}
+	for _, k := range found {
+		out[k.(string)] = held
+	}
+	if locks && len(found) < len(keys) {
+		// Rows left out are gone, or held by another transaction.
+		var rest []any
+		for _, k := range keys {
+			if _, ok := out[Format(k)]; !ok {
+				rest = append(rest, k)
+			}
+		}
+		there, err := p.find(ctx, rest, false)
+		if err != nil {
+			return fmt.Errorf("look for the rows to write: %w", err)
+		}
+		for _, k := range there {
+			out[k.(string)] = busy
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return p.markEdited(ctx, found, out)
+}
+
+// find returns, as text, the keys of the rows among keys that exist;
+// with lock, it locks them until the transaction ends, leaving out those
+// another transaction holds (see RowLocker).
+func (p *plan) find(ctx context.Context, keys []any, lock bool) ([]any, error) {
 	d := p.e.d
-	l, locks := d.(RowLocker)
 	col := d.Quote(p.t.Key)
-	find := func(keys []any, lock bool) ([]any, error) {
-		var args []any
-		q := "SELECT " + col + " FROM " + p.t.quoted + " WHERE " + d.In(&args, col, p.t.key, keys)
-		if lock {
-			q += l.LockRows()
-		}
-		rows, err := p.tx.Query(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		found := make([]any, len(rows))
-		for i, r := range rows {
-			found[i] = Format(record.Normalize(r[0]))
-		}
-		return found, nil
+	var args []any
+	q := "SELECT " + col + " FROM " + p.t.quoted + " WHERE " + d.In(&args, col, p.t.key, keys)
+	if lock {
+		q += d.(RowLocker).LockRows()
 	}
-	for len(keys) > 0 {
-		n := min(len(keys), maxList)
-		part := keys[:n]
-		keys = keys[n:]
-		found, err := find(part, locks)
-		if err != nil {
-			return nil, fmt.Errorf("look for the rows to write: %w", err)
-		}
-		for _, k := range found {
-			out[k.(string)] = held
-		}
-		if locks && len(found) < len(part) {
-			// Rows left out are gone, or held by another transaction.
-			var rest []any
-			for _, k := range part {
-				if _, ok := out[Format(k)]; !ok {
-					rest = append(rest, k)
-				}
-			}
-			there, err := find(rest, false)
-			if err != nil {
-				return nil, fmt.Errorf("look for the rows to write: %w", err)
-			}
-			for _, k := range there {
-				out[k.(string)] = busy
-			}
-		}
-		if len(found) == 0 {
-			continue
-		}
-		var args []any
-		q := "SELECT k FROM " + d.Outbox() + " WHERE tbl = " + d.Param(&args, p.t.Name) +
-			" AND " + d.In(&args, "k", idKey, found)
-		pending, err := p.tx.Query(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("look for unsynced edits of the rows to write: %w", err)
-		}
-		for _, r := range pending {
-			k := canonicalKey(p.t, Format(record.Normalize(r[0])))
-			if out[k] == held {
-				out[k] = edited
-				p.e.log.Debug("not overwriting an edit tandem has yet to capture", "entity", p.t.Entity, "key", k)
-			}
+	rows, err := p.tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	found := make([]any, len(rows))
+	for i, r := range rows {
+		found[i] = Format(record.Normalize(r[0]))
+	}
+	return found, nil
+}
+
+// markEdited marks edited the rows, of those held under the keys found,
+// that have an edit tandem has yet to capture: a row in the outbox.
+func (p *plan) markEdited(ctx context.Context, found []any, out map[string]rowState) error {
+	d := p.e.d
+	var args []any
+	q := "SELECT k FROM " + d.Outbox() + " WHERE tbl = " + d.Param(&args, p.t.Name) +
+		" AND " + d.In(&args, "k", idKey, found)
+	pending, err := p.tx.Query(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("look for unsynced edits of the rows to write: %w", err)
+	}
+	for _, r := range pending {
+		k := canonicalKey(p.t, Format(record.Normalize(r[0])))
+		if out[k] == held {
+			out[k] = edited
+			p.e.log.Debug("not overwriting an edit tandem has yet to capture", "entity", p.t.Entity, "key", k)
 		}
 	}
-	return out, nil
+	return nil
 }

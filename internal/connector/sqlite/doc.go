@@ -12,4 +12,8 @@
 // transactions begin IMMEDIATE so they wait for the lock instead of
 // failing half-way. Values of columns declared BOOLEAN or DATE/TIME are
 // converted by the declared type; times are written as RFC 3339 text in UTC.
+//
+// Only package registry imports it: the hub opens a system of type sqlite
+// through registry.Open. The package is a dialect of sqldb, whose
+// Engine does the rest.
 package sqlite
