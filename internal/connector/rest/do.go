@@ -7,11 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/tandemhub/tandem/internal/backoff"
 )
 
 // Do sends r, waiting for the limiter, waiting out refusals and retrying
@@ -162,8 +163,7 @@ func (c *Client) heed(h http.Header) {
 // delay is the wait before retry number n: exponential with full jitter,
 // at least the server's Retry-After.
 func (c *Client) delay(n int, after time.Duration) time.Duration {
-	d := c.backoff << min(n-1, 6)
-	d = d/2 + rand.N(d/2+1)
+	d := backoff.Policy{Base: c.backoff, Max: c.backoff << 6, Jitter: true}.Delay(n)
 	return max(d, after)
 }
 
