@@ -106,8 +106,11 @@ func (s *System) createOne(ctx context.Context, r *resource, w record.Write) rec
 // ends only once all of that is done.
 func (s *System) post(ctx context.Context, r *resource, w record.Write) record.Result {
 	done := s.expect(r, "", w)
+	// The note ends as answered only when the answer named the new
+	// record; otherwise it stays a while, as for a batch (see unsureFor).
+	answered := false
+	defer func() { done(answered) }()
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.create.Method, Path: r.create.Path, Body: s.body(r, w, true)})
-	defer func() { done(err == nil) }()
 	if err != nil {
 		if rest.IsUnsure(err) && r.cfg.Lookup != "" {
 			// The answer was lost: look at once, before the record's
@@ -133,6 +136,7 @@ func (s *System) post(ctx context.Context, r *resource, w record.Write) record.R
 	s.own(r, key, w.GID, resp, rest.Stamp{}, w.Ver)
 	s.made(r.Entity, w.GID, key)
 	s.scanSaw(r, w.GID, key)
+	answered = true
 	return record.Result{Key: key}
 }
 
