@@ -110,7 +110,7 @@ func (s *System) settleDoubts(ctx context.Context, r *resource, idx []int, ws []
 			if g, err := s.guard(ctx, r, key); err != nil {
 				res[i].Err = err
 			} else if res[i] = s.updateOne(ctx, r, key, ws[i], g); res[i].Err == nil {
-				s.settle(r.Entity, ws[i].GID, key)
+				s.made(r.Entity, ws[i].GID, key) // as a single create in doubt does
 			}
 		case r.cfg.Lookup == "" && r.cfg.Match == "":
 			res[i].Err = s.createFailed(r, ws[i], &rest.Unsure{Err: errors.New("an earlier try")})
