@@ -71,8 +71,8 @@ func (c *capturer) start(ctx context.Context) {
 			c.retry(ctx, "reading the change position", err, n+1)
 		}
 	}
-	k, ok := c.src.(connector.Knower)
-	if !ok {
+	k := c.h.caps[c.system].Knower
+	if k == nil {
 		return
 	}
 	for n := 0; ctx.Err() == nil; n++ {

@@ -21,10 +21,12 @@ import (
 
 // Hub is one running tandem hub.
 type Hub struct {
-	cfg      *config.Config
-	model    *Model
-	store    store.Store
-	systems  map[string]registry.System
+	cfg     *config.Config
+	model   *Model
+	store   store.Store
+	systems map[string]registry.System
+	// caps are each system's optional parts, asked for once at Open.
+	caps     map[string]connector.Capabilities
 	resolver *resolve.Resolver
 	workers  map[string]*deliver.Worker
 	wake     map[string]chan struct{}
@@ -60,7 +62,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 	for _, w := range lossy {
 		log.Warn(w.Error())
 	}
-	h := &Hub{cfg: cfg, model: model, systems: map[string]registry.System{}, log: log,
+	h := &Hub{cfg: cfg, model: model, systems: map[string]registry.System{}, caps: map[string]connector.Capabilities{}, log: log,
 		workers: map[string]*deliver.Worker{}, wake: map[string]chan struct{}{}, readyCh: make(chan struct{}),
 		health: health.NewBoard()}
 	h.store = opt.Store
@@ -80,6 +82,9 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			return nil, fmt.Errorf("connect to system %q: %w", name, err)
 		}
 		h.systems[name] = s
+	}
+	for name, s := range h.systems {
+		h.caps[name] = connector.CapabilitiesOf(s)
 	}
 	h.resolver = resolve.New(cfg, model.Maps, model.Schemas, log)
 	for _, name := range cfg.SystemNames() {
@@ -101,7 +106,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			WaitRetry: 500 * time.Millisecond, Captures: captures, Vanished: h.vanished(name),
 			Health: h.deliveryHealth(name),
 			Policy: deliver.Policy{Attempts: d.Attempts, Backoff: d.Backoff.D(), MaxBackoff: d.MaxBackoff.D()}}
-		if rb, ok := h.systems[name].(connector.ReadsBack); ok && rb.ReadsBack() {
+		if h.caps[name].ReadsBack {
 			h.workers[name].MarkSent = true
 			if h.resolver.ReadsBack == nil {
 				h.resolver.ReadsBack = map[string]bool{}
@@ -109,7 +114,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, opt Options
 			h.resolver.ReadsBack[name] = true
 			h.resolver.Started = time.Now()
 		}
-		if a, ok := h.systems[name].(connector.Announcer); ok {
+		if a := h.caps[name].Announcer; a != nil {
 			a.Announce(h.workers[name].Announced)
 			a.AnnounceAnswered(h.workers[name].Answered)
 		}
@@ -158,7 +163,7 @@ func (h *Hub) Setup(ctx context.Context) error {
 func (h *Hub) Check(ctx context.Context) error {
 	var errs []error
 	for _, name := range h.cfg.SystemNames() {
-		if c, ok := h.systems[name].(connector.Checker); ok {
+		if c := h.caps[name].Checker; c != nil {
 			if err := c.Check(ctx); err != nil {
 				errs = append(errs, err)
 			}

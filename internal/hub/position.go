@@ -7,17 +7,6 @@ import (
 	"github.com/tandemhub/tandem/internal/store"
 )
 
-// positioned is a source whose change position tandem keeps in its store
-// (API systems: the system holds no outbox to remember it for them).
-type positioned interface {
-	// Begin returns the position to start from when none is stored.
-	Begin(ctx context.Context) (string, error)
-	// Resume sets the position capture continues from.
-	Resume(ctx context.Context, pos string) error
-	// Position returns the position after batch b.
-	Position(b connector.Batch) string
-}
-
 // positionCursor is the store cursor holding a source's change position.
 const positionCursor = "changes"
 
@@ -25,8 +14,8 @@ const positionCursor = "changes"
 // a new one first when there is none (before the initial snapshot, so
 // that changes made during the snapshot are read after it).
 func (h *Hub) resumePosition(ctx context.Context, system string) error {
-	p, ok := h.systems[system].(positioned)
-	if !ok {
+	p := h.caps[system].Positions
+	if p == nil {
 		return nil
 	}
 	var pos string
@@ -39,25 +28,28 @@ func (h *Hub) resumePosition(ctx context.Context, system string) error {
 		return err
 	}
 	if !found {
-		var err error
-		if pos, err = p.Begin(ctx); err != nil {
+		begin, err := p.Begin(ctx)
+		if err != nil {
 			return err
 		}
+		pos = string(begin)
 		if err := h.store.Update(ctx, func(tx store.Tx) error { return tx.PutCursor(system, positionCursor, pos) }); err != nil {
 			return err
 		}
 	}
-	return p.Resume(ctx, pos)
+	return p.Resume(ctx, connector.Position(pos))
 }
 
 // savePosition returns what ingest must do in the batch's transaction to
 // store the source's position after b, or nil for sources that keep
-// their own. Only once that transaction commits does Ack release b.
+// their own. Only once that transaction commits does Ack release b, and
+// only a position so stored is ever handed to Resume: this is where the
+// invariant of connector.Positioner is kept.
 func (h *Hub) savePosition(system string, b connector.Batch) func(store.Tx) error {
-	p, ok := h.systems[system].(positioned)
-	if !ok {
+	p := h.caps[system].Positions
+	if p == nil {
 		return nil
 	}
-	pos := p.Position(b)
+	pos := string(p.Position(b))
 	return func(tx store.Tx) error { return tx.PutCursor(system, positionCursor, pos) }
 }

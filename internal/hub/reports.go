@@ -17,8 +17,8 @@ import (
 // complete after delivery (connector.Reporter).
 func (h *Hub) startReports(ctx context.Context, g *errgroup.Group) {
 	for _, name := range h.cfg.SystemNames() {
-		r, ok := h.systems[name].(connector.Reporter)
-		if !ok {
+		r := h.caps[name].Reporter
+		if r == nil {
 			continue
 		}
 		g.Go(func() error { h.reports(ctx, name, r); return nil })

@@ -8,22 +8,12 @@ import (
 	"time"
 )
 
-// webhookSource is a system that accepts pushed notifications; it
-// returns nil when it has no webhook configured.
-type webhookSource interface {
-	Webhook() http.Handler
-}
-
 // WebhookMux routes POST /webhooks/SYSTEM to the systems that accept
 // notifications. It is nil when none does.
 func (h *Hub) WebhookMux() *http.ServeMux {
 	var mux *http.ServeMux
 	for _, name := range h.cfg.SystemNames() {
-		ws, ok := h.systems[name].(webhookSource)
-		if !ok {
-			continue
-		}
-		hd := ws.Webhook()
+		hd := h.caps[name].Webhook
 		if hd == nil {
 			continue
 		}

@@ -367,7 +367,7 @@ func openContacts(t *testing.T, system, base string, res *config.Resource, backo
 
 // resumeAt resumes s's capture at pos and returns read: one batch of
 // changes, acknowledged.
-func resumeAt(t *testing.T, s *httpapi.System, pos string) func() (connector.Batch, []record.Change) {
+func resumeAt(t *testing.T, s *httpapi.System, pos connector.Position) func() (connector.Batch, []record.Change) {
 	t.Helper()
 	ctx := context.Background()
 	if err := s.Capture.Resume(ctx, pos); err != nil {

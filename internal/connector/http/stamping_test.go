@@ -24,7 +24,7 @@ func shopResource() *config.Resource {
 
 // openAt opens the http connector on base's contacts, resumed from pos
 // ("" reads from two minutes ago), and returns it with a read of one batch.
-func openAt(t *testing.T, base, pos string, res *config.Resource) (*httpapi.System, func() (connector.Batch, []record.Change)) {
+func openAt(t *testing.T, base string, pos connector.Position, res *config.Resource) (*httpapi.System, func() (connector.Batch, []record.Change)) {
 	t.Helper()
 	s := openContacts(t, "shop", base, res, 0)
 	if pos == "" {
@@ -33,7 +33,7 @@ func openAt(t *testing.T, base, pos string, res *config.Resource) (*httpapi.Syst
 		if err != nil {
 			t.Fatal(err)
 		}
-		pos = string(b)
+		pos = connector.Position(b)
 	}
 	return s, resumeAt(t, s, pos)
 }

@@ -20,11 +20,11 @@ import (
 const positionPrefix = "ids1:"
 
 // Begin is the position of a system never read: nothing stored yet.
-func (s *System) Begin(context.Context) (string, error) { return positionPrefix, nil }
+func (s *System) Begin(context.Context) (connector.Position, error) { return positionPrefix, nil }
 
 // Resume takes the position stored with the last batch.
-func (s *System) Resume(_ context.Context, pos string) error {
-	rest, ok := strings.CutPrefix(pos, positionPrefix)
+func (s *System) Resume(_ context.Context, pos connector.Position) error {
+	rest, ok := strings.CutPrefix(string(pos), positionPrefix)
 	if !ok {
 		return fmt.Errorf("queue system %q: position %.20q is not one of this connector", s.name, pos)
 	}
@@ -43,13 +43,13 @@ func (s *System) Resume(_ context.Context, pos string) error {
 }
 
 // Position is the position after batch b: the ids of its messages.
-func (s *System) Position(b connector.Batch) string {
+func (s *System) Position(b connector.Batch) connector.Position {
 	es, _ := b.Ack.([]*entry)
 	raw := make([]byte, 0, 8*len(es))
 	for _, e := range es {
 		raw = binary.LittleEndian.AppendUint64(raw, idHash(e.id))
 	}
-	return positionPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	return connector.Position(positionPrefix + base64.RawURLEncoding.EncodeToString(raw))
 }
 
 func idHash(id string) uint64 {

@@ -144,7 +144,7 @@ func (c *Capture) Ack(_ context.Context, b connector.Batch) error {
 // start at the system's clock now, less the overlap, and the scans at the
 // ids held now. The hub stores it before the initial snapshot, so changes
 // made during the snapshot are read afterwards.
-func (c *Capture) Begin(ctx context.Context) (string, error) {
+func (c *Capture) Begin(ctx context.Context) (connector.Position, error) {
 	p := Position{Feeds: map[string]*Stamp{}, Scans: map[string][]string{}}
 	if len(c.Feeds) > 0 {
 		now := time.Now()
@@ -174,11 +174,11 @@ func (c *Capture) Begin(ctx context.Context) (string, error) {
 		p.carry(s.Name, carried)
 	}
 	b, err := json.Marshal(p)
-	return string(b), err
+	return connector.Position(b), err
 }
 
 // Resume sets the cursors from a stored position.
-func (c *Capture) Resume(_ context.Context, pos string) error {
+func (c *Capture) Resume(_ context.Context, pos connector.Position) error {
 	var p Position
 	if pos != "" {
 		if err := json.Unmarshal([]byte(pos), &p); err != nil {
@@ -201,7 +201,7 @@ func (c *Capture) Resume(_ context.Context, pos string) error {
 }
 
 // Position is the position after b: what the hub stores with it.
-func (c *Capture) Position(b connector.Batch) string {
+func (c *Capture) Position(b connector.Batch) connector.Position {
 	t, _ := b.Ack.(*ticket)
 	p := Position{Feeds: map[string]*Stamp{}, Scans: map[string][]string{}}
 	for _, f := range c.Feeds {
@@ -242,5 +242,5 @@ func (c *Capture) Position(b connector.Batch) string {
 		}
 	}
 	out, _ := json.Marshal(p)
-	return string(out)
+	return connector.Position(out)
 }

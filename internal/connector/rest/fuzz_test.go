@@ -3,6 +3,8 @@ package rest
 import (
 	"context"
 	"testing"
+
+	"github.com/tandemhub/tandem/internal/connector"
 )
 
 // FuzzParseStamp: any text is a stamp or an error, never a panic; a
@@ -51,6 +53,6 @@ func FuzzResume(f *testing.F) {
 	f.Add(`[`)
 	f.Fuzz(func(t *testing.T, pos string) {
 		c := &Capture{System: "crm", Feeds: []*Feed{{Name: "contacts"}}, Scans: []*Scan{{Name: "contacts-deletes"}}}
-		_ = c.Resume(context.Background(), pos)
+		_ = c.Resume(context.Background(), connector.Position(pos))
 	})
 }
