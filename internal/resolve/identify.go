@@ -17,6 +17,11 @@ type identity struct {
 	fresh  bool          // gid was made just now: a record tandem never saw
 	stale  bool          // a read of a record from before tandem saw it go from this system
 	g      *store.Golden // its golden record, if any
+	// earlier is set for a read of the key from before it was linked to
+	// the record it names now, showing another record: one that had the
+	// key before, and is gone from the system since (it gave the key to
+	// tandem's record). It is news of neither.
+	earlier bool
 }
 
 // identify finds the record a captured upsert is about. A linked key is
@@ -40,6 +45,10 @@ func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, c
 		}
 		if why == "" {
 			return identity{gid: gid, linked: true, g: g}, nil
+		}
+		if earlier, err := r.readBeforeLinked(tx, c); err != nil || earlier {
+			// Logged with the record whose key it was read under.
+			return identity{gid: gid, earlier: earlier}, err
 		}
 		v := &store.Change{Change: record.Change{System: c.System, Entity: c.Entity, Key: c.Key, Op: record.Delete, At: c.At}}
 		if err := r.vanish(tx, v, gid, why, cnt); err != nil {
@@ -150,6 +159,23 @@ func (r *Resolver) replaced(tx store.Tx, c *store.Change, canon record.Fields, g
 		return fmt.Sprintf("gone from %s: its key %s now holds a record with another natural key", c.System, c.Key), nil
 	}
 	return "", nil
+}
+
+// readBeforeLinked reports whether c, which shows another record under
+// its key than the one the key is linked to, was read before the key was
+// linked: then it is a row of an earlier record under the key, which the
+// system has since deleted and given the key away, not a sign that the
+// linked record went. A row its users inserted is judged by when they
+// inserted it (see replaced); a read of unknown time proves nothing.
+func (r *Resolver) readBeforeLinked(tx store.Tx, c *store.Change) (bool, error) {
+	if c.Inserted || c.At.IsZero() {
+		return false, nil
+	}
+	at, ok, err := tx.LinkedAt(c.Entity, c.System, c.Key)
+	if err != nil || !ok || at.IsZero() {
+		return false, err
+	}
+	return c.At.Before(at), nil
 }
 
 // otherNatural reports whether canon and g both have a natural key and

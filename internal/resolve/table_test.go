@@ -47,7 +47,15 @@ func TestResolveTable(t *testing.T) {
 	acme := func(system, key string, s float64) record.Change {
 		return account(system, key, at(s), "Acme", "acme@example.com", "gold")
 	}
-	both := func(g *rig) string { return g.linkedInBoth(t0) } // account A1 in a, B1 in b, delivered
+	// both makes account A1 in a, linked in b as B1 since t0, delivered.
+	both := func(g *rig) string {
+		g.resolve(acme("a", "A1", 0))
+		gid := g.gid("account", "a", "A1")
+		g.update(func(tx store.Tx) error { return tx.PutLinkAt("account", "b", "B1", gid, t0) })
+		g.delivered("a")
+		g.delivered("b")
+		return gid
+	}
 	for _, tc := range []struct {
 		name   string
 		opts   string              // the account entity's options
@@ -220,6 +228,24 @@ func TestResolveTable(t *testing.T) {
 				return account("b", "B1", at(2), "Initech", "initech@example.com", "silver")
 			},
 			want: outcome{deleted: true, queued: []string{"a"}, records: 2}},
+		{name: "a read from before the key was linked, of another record under it, is no news of either",
+			before: both, change: func(*rig, string) record.Change {
+				// An earlier record of b's users had the key; they deleted
+				// it, and b gave the key to the record tandem made there.
+				return account("b", "B1", at(-1), "Initech", "initech@example.com", "silver")
+			},
+			want: outcome{state: "dropped", note: "before tandem's record got the key", name: "Acme", records: 1}},
+		{name: "a read from before the key was linked, carrying another record's id, is no news of either",
+			before: func(g *rig) string {
+				gid := both(g)
+				g.resolve(account("a", "A2", at(0.5), "Globex", "globex@example.com", "silver"))
+				return gid
+			},
+			change: func(g *rig, _ string) record.Change {
+				other := g.gid("account", "a", "A2")
+				return with(account("b", "B1", at(-1), "Globex", "globex@example.com", "silver"), func(c *record.Change) { c.GID = other })
+			},
+			want: outcome{state: "dropped", note: "before tandem's record got the key", name: "Acme", records: 2}},
 
 		// References.
 		{name: "a contact whose account tandem does not know yet is held",

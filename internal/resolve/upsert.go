@@ -76,6 +76,10 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 // it did.
 func (r *Resolver) settled(tx store.Tx, c *store.Change, id identity, cnt *store.Count) (bool, error) {
 	gid, g := id.gid, id.g
+	if id.earlier {
+		return true, r.finish(tx, c, store.Dropped, "a read of an earlier record under key "+c.Key+
+			", from before tandem's record got the key; that record is gone from "+c.System, cnt)
+	}
 	if id.stale {
 		return true, r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
 	}
