@@ -9,6 +9,7 @@ import (
 	"github.com/tandemhub/tandem/internal/backoff"
 	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector/registry"
+	"github.com/tandemhub/tandem/internal/resolve"
 
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/health"
@@ -203,23 +204,20 @@ func (h *Hub) snapshotStep(ctx context.Context, system, entity string, batch int
 func (h *Hub) ingest(ctx context.Context, changes []record.Change, extra func(store.Tx) error) error {
 	err := h.store.Update(ctx, func(tx store.Tx) error {
 		if len(changes) > 0 {
-			st, err := h.resolver.Resolve(tx, changes)
+			res, err := h.resolver.Resolve(tx, changes)
 			if err != nil {
 				return err
 			}
-			for _, c := range st {
-				if err := tx.AddCount(*c); err != nil {
-					return err
-				}
-			}
-			// New links of parents may release held children at once.
-			if !h.resolver.Unblocked() {
-				st = nil
-			} else if st, err = h.resolver.RetryHeld(tx, 1000); err != nil {
+			if err := addCounts(tx, res.Counts); err != nil {
 				return err
 			}
-			for _, c := range st {
-				if err := tx.AddCount(*c); err != nil {
+			// New links of parents may release held children at once.
+			if res.Unblocked {
+				st, err := h.resolver.RetryHeld(tx, 1000)
+				if err != nil {
+					return err
+				}
+				if err := addCounts(tx, st); err != nil {
 					return err
 				}
 			}
@@ -230,12 +228,20 @@ func (h *Hub) ingest(ctx context.Context, changes []record.Change, extra func(st
 		return nil
 	})
 	if err != nil {
-		// The transaction rolled back: reload what the resolver holds.
-		_ = h.store.View(ctx, func(tx store.Tx) error { return h.resolver.LoadHeld(tx) })
 		return err
 	}
 	if len(changes) > 0 {
 		h.wakeAll()
+	}
+	return nil
+}
+
+// addCounts adds a resolver call's counts in tx.
+func addCounts(tx store.Tx, st resolve.Stats) error {
+	for _, c := range st {
+		if err := tx.AddCount(*c); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -188,13 +189,8 @@ func (h *Hub) Run(ctx context.Context) error {
 	if err := h.Check(ctx); err != nil {
 		return err
 	}
-	if err := h.store.Update(ctx, func(tx store.Tx) error {
-		// Creates in flight when the last run ended may have happened.
-		if err := tx.Unsettle(); err != nil {
-			return err
-		}
-		return h.resolver.LoadHeld(tx)
-	}); err != nil {
+	// Creates in flight when the last run ended may have happened.
+	if err := h.store.Update(ctx, func(tx store.Tx) error { return tx.Unsettle() }); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -302,4 +298,20 @@ func (h *Hub) Sources() map[string]connector.Source {
 func (h *Hub) Model() *Model { return h.model }
 
 // Held lists records with changes waiting for a parent (system entity key).
-func (h *Hub) Held() []string { return h.resolver.Held() }
+func (h *Hub) Held() []string {
+	var out []string
+	_ = h.store.View(context.Background(), func(tx store.Tx) error {
+		held, err := tx.HeldChanges(1 << 20)
+		seen := map[string]bool{}
+		for _, c := range held {
+			k := c.System + " " + c.Entity + " " + c.Key
+			if !seen[k] {
+				seen[k] = true
+				out = append(out, k)
+			}
+		}
+		return err
+	})
+	slices.Sort(out)
+	return out
+}

@@ -29,18 +29,21 @@ func (h *Hub) maintain(ctx context.Context) {
 }
 
 func (h *Hub) retryHeld(ctx context.Context) error {
-	if len(h.resolver.Held()) == 0 {
-		return nil
+	var some bool
+	if err := h.store.View(ctx, func(tx store.Tx) error {
+		held, err := tx.HeldChanges(1)
+		some = len(held) > 0
+		return err
+	}); err != nil || !some {
+		return err
 	}
 	return h.store.Update(ctx, func(tx store.Tx) error {
 		st, err := h.resolver.RetryHeld(tx, 1000)
 		if err != nil {
 			return err
 		}
-		for _, c := range st {
-			if err := tx.AddCount(*c); err != nil {
-				return err
-			}
+		if err := addCounts(tx, st); err != nil {
+			return err
 		}
 		h.wakeAll()
 		return nil
@@ -80,11 +83,11 @@ func (h *Hub) retryDead(ctx context.Context) error {
 				return err
 			}
 			if d.Stage == store.StageCapture {
-				st, err := h.resolver.Resolve(tx, fresh)
+				res, err := h.resolver.Resolve(tx, fresh)
 				if err != nil {
 					return err
 				}
-				for _, c := range st {
+				for _, c := range res.Counts {
 					c.Captured = 0 // a retry is not a new capture
 					if err := tx.AddCount(*c); err != nil {
 						return err

@@ -6,7 +6,7 @@ import (
 
 // delete resolves a captured delete: the record its key names is gone
 // from that system, and from every other once routed (delete wins).
-func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error {
+func (r *pass) delete(tx store.Tx, c *store.Change, cnt *store.Count) error {
 	gid, ok, err := tx.GID(c.Entity, c.System, c.Key)
 	if err != nil {
 		return err
@@ -82,7 +82,7 @@ func (r *Resolver) delete(tx store.Tx, c *store.Change, cnt *store.Count) error 
 // vanish applies a delete of gid that c's system made: its key stops
 // naming the record there (a tombstone remembers it), the golden record
 // is deleted and the delete is routed to the other systems.
-func (r *Resolver) vanish(tx store.Tx, c *store.Change, gid, why string, cnt *store.Count) error {
+func (r *pass) vanish(tx store.Tx, c *store.Change, gid, why string, cnt *store.Count) error {
 	c.GID = gid
 	if key, ok, err := tx.Key(c.Entity, gid, c.System); err != nil {
 		return err

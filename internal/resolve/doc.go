@@ -5,6 +5,13 @@
 // enqueues one delivery per destination the routes select. Callers run
 // Resolve inside one store transaction together with the log append.
 //
+// A Resolver keeps no state between calls: which records have held
+// changes, and whether dead letters are open, are read from the store in
+// each call's transaction, so a transaction that rolls back leaves the
+// resolver as it was. The hub's capture (Resolve), maintenance
+// (RetryHeld, Resolve of a retried dead letter), delivery (Vanished) and
+// adoption (Adopt) call it.
+//
 // # Identity
 //
 // A system's key is evidence of which record a change is about, never

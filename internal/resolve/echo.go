@@ -14,7 +14,7 @@ import (
 // change may come just before this echo): the system is sent the record
 // again. An echo of a key not yet linked is left for delivery or the
 // system's report to link.
-func (r *Resolver) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bool, cnt *store.Count) error {
+func (r *pass) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bool, cnt *store.Count) error {
 	if !linked || g == nil || g.Deleted || c.Base == 0 || c.Base >= g.Ver {
 		return r.finish(tx, c, store.Dropped, "tandem's own write, come back", cnt)
 	}

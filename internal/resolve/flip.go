@@ -27,7 +27,7 @@ const (
 // that change, and returns the flips in a row it makes. One flip too many
 // is a dead letter naming the field, its two values and both systems: the
 // record stops going round, and an operator sees why.
-func (r *Resolver) flipped(c *store.Change, g *store.Golden, merged record.Fields, changed []string) (int, error) {
+func (r *pass) flipped(c *store.Change, g *store.Golden, merged record.Fields, changed []string) (int, error) {
 	if r.Now().Sub(g.Updated) >= flipWithin {
 		return 0, nil
 	}

@@ -29,7 +29,7 @@ type identity struct {
 // case the record it named is gone from the system (see vanish). An
 // unlinked key is identified by the global id the row carries, by the
 // natural key, or made a new record.
-func (r *Resolver) identify(tx store.Tx, c *store.Change, canon record.Fields, cnt *store.Count) (identity, error) {
+func (r *pass) identify(tx store.Tx, c *store.Change, canon record.Fields, cnt *store.Count) (identity, error) {
 	gid, linked, err := tx.GID(c.Entity, c.System, c.Key)
 	if err != nil {
 		return identity{}, err
@@ -123,7 +123,7 @@ func (r *Resolver) carried(tx store.Tx, entity, gid string) (string, *store.Gold
 
 // replaced says why a linked key now names another record than gid's,
 // or "" if nothing says so.
-func (r *Resolver) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid string, g *store.Golden) (string, error) {
+func (r *pass) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid string, g *store.Golden) (string, error) {
 	switch {
 	case c.Inserted:
 		// The insert of the very row tandem linked (the initial snapshot
@@ -167,7 +167,7 @@ func (r *Resolver) replaced(tx store.Tx, c *store.Change, canon record.Fields, g
 // system has since deleted and given the key away, not a sign that the
 // linked record went. A row its users inserted is judged by when they
 // inserted it (see replaced); a read of unknown time proves nothing.
-func (r *Resolver) readBeforeLinked(tx store.Tx, c *store.Change) (bool, error) {
+func (r *pass) readBeforeLinked(tx store.Tx, c *store.Change) (bool, error) {
 	if c.Inserted || c.At.IsZero() {
 		return false, nil
 	}
@@ -192,7 +192,7 @@ func (r *Resolver) otherNatural(canon record.Fields, g *store.Golden) bool {
 // staleRead reports whether a change of an unlinked key whose tombstone
 // names gid is a read of that record from before it went: the same
 // record by its carried id or natural key, and not newer than its going.
-func (r *Resolver) staleRead(tx store.Tx, c *store.Change, canon record.Fields, gid string, gone time.Time) (bool, error) {
+func (r *pass) staleRead(tx store.Tx, c *store.Change, canon record.Fields, gid string, gone time.Time) (bool, error) {
 	g, err := tx.Golden(c.Entity, gid)
 	if err != nil || g == nil {
 		return false, err

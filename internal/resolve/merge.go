@@ -42,7 +42,7 @@ func overwritten(c *store.Change, g *store.Golden) bool {
 // lose drops a change older than the golden record, record-level "last
 // change wins": the record changed since, elsewhere. Its source is sent
 // the golden record when its row differs from it.
-func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing, cleared bool, cnt *store.Count) error {
+func (r *pass) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing, cleared bool, cnt *store.Count) error {
 	g := id.g
 	if err := r.link(tx, c, id); err != nil {
 		return err
@@ -73,7 +73,7 @@ func (r *Resolver) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon reco
 // read from them are news; the rest of its row may be stale (read before
 // tandem wrote a newer value there) and must not undo other systems'
 // changes: stale says the source should get the record back.
-func (r *Resolver) merge(c *store.Change, m *mapping.Map, canon record.Fields, g *store.Golden, linked, fieldMerge bool) (merged record.Fields, changed []string, stale bool) {
+func (r *pass) merge(c *store.Change, m *mapping.Map, canon record.Fields, g *store.Golden, linked, fieldMerge bool) (merged record.Fields, changed []string, stale bool) {
 	merged = record.Fields{}
 	if g != nil {
 		for k, v := range g.Fields {

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/tandemhub/tandem/internal/config"
@@ -16,24 +13,21 @@ import (
 	"github.com/tandemhub/tandem/internal/store"
 )
 
-// Resolver holds the compiled model. It is used by one goroutine at a
-// time (the store serialises write transactions anyway).
+// Resolver holds the compiled model. It keeps no state between calls:
+// what one call learns (which records have held changes, whether dead
+// letters are open) lives in the store, and a call reads it there, in
+// its own transaction, so a rolled-back transaction leaves nothing
+// behind to reload. Calls are made one at a time (the store serialises
+// write transactions anyway).
 type Resolver struct {
 	cfg     *config.Config
 	maps    map[string]map[string]*mapping.Map // system → entity
 	schemas map[string]*mapping.Schema
 	fields  map[string]map[string]map[string]bool // system → entity → canonical fields
-	mu      sync.Mutex                            // guards held; Resolve calls hold it throughout
-	held    map[string]int                        // system/entity/key → held changes
-	// openDead is whether capture dead letters may be open in the
-	// current transaction; while false, resolving them is skipped.
-	openDead bool
-	// parents are the entities that references point at; unblocked is
-	// whether the last Resolve linked a new key of one of them.
-	parents   map[string]bool
-	unblocked bool
-	log       *slog.Logger
-	Now       func() time.Time
+	// parents are the entities that references point at.
+	parents map[string]bool
+	log     *slog.Logger
+	Now     func() time.Time
 	// ReadsBack names the systems whose capture reads tandem's own
 	// writes back and, after a restart, cannot tell them from its users'
 	// (see connector.ReadsBack): a change of theirs holding what a queued
@@ -43,6 +37,34 @@ type Resolver struct {
 	// earlier value for an echo.
 	ReadsBack map[string]bool
 	Started   time.Time
+}
+
+// pass is one call of the resolver, in one store transaction: the model,
+// and what the call learns as it goes. It ends with the call.
+type pass struct {
+	*Resolver
+	// held marks records with held changes (system/entity/key): a later
+	// change of one waits behind them.
+	held map[string]bool
+	// openDead is whether capture dead letters may be open; while false,
+	// resolving them is skipped.
+	openDead bool
+	// unblocked is whether the call linked a new key of a parent entity.
+	unblocked bool
+}
+
+// begin starts a call in tx.
+func (r *Resolver) begin(tx store.Tx) (*pass, error) {
+	open, err := tx.HasOpenDead(store.StageCapture)
+	return &pass{Resolver: r, held: map[string]bool{}, openDead: open}, err
+}
+
+// Result is what one call did.
+type Result struct {
+	Counts Stats
+	// Unblocked says the call linked a new key of an entity that others
+	// refer to: changes held for it may go through now (see RetryHeld).
+	Unblocked bool
 }
 
 // Stats counts what one Resolve call did, per entity.
@@ -60,7 +82,7 @@ func (s Stats) of(system, entity string) *store.Count {
 // New builds a resolver from compiled mappings (system → entity → map)
 // and schemas (entity → schema).
 func New(cfg *config.Config, maps map[string]map[string]*mapping.Map, schemas map[string]*mapping.Schema, log *slog.Logger) *Resolver {
-	r := &Resolver{cfg: cfg, maps: maps, schemas: schemas, log: log, held: map[string]int{},
+	r := &Resolver{cfg: cfg, maps: maps, schemas: schemas, log: log,
 		fields: map[string]map[string]map[string]bool{}, Now: time.Now}
 	r.parents = map[string]bool{}
 	for sys, ents := range maps {
@@ -81,43 +103,48 @@ func New(cfg *config.Config, maps map[string]map[string]*mapping.Map, schemas ma
 	return r
 }
 
-// LoadHeld restores which records have held changes, after a restart.
-func (r *Resolver) LoadHeld(tx store.Tx) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	held, err := tx.HeldChanges(1 << 30)
-	if err != nil {
-		return fmt.Errorf("load held changes: %w", err)
-	}
-	r.held = map[string]int{}
-	for _, c := range held {
-		r.held[heldKey(c.System, c.Entity, c.Key)]++
-	}
-	return nil
-}
-
 func heldKey(system, entity, key string) string { return system + "\x00" + entity + "\x00" + key }
 
 // Resolve handles captured changes of one system, in order.
-func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Stats, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st := Stats{}
-	if err := r.lookForDead(tx); err != nil {
-		return nil, err
+func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Result, error) {
+	p, err := r.begin(tx)
+	if err != nil {
+		return Result{}, err
 	}
 	if err := preload(tx, changes); err != nil {
-		return nil, err
+		return Result{}, err
 	}
-	r.unblocked = false
+	if err := p.loadHeld(tx, changes); err != nil {
+		return Result{}, err
+	}
+	st := Stats{}
 	for i := range changes {
 		c := &store.Change{Change: changes[i]}
 		c.Seq = 0
-		if err := r.one(tx, c, st); err != nil {
-			return nil, err
+		if err := p.one(tx, c, st); err != nil {
+			return Result{}, err
 		}
 	}
-	return st, nil
+	return Result{Counts: st, Unblocked: p.unblocked}, nil
+}
+
+// loadHeld marks the records of changes that have held changes already.
+func (p *pass) loadHeld(tx store.Tx, changes []record.Change) error {
+	keys := map[[2]string][]string{}
+	for _, c := range changes {
+		k := [2]string{c.System, c.Entity}
+		keys[k] = append(keys[k], c.Key)
+	}
+	for k, ks := range keys {
+		held, err := tx.HeldKeys(k[0], k[1], ks)
+		if err != nil {
+			return err
+		}
+		for key := range held {
+			p.held[heldKey(k[0], k[1], key)] = true
+		}
+	}
+	return nil
 }
 
 // Vanished records that system no longer holds the record gid of entity
@@ -126,48 +153,31 @@ func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Stats, error) 
 // answered that the record is gone). The delete reaches every other
 // system, as a captured delete would.
 func (r *Resolver) Vanished(tx store.Tx, system, entity, key, gid, why string) (Stats, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st := Stats{}
-	if err := r.lookForDead(tx); err != nil {
-		return nil, err
-	}
-	c := &store.Change{Change: record.Change{System: system, Entity: entity, Key: key, Op: record.Delete, GID: gid, At: r.Now()}}
-	return st, r.vanish(tx, c, gid, why, st.of(system, entity))
-}
-
-// Unblocked reports whether the last Resolve linked a key that held
-// changes may have been waiting for: only then is RetryHeld worth it at
-// once (a periodic retry covers keys linked by delivery).
-func (r *Resolver) Unblocked() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.unblocked && len(r.held) > 0
-}
-
-// RetryHeld resolves held changes again, oldest first; those whose
-// parents are now known go through.
-func (r *Resolver) RetryHeld(tx store.Tx, limit int) (Stats, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	st := Stats{}
-	if len(r.held) == 0 {
-		return st, nil
-	}
-	held, err := tx.HeldChanges(limit)
+	p, err := r.begin(tx)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.lookForDead(tx); err != nil {
+	st := Stats{}
+	c := &store.Change{Change: record.Change{System: system, Entity: entity, Key: key, Op: record.Delete, GID: gid, At: r.Now()}}
+	return st, p.vanish(tx, c, gid, why, st.of(system, entity))
+}
+
+// RetryHeld resolves up to limit held changes again, oldest first; those
+// whose parents are now known go through.
+func (r *Resolver) RetryHeld(tx store.Tx, limit int) (Stats, error) {
+	st := Stats{}
+	held, err := tx.HeldChanges(limit)
+	if err != nil || len(held) == 0 {
+		return st, err
+	}
+	p, err := r.begin(tx)
+	if err != nil {
 		return nil, err
 	}
-	// Release every held key first so that its changes are retried in
-	// order rather than re-held behind each other.
-	for _, c := range held {
-		delete(r.held, heldKey(c.System, c.Entity, c.Key))
-	}
+	// Every held record is released: its changes are retried in order,
+	// and the first held again holds the rest behind it.
 	for i := range held {
-		if err := r.one(tx, &held[i], st); err != nil {
+		if err := p.one(tx, &held[i], st); err != nil {
 			return nil, err
 		}
 	}
@@ -189,14 +199,9 @@ func preload(tx store.Tx, changes []record.Change) error {
 	return nil
 }
 
-func (r *Resolver) lookForDead(tx store.Tx) (err error) {
-	r.openDead, err = tx.HasOpenDead(store.StageCapture)
-	return err
-}
-
 // resolveDead marks dead letters of c's record resolved, now that a
 // change of it went through.
-func (r *Resolver) resolveDead(tx store.Tx, c *store.Change) error {
+func (r *pass) resolveDead(tx store.Tx, c *store.Change) error {
 	if !r.openDead {
 		return nil
 	}
@@ -217,7 +222,7 @@ type holdErr struct{ why string }
 func (e *holdErr) Error() string { return e.why }
 
 // one resolves c. A c with Seq != 0 is already in the log (a held change).
-func (r *Resolver) one(tx store.Tx, c *store.Change, st Stats) error {
+func (r *pass) one(tx store.Tx, c *store.Change, st Stats) error {
 	m := r.maps[c.System][c.Entity]
 	if m == nil {
 		return fmt.Errorf("resolve: system %q has no mapping for entity %q", c.System, c.Entity)
@@ -228,7 +233,7 @@ func (r *Resolver) one(tx store.Tx, c *store.Change, st Stats) error {
 		cnt.LastCapture = r.Now()
 	}
 	hk := heldKey(c.System, c.Entity, c.Key)
-	if r.held[hk] > 0 {
+	if r.held[hk] {
 		return r.finish(tx, c, store.Held, "waiting behind an earlier held change of the same record", cnt)
 	}
 	var err error
@@ -241,7 +246,7 @@ func (r *Resolver) one(tx store.Tx, c *store.Change, st Stats) error {
 	var he *holdErr
 	switch {
 	case errors.As(err, &he):
-		r.held[hk]++
+		r.held[hk] = true
 		return r.finish(tx, c, store.Held, he.why, cnt)
 	case errors.As(err, &de):
 		msg := fmt.Sprintf("%s %s %s: %v", c.System, c.Entity, c.Key, de.err)
@@ -257,7 +262,7 @@ func (r *Resolver) one(tx store.Tx, c *store.Change, st Stats) error {
 }
 
 // finish writes c to the log in state s (or updates it if already logged).
-func (r *Resolver) finish(tx store.Tx, c *store.Change, s store.State, note string, cnt *store.Count) error {
+func (r *pass) finish(tx store.Tx, c *store.Change, s store.State, note string, cnt *store.Count) error {
 	c.State, c.Note = s, note
 	if r.log.Enabled(context.Background(), slog.LevelDebug) {
 		r.log.Debug("resolved", "system", c.System, "entity", c.Entity, "key", c.Key, "gid", c.GID, "op", c.Op,
@@ -270,16 +275,4 @@ func (r *Resolver) finish(tx store.Tx, c *store.Change, s store.State, note stri
 		return tx.SetState(c.Seq, s, note)
 	}
 	return tx.Append(c)
-}
-
-// Held reports the records that have held changes, for status.
-func (r *Resolver) Held() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.held))
-	for k := range r.held {
-		out = append(out, strings.ReplaceAll(k, "\x00", " "))
-	}
-	sort.Strings(out)
-	return out
 }

@@ -331,7 +331,13 @@ func TestReferenceToDeletedParentIsCleared(t *testing.T) {
 	// key) and renames it; another contact is made pointing at A1 too.
 	g.resolve(contact("K1", t0.Add(2*time.Second), "Kid Renamed", "A1"),
 		contact("K2", t0.Add(2*time.Second), "Late Kid", "A1"))
-	if held := g.r.Held(); len(held) > 0 {
+	var held []store.Change
+	g.view(func(tx store.Tx) error {
+		var err error
+		held, err = tx.HeldChanges(10)
+		return err
+	})
+	if len(held) > 0 {
 		t.Fatalf("changes held for a parent that was deleted: %v", held)
 	}
 	k := g.golden("contact", kid)

@@ -29,7 +29,7 @@ func (r *Resolver) naturalValue(entity string, f record.Fields) (string, bool) {
 	return strings.Join(parts, "\x1f"), true
 }
 
-func (r *Resolver) dropNatural(tx store.Tx, g *store.Golden) error {
+func (r *pass) dropNatural(tx store.Tx, g *store.Golden) error {
 	if v, ok := r.naturalValue(g.Entity, g.Fields); ok {
 		if cur, found, err := tx.Natural(g.Entity, v); err != nil {
 			return err
@@ -42,7 +42,7 @@ func (r *Resolver) dropNatural(tx store.Tx, g *store.Golden) error {
 
 // route enqueues the record for every destination of the change. With
 // changed set, a destination that maps none of the changed fields is skipped.
-func (r *Resolver) route(tx store.Tx, c *store.Change, g *store.Golden, changed []string) error {
+func (r *pass) route(tx store.Tx, c *store.Change, g *store.Golden, changed []string) error {
 	// A delivery to the source itself may be in flight with an older
 	// state; make it count for nothing so the source gets the new one.
 	if err := tx.Touch(c.System, c.Entity, g.GID, g.Ver); err != nil {

@@ -13,7 +13,7 @@ import (
 // upsert resolves a create or update: it identifies the record, and
 // unless that alone settles the change (settled), translates references,
 // merges the change into the golden record and routes what changed.
-func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.Count) error {
+func (r *pass) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.Count) error {
 	canon, err := m.ToCanonical(c.Fields)
 	if err != nil {
 		var fe *mapping.FieldError
@@ -74,7 +74,7 @@ func (r *Resolver) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *sto
 // read from before the record went from the system, tandem's own write
 // come back, a change of a record deleted elsewhere. It reports whether
 // it did.
-func (r *Resolver) settled(tx store.Tx, c *store.Change, id identity, cnt *store.Count) (bool, error) {
+func (r *pass) settled(tx store.Tx, c *store.Change, id identity, cnt *store.Count) (bool, error) {
 	gid, g := id.gid, id.g
 	if id.earlier {
 		return true, r.finish(tx, c, store.Dropped, "a read of an earlier record under key "+c.Key+
@@ -130,7 +130,7 @@ func (r *Resolver) validate(entity string, merged record.Fields) error {
 // unchanged finishes a change that leaves the golden record g as it is
 // (an echo or a no-op): its source holds the record, unless its row was
 // stale, in which case it is sent the record again.
-func (r *Resolver) unchanged(tx store.Tx, c *store.Change, g *store.Golden, stale, fieldMerge bool, cnt *store.Count) error {
+func (r *pass) unchanged(tx store.Tx, c *store.Change, g *store.Golden, stale, fieldMerge bool, cnt *store.Count) error {
 	if c.At.After(g.At) && !fieldMerge {
 		// Its users wrote the record as it is, later than its last
 		// change: an older change arriving now must not undo that.
@@ -152,7 +152,7 @@ func (r *Resolver) unchanged(tx store.Tx, c *store.Change, g *store.Golden, stal
 
 // changed writes the golden record (g, or a new one when nil) as merged
 // by c, with which system set each changed field, and routes it.
-func (r *Resolver) changed(tx store.Tx, c *store.Change, g *store.Golden, merged record.Fields, changed []string, flips int, stale bool, cnt *store.Count) error {
+func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged record.Fields, changed []string, flips int, stale bool, cnt *store.Count) error {
 	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (r *Resolver) changed(tx store.Tx, c *store.Change, g *store.Golden, merged
 // global ids. A reference to a record that was deleted becomes empty
 // (as ON DELETE SET NULL would make it), and cleared says so. A parent
 // tandem does not know yet is left as it was, and the reason returned.
-func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields) (missing string, cleared bool, err error) {
+func (r *pass) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields) (missing string, cleared bool, err error) {
 	for f, ent := range m.Refs {
 		v, ok := canon[f].(string)
 		if !ok || v == "" {
@@ -233,7 +233,7 @@ func (r *Resolver) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon
 }
 
 // link links the change's key to its record, if it is not yet.
-func (r *Resolver) link(tx store.Tx, c *store.Change, id identity) error {
+func (r *pass) link(tx store.Tx, c *store.Change, id identity) error {
 	if id.linked {
 		return nil
 	}

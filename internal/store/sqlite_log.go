@@ -100,3 +100,34 @@ func (t *sqlTx) History(entity, gid string) ([]Change, error) {
 	}
 	return scanChanges(t.query(`SELECT `+changeCols+` FROM changes WHERE entity=? AND gid=? ORDER BY seq`, entity, gid))
 }
+
+// HeldKeys implements Log.
+func (t *sqlTx) HeldKeys(system, entity string, keys []string) (map[string]bool, error) {
+	if err := t.flushChanges(); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	keys = uniqueMissing(keys, func(string) bool { return false })
+	for len(keys) > 0 {
+		n := min(len(keys), chunk)
+		args := make([]any, 0, n+2)
+		args = append(args, system, entity)
+		for _, k := range keys[:n] {
+			args = append(args, k)
+		}
+		keys = keys[n:]
+		err := t.each(`SELECT DISTINCT key FROM changes WHERE state=1 AND system=? AND entity=? AND key IN (`+marks(n)+`)`, args,
+			func(rows *sql.Rows) error {
+				var k string
+				if err := rows.Scan(&k); err != nil {
+					return err
+				}
+				out[k] = true
+				return nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("look for held changes: %w", err)
+		}
+	}
+	return out, nil
+}

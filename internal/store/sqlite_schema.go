@@ -20,6 +20,7 @@ CREATE TABLE IF NOT EXISTS changes (
 -- index would cost every captured change a second B-tree insert.
 DROP INDEX IF EXISTS changes_gid;
 CREATE INDEX IF NOT EXISTS changes_held ON changes(state) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS changes_held_key ON changes(system, entity, key) WHERE state = 1;
 CREATE TABLE IF NOT EXISTS links (
   entity TEXT NOT NULL, system TEXT NOT NULL, key TEXT NOT NULL, gid TEXT NOT NULL,
   at INTEGER NOT NULL DEFAULT 0,

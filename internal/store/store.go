@@ -250,6 +250,8 @@ type Log interface {
 	SetState(seq int64, s State, note string) error
 	// HeldChanges lists held changes, oldest first.
 	HeldChanges(limit int) ([]Change, error)
+	// HeldKeys says which of system's keys of entity have held changes.
+	HeldKeys(system, entity string, keys []string) (map[string]bool, error)
 	// Holds counts held changes by system and entity.
 	Holds() ([]Holds, error)
 	History(entity, gid string) ([]Change, error)

@@ -103,6 +103,21 @@ func (t *tx) HeldChanges(limit int) ([]store.Change, error) {
 	return out, nil
 }
 
+// HeldKeys implements store.Log.
+func (t *tx) HeldKeys(system, entity string, keys []string) (map[string]bool, error) {
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k] = true
+	}
+	out := map[string]bool{}
+	for _, c := range t.st.changes {
+		if c.State == store.Held && c.System == system && c.Entity == entity && want[c.Key] {
+			out[c.Key] = true
+		}
+	}
+	return out, nil
+}
+
 // Holds implements store.Log.
 func (t *tx) Holds() ([]store.Holds, error) {
 	by := map[pair]*store.Holds{}

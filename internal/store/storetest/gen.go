@@ -165,7 +165,9 @@ func (g *gen) recordCall(n int, a args) call {
 			held, err := tx.HeldChanges(3)
 			hs, err2 := tx.Holds()
 			hist, err3 := tx.History(e, gid)
-			return show(showChanges(held), err) + " " + show(hs, err2) + " " + show(showChanges(hist), err3)
+			hk, err4 := tx.HeldKeys(sys, e, []string{"1", "2", "3", "4", "1"})
+			return show(showChanges(held), err) + " " + show(hs, err2) + " " + show(showChanges(hist), err3) + " " +
+				show(showSet(hk), err4)
 		}, e, gid)
 	}
 	panic("no call drawn")

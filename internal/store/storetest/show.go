@@ -140,3 +140,14 @@ func showDead(ds []store.DeadLetter) []string {
 	}
 	return out
 }
+
+func showSet(m map[string]bool) string {
+	var ks []string
+	for k, v := range m {
+		if v {
+			ks = append(ks, k)
+		}
+	}
+	slices.Sort(ks)
+	return strings.Join(ks, ",")
+}
