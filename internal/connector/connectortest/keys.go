@@ -133,3 +133,37 @@ func testCreateWithoutKey(t *testing.T, e *env) {
 		}
 	}
 }
+
+// Its users delete a row and, between capture's read of the batch's rows
+// and its read of the id table, tandem makes a new row under the freed
+// key. The delete is of the row its users deleted: it must not carry the
+// global id of tandem's new row (which would then be deleted everywhere).
+func testKeyGivenAgainBetweenReads(t *testing.T, e *env) {
+	e = e.ledgers(t)
+	h, ok := e.sys.(interface{ HookCaptureReads(func()) })
+	if !ok {
+		t.Fatal("the connector has no HookCaptureReads, which this test needs")
+	}
+	e.exec(t, "INSERT INTO ledgers (id, name) VALUES (?, ?)", 5, "theirs")
+	e.drain(t)
+	e.exec(t, "DELETE FROM ledgers WHERE id = ?", 5)
+	made := false
+	h.HookCaptureReads(func() {
+		if made {
+			return
+		}
+		made = true
+		e.apply(t, "ledger", record.Write{Op: record.Upsert, GID: "0190-gid-new", Fields: record.Fields{"id": int64(5), "name": "tandem's"}})
+	})
+	defer h.HookCaptureReads(nil)
+	got := e.drain(t)
+	if !made {
+		t.Fatal("capture never read the id table")
+	}
+	if len(got) != 1 || got[0].Op != record.Delete || got[0].Key != "5" {
+		t.Fatalf("changes: %+v, want the delete of key 5", got)
+	}
+	if got[0].GID == "0190-gid-new" {
+		t.Errorf("the delete of the users' row 5 carries the id of the row tandem made under the key since: %+v", got[0])
+	}
+}

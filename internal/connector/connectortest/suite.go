@@ -38,6 +38,7 @@ func Run(t *testing.T, h Harness) {
 		{"CreateUsesGlobalID", testCreateGID},
 		{"KeyFieldIsCaptured", testKeyFieldCaptured},
 		{"CreateCarriesKey", testCreateCarriesKey},
+		{"KeyGivenAgainBetweenReads", testKeyGivenAgainBetweenReads},
 		{"CreateWithoutKeySaysHow", testCreateWithoutKey},
 		{"ResultsAreAligned", testAligned},
 		{"BadWriteIsPermanent", testBadWrite},

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -206,4 +207,10 @@ func (*dialect) CheckText(s string) error {
 		return fmt.Errorf("text is not valid UTF-8 (%s), which a utf8mb4 column cannot store", record.BadUTF8(s))
 	}
 	return nil
+}
+
+// Snapshot implements sqldb.Dialect: InnoDB's REPEATABLE READ reads every
+// statement from the snapshot its first read took.
+func (*dialect) Snapshot() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 }

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -214,4 +215,10 @@ func (*dialect) CheckText(s string) error {
 		return fmt.Errorf("text is not valid UTF-8 (%s), which PostgreSQL text cannot store", record.BadUTF8(s))
 	}
 	return nil
+}
+
+// Snapshot implements sqldb.Dialect: REPEATABLE READ takes its snapshot
+// at the first statement, and every later one reads it.
+func (*dialect) Snapshot() *sql.TxOptions {
+	return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
 }

@@ -324,3 +324,5 @@ func TestApplyRejectsBadValues(t *testing.T) {
 		t.Errorf("a create without key or global id: %v; want a permanent error", err)
 	}
 }
+
+func (*fake) Snapshot() *sql.TxOptions { return nil }

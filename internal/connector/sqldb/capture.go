@@ -142,15 +142,25 @@ func (e *Engine) resolve(ctx context.Context, rows []outboxRow) ([]record.Change
 	keys, latest := e.lastRows(rows)
 	var out []record.Change
 	var stale []idRow
-	for name, ks := range keys {
-		for _, t := range e.byName[name] {
-			var ids []idRow
-			var err error
-			if out, ids, err = e.resolveTable(ctx, t, ks, latest, out); err != nil {
-				return nil, nil, err
+	// The rows and the id table are read from one snapshot: tandem's own
+	// write of a row under a key its users freed, made between two reads,
+	// would otherwise lend the freed key's delete the id of tandem's new
+	// record.
+	err := e.snapshot(ctx, func(q querier) error {
+		for name, ks := range keys {
+			for _, t := range e.byName[name] {
+				var ids []idRow
+				var err error
+				if out, ids, err = e.resolveTable(ctx, q, t, ks, latest, out); err != nil {
+					return err
+				}
+				stale = append(stale, ids...)
 			}
-			stale = append(stale, ids...)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	slices.SortStableFunc(out, func(a, b record.Change) int {
 		return cmp.Or(cmp.Compare(a.Version, b.Version), cmp.Compare(a.Entity, b.Entity))
@@ -208,8 +218,8 @@ func (e *Engine) lastRows(rows []outboxRow) (map[string][]string, map[[2]string]
 // says, reading their rows; it also gives the deletes of t already in
 // out the global ids the id table holds for their keys. It returns the
 // id-table rows of the keys whose record went.
-func (e *Engine) resolveTable(ctx context.Context, t *table, ks []string, latest map[[2]string]lastRow, out []record.Change) ([]record.Change, []idRow, error) {
-	found, err := e.fetch(ctx, t, ks)
+func (e *Engine) resolveTable(ctx context.Context, q querier, t *table, ks []string, latest map[[2]string]lastRow, out []record.Change) ([]record.Change, []idRow, error) {
+	found, err := e.fetch(ctx, q, t, ks)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read rows of %s: %w", t.Entity, err)
 	}
@@ -232,7 +242,10 @@ func (e *Engine) resolveTable(ctx context.Context, t *table, ks []string, latest
 		l.stamp(&c)
 		out = append(out, c)
 	}
-	ids, err := e.idsOf(ctx, t.Entity, gone)
+	if e.betweenReads != nil {
+		e.betweenReads()
+	}
+	ids, err := e.idsOf(ctx, q, t.Entity, gone)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the id table: %w", err)
 	}
@@ -315,3 +328,19 @@ func (e *Engine) deleteSeqs(ctx context.Context, s seqs) error {
 	}
 	return nil
 }
+
+// snapshot runs fn's reads in one read-only transaction that sees the
+// database as of one moment (see Dialect.Snapshot).
+func (e *Engine) snapshot(ctx context.Context, fn func(querier) error) error {
+	tx, err := e.db.BeginTx(ctx, e.d.Snapshot())
+	if err != nil {
+		return fmt.Errorf("begin a read: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+// HookCaptureReads sets a function that capture calls between its read
+// of a batch's rows and its read of the id table, for tests of what may
+// happen between the two.
+func (e *Engine) HookCaptureReads(f func()) { e.betweenReads = f }

@@ -102,6 +102,10 @@ type Dialect interface {
 	// holds for entity, appending to args; rows with a NULL k are skipped.
 	LookupIDs(args *[]any, entity string, gids []any) string
 
+	// Snapshot is how to begin a read-only transaction whose statements
+	// all see the database as of one moment.
+	Snapshot() *sql.TxOptions
+
 	// Columns returns the columns of table; an error if it does not exist.
 	Columns(ctx context.Context, db *sql.DB, table string) ([]Column, error)
 	// Setup installs tandem's tables and the capture triggers of tables.

@@ -44,6 +44,8 @@ type Engine struct {
 	// unmapped holds the names of unmapped tables whose outbox rows were
 	// dropped, to warn once per table.
 	unmapped sync.Map
+	// betweenReads, if set, runs between capture's reads (see HookCaptureReads).
+	betweenReads func()
 }
 
 // table is one configured table with the columns learned from the database.

@@ -100,7 +100,7 @@ func (p *plan) recordIDs(ctx context.Context) error {
 }
 
 // idsOf reads the id-table rows of entity's keys.
-func (e *Engine) idsOf(ctx context.Context, entity string, keys []string) ([]idRow, error) {
+func (e *Engine) idsOf(ctx context.Context, q querier, entity string, keys []string) ([]idRow, error) {
 	var out []idRow
 	for len(keys) > 0 {
 		n := min(len(keys), maxList)
@@ -110,7 +110,7 @@ func (e *Engine) idsOf(ctx context.Context, entity string, keys []string) ([]idR
 		}
 		keys = keys[n:]
 		var err error
-		if out, err = e.appendIDs(ctx, out, entity, vals); err != nil {
+		if out, err = e.appendIDs(ctx, q, out, entity, vals); err != nil {
 			return nil, err
 		}
 	}
@@ -119,10 +119,10 @@ func (e *Engine) idsOf(ctx context.Context, entity string, keys []string) ([]idR
 
 // appendIDs appends to out the id-table rows of entity's keys vals, at
 // most maxList of them.
-func (e *Engine) appendIDs(ctx context.Context, out []idRow, entity string, vals []any) ([]idRow, error) {
+func (e *Engine) appendIDs(ctx context.Context, qr querier, out []idRow, entity string, vals []any) ([]idRow, error) {
 	var args []any
 	q := "SELECT gid, k FROM " + e.d.IDs() + " WHERE entity = " + e.d.Param(&args, entity) + " AND " + e.d.In(&args, "k", idKey, vals)
-	rows, err := e.db.QueryContext(ctx, q, args...)
+	rows, err := qr.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

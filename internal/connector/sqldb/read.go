@@ -2,6 +2,7 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/tandemhub/tandem/internal/record"
@@ -16,16 +17,17 @@ const (
 
 // selectRows reads rows of t as upserts. where renders the condition (and
 // any ORDER BY/LIMIT) after the select list, appending to args.
-func (e *Engine) selectRows(ctx context.Context, t *table, where func(args *[]any) string) ([]record.Change, error) {
+func (e *Engine) selectRows(ctx context.Context, q querier, t *table, where func(args *[]any) string) ([]record.Change, error) {
 	d := e.d
 	var args []any
-	q := "SELECT " + d.KeyText("r."+d.Quote(t.Key))
+	sel := "SELECT " + d.KeyText("r."+d.Quote(t.Key))
 	for _, c := range t.cols {
-		q += ", r." + d.Quote(c.Name)
+		sel += ", r." + d.Quote(c.Name)
 	}
-	q += ", i.gid FROM " + t.quoted + " r LEFT JOIN " + d.IDs() + " i ON i.entity = " + d.Param(&args, t.Entity) +
+	sel += ", i.gid FROM " + t.quoted + " r LEFT JOIN " + d.IDs() + " i ON i.entity = " + d.Param(&args, t.Entity) +
 		" AND i.k = " + d.KeyText("r."+d.Quote(t.Key)) + " " + where(&args)
-	rows, err := e.db.QueryContext(ctx, q, args...)
+
+	rows, err := q.QueryContext(ctx, sel, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +71,7 @@ func (e *Engine) Snapshot(ctx context.Context, entity string, after string, max 
 			return nil, after, fmt.Errorf("snapshot of %s in system %q: bad cursor %q: %w", entity, e.system, after, err)
 		}
 	}
-	rows, err := e.selectRows(ctx, t, func(args *[]any) string {
+	rows, err := e.selectRows(ctx, e.db, t, func(args *[]any) string {
 		w := ""
 		if after != "" {
 			w = "WHERE r." + e.d.Quote(t.Key) + " > " + e.d.Param(args, from)
@@ -92,7 +94,7 @@ func (e *Engine) Fetch(ctx context.Context, entity string, keys []string) ([]rec
 	if err != nil {
 		return nil, err
 	}
-	found, err := e.fetch(ctx, t, keys)
+	found, err := e.fetch(ctx, e.db, t, keys)
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s from %s system %q: %w", entity, e.d.Name(), e.system, err)
 	}
@@ -109,7 +111,7 @@ func (e *Engine) Fetch(ctx context.Context, entity string, keys []string) ([]rec
 
 // fetch reads the rows of t with the given keys, by canonical key.
 // Keys that cannot be keys of t are absent.
-func (e *Engine) fetch(ctx context.Context, t *table, keys []string) (map[string]record.Change, error) {
+func (e *Engine) fetch(ctx context.Context, q querier, t *table, keys []string) (map[string]record.Change, error) {
 	found := make(map[string]record.Change, len(keys))
 	var enc []any
 	seen := map[string]bool{}
@@ -125,7 +127,7 @@ func (e *Engine) fetch(ctx context.Context, t *table, keys []string) (map[string
 		n := min(len(enc), maxList)
 		part := enc[:n]
 		enc = enc[n:]
-		rows, err := e.selectRows(ctx, t, func(args *[]any) string {
+		rows, err := e.selectRows(ctx, q, t, func(args *[]any) string {
 			return "WHERE " + e.d.In(args, "r."+e.d.Quote(t.Key), t.key, part)
 		})
 		if err != nil {
@@ -145,4 +147,10 @@ func canonicalKey(t *table, k string) string {
 		return Format(v)
 	}
 	return k
+}
+
+// querier runs read statements: the database itself, or one read
+// transaction of it.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }

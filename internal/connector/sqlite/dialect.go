@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"database/sql"
 	"strconv"
 	"strings"
 	"time"
@@ -128,3 +129,7 @@ func (d dialect) Delete(table string, key sqldb.Column, keys []any) []sqldb.Stmt
 	}
 	return out
 }
+
+// Snapshot implements sqldb.Dialect: a SQLite read transaction (in WAL
+// mode) sees the database as of its first read, whatever commits after.
+func (dialect) Snapshot() *sql.TxOptions { return &sql.TxOptions{ReadOnly: true} }
