@@ -333,75 +333,110 @@ func (f hsFilter) match(v any) bool {
 	return false
 }
 
+// hsFilterGroup is a search's group of filters, all of which must match.
+type hsFilterGroup struct {
+	Filters []hsFilter `json:"filters"`
+}
+
+// hsSearchRequest is the body of a search call.
+type hsSearchRequest struct {
+	FilterGroups []hsFilterGroup   `json:"filterGroups"`
+	Sorts        []json.RawMessage `json:"sorts"`
+	Properties   []string          `json:"properties"`
+	Limit        int               `json:"limit"`
+	After        string            `json:"after"`
+}
+
+// search answers POST search: the live records matching any filter group,
+// sorted, one page of them.
 func (h *HubSpot) search(w http.ResponseWriter, r *http.Request, typ string) {
-	var req struct {
-		FilterGroups []struct {
-			Filters []hsFilter `json:"filters"`
-		} `json:"filterGroups"`
-		Sorts      []json.RawMessage `json:"sorts"`
-		Properties []string          `json:"properties"`
-		Limit      int               `json:"limit"`
-		After      string            `json:"after"`
-	}
-	if !h.decode(w, r, &req) {
+	req, after, ok := h.searchRequest(w, r)
+	if !ok {
 		return
+	}
+	recs := h.Store.List(typ, func(rec *Rec) bool {
+		return !rec.Deleted && h.matchesAnyGroup(typ, rec, req.FilterGroups)
+	})
+	for i := len(req.Sorts) - 1; i >= 0; i-- {
+		h.sortBy(typ, recs, req.Sorts[i])
+	}
+	h.searchAnswer(w, typ, recs, after, req)
+}
+
+// searchRequest decodes a search and checks its limit (10 by default, at
+// most 200) and that the page ends within the first 10,000 results; it
+// returns the request and its offset, or answers 400 and returns false.
+func (h *HubSpot) searchRequest(w http.ResponseWriter, r *http.Request) (*hsSearchRequest, int, bool) {
+	var req hsSearchRequest
+	if !h.decode(w, r, &req) {
+		return nil, 0, false
 	}
 	if req.Limit <= 0 {
 		req.Limit = 10
 	}
 	if req.Limit > 200 {
 		hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "limit must be at most 200", nil)
-		return
+		return nil, 0, false
 	}
 	after, _ := strconv.Atoi(req.After)
 	if after+req.Limit > 10000 {
 		hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "search results are limited to 10,000 per query", nil)
-		return
+		return nil, 0, false
 	}
-	recs := h.Store.List(typ, func(rec *Rec) bool {
-		if rec.Deleted {
-			return false
+	return &req, after, true
+}
+
+// matchesAnyGroup reports whether rec matches every filter of some group,
+// or there are no groups.
+func (h *HubSpot) matchesAnyGroup(typ string, rec *Rec, groups []hsFilterGroup) bool {
+	if len(groups) == 0 {
+		return true
+	}
+	for _, g := range groups {
+		ok := true
+		for _, f := range g.Filters {
+			if !f.match(h.propValue(typ, rec, f.PropertyName)) {
+				ok = false
+				break
+			}
 		}
-		if len(req.FilterGroups) == 0 {
+		if ok {
 			return true
 		}
-		for _, g := range req.FilterGroups {
-			ok := true
-			for _, f := range g.Filters {
-				if !f.match(h.propValue(typ, rec, f.PropertyName)) {
-					ok = false
-					break
-				}
-			}
-			if ok {
-				return true
-			}
-		}
-		return false
-	})
-	for i := len(req.Sorts) - 1; i >= 0; i-- {
-		var s struct {
-			PropertyName string `json:"propertyName"`
-			Direction    string `json:"direction"`
-		}
-		if json.Unmarshal(req.Sorts[i], &s) != nil {
-			_ = json.Unmarshal(req.Sorts[i], &s.PropertyName)
-		}
-		slices.SortStableFunc(recs, func(a, b *Rec) int {
-			x, y := h.propValue(typ, a, s.PropertyName), h.propValue(typ, b, s.PropertyName)
-			n := 0
-			if tx, ok := x.(time.Time); ok {
-				ty, _ := y.(time.Time)
-				n = tx.Compare(ty)
-			} else {
-				n = strings.Compare(fmt.Sprint(x), fmt.Sprint(y))
-			}
-			if s.Direction == "DESCENDING" {
-				n = -n
-			}
-			return n
-		})
 	}
+	return false
+}
+
+// sortBy sorts recs stably by one sort of a search, {propertyName,
+// direction} or a bare property name: times in time order, other values
+// as text.
+func (h *HubSpot) sortBy(typ string, recs []*Rec, raw json.RawMessage) {
+	var s struct {
+		PropertyName string `json:"propertyName"`
+		Direction    string `json:"direction"`
+	}
+	if json.Unmarshal(raw, &s) != nil {
+		_ = json.Unmarshal(raw, &s.PropertyName)
+	}
+	slices.SortStableFunc(recs, func(a, b *Rec) int {
+		x, y := h.propValue(typ, a, s.PropertyName), h.propValue(typ, b, s.PropertyName)
+		n := 0
+		if tx, ok := x.(time.Time); ok {
+			ty, _ := y.(time.Time)
+			n = tx.Compare(ty)
+		} else {
+			n = strings.Compare(fmt.Sprint(x), fmt.Sprint(y))
+		}
+		if s.Direction == "DESCENDING" {
+			n = -n
+		}
+		return n
+	})
+}
+
+// searchAnswer answers the page of recs from offset after, with the
+// total and, when more follow, the next page's offset.
+func (h *HubSpot) searchAnswer(w http.ResponseWriter, typ string, recs []*Rec, after int, req *hsSearchRequest) {
 	total := len(recs)
 	if after > len(recs) {
 		after = len(recs)
@@ -456,64 +491,82 @@ func (h *HubSpot) one(w http.ResponseWriter, r *http.Request, typ, id string) {
 	}
 }
 
+// hsBatchInput is one input of a batch call.
+type hsBatchInput struct {
+	ID                 string         `json:"id"`
+	IDProperty         string         `json:"idProperty"`
+	Properties         map[string]any `json:"properties"`
+	ObjectWriteTraceID string         `json:"objectWriteTraceId"`
+}
+
+// hsBatchRequest is the body of a batch call.
+type hsBatchRequest struct {
+	Properties []string       `json:"properties"`
+	IDProperty string         `json:"idProperty"`
+	Inputs     []hsBatchInput `json:"inputs"`
+}
+
+// errNoBatchOp is batchApply's error for an operation HubSpot has no
+// batch endpoint for.
+var errNoBatchOp = errors.New("no such batch operation")
+
+// batch answers POST batch/{op}, op one of create, update, upsert,
+// archive and read: it checks the whole call, then applies the inputs in
+// order and answers their results.
 func (h *HubSpot) batch(w http.ResponseWriter, r *http.Request, typ, op string) {
-	var req struct {
-		Properties []string `json:"properties"`
-		IDProperty string   `json:"idProperty"`
-		Inputs     []struct {
-			ID                 string         `json:"id"`
-			IDProperty         string         `json:"idProperty"`
-			Properties         map[string]any `json:"properties"`
-			ObjectWriteTraceID string         `json:"objectWriteTraceId"`
-		} `json:"inputs"`
-	}
-	if !h.decode(w, r, &req) {
+	req, ok := h.batchRequest(w, r, typ, op)
+	if !ok {
 		return
+	}
+	results, errs, ok := h.batchApplyAll(w, typ, op, req)
+	if !ok {
+		return
+	}
+	if op == "archive" {
+		h.answer(w, http.StatusNoContent, nil)
+		return
+	}
+	h.batchAnswer(w, op, results, errs)
+}
+
+// batchRequest decodes a batch call and checks it before any write: at
+// most 100 inputs, and for creates, updates and upserts every input's
+// values, as one bad value fails the whole call with 400, as HubSpot
+// does. It answers and returns false when the call is refused.
+func (h *HubSpot) batchRequest(w http.ResponseWriter, r *http.Request, typ, op string) (*hsBatchRequest, bool) {
+	var req hsBatchRequest
+	if !h.decode(w, r, &req) {
+		return nil, false
 	}
 	if len(req.Inputs) > 100 {
 		hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", "batch inputs are limited to 100", nil)
-		return
+		return nil, false
 	}
-	// Creates and upserts check every input first: one bad value fails
-	// the whole call with 400, as HubSpot does.
 	if op == "create" || op == "upsert" || op == "update" {
 		for _, in := range req.Inputs {
 			if err := hsValidate(typ, in.Properties); err != nil {
 				msg, errs := hsFieldErr(err)
 				hsErr(w, http.StatusBadRequest, "VALIDATION_ERROR", msg, errs)
-				return
+				return nil, false
 			}
 		}
 	}
-	var results, errs []any
+	return &req, true
+}
+
+// batchApplyAll applies the inputs in order, collecting the views of the
+// records written or read and an error entry for each input that failed
+// (archives give neither). An unknown op answers 404 at the first input,
+// and batchApplyAll returns false.
+func (h *HubSpot) batchApplyAll(w http.ResponseWriter, typ, op string, req *hsBatchRequest) (results, errs []any, ok bool) {
 	for _, in := range req.Inputs {
-		var rec *Rec
-		var err error
-		switch op {
-		case "create":
-			rec, err = h.Store.Create(typ, strings_(in.Properties))
-		case "update":
-			rec, err = h.Store.Update(typ, in.ID, strings_(in.Properties))
-		case "upsert":
-			idp := cmp.Or(in.IDProperty, req.IDProperty)
-			p := strings_(in.Properties)
-			p[idp] = in.ID
-			if found := h.Store.Find(typ, idp, in.ID); len(found) > 0 {
-				rec, err = h.Store.Update(typ, found[0].ID, p)
-			} else {
-				rec, err = h.Store.Create(typ, p)
-			}
-		case "archive":
-			_ = h.Store.Delete(typ, in.ID)
-			continue
-		case "read":
-			rec = h.Store.Get(typ, in.ID)
-			if rec == nil || rec.Deleted {
-				err = ErrNotFound
-			}
-		default:
+		rec, err := h.batchApply(typ, op, req.IDProperty, in)
+		if errors.Is(err, errNoBatchOp) {
 			hsErr(w, http.StatusNotFound, "OBJECT_NOT_FOUND", "no batch "+op, nil)
-			return
+			return nil, nil, false
+		}
+		if op == "archive" {
+			continue
 		}
 		if err != nil {
 			errs = append(errs, map[string]any{"status": "error", "category": "OBJECT_NOT_FOUND",
@@ -527,11 +580,43 @@ func (h *HubSpot) batch(w http.ResponseWriter, r *http.Request, typ, op string) 
 		}
 		results = append(results, v)
 	}
-	if op == "archive" {
-		h.answer(w, http.StatusNoContent, nil)
-		return
+	return results, errs, true
+}
+
+// batchApply applies one input of op to the store and returns the record
+// written or read; an upsert finds its record by the input's idProperty,
+// else idProperty, the call's. An archive returns no record.
+func (h *HubSpot) batchApply(typ, op, idProperty string, in hsBatchInput) (*Rec, error) {
+	switch op {
+	case "create":
+		return h.Store.Create(typ, strings_(in.Properties))
+	case "update":
+		return h.Store.Update(typ, in.ID, strings_(in.Properties))
+	case "upsert":
+		idp := cmp.Or(in.IDProperty, idProperty)
+		p := strings_(in.Properties)
+		p[idp] = in.ID
+		if found := h.Store.Find(typ, idp, in.ID); len(found) > 0 {
+			return h.Store.Update(typ, found[0].ID, p)
+		}
+		return h.Store.Create(typ, p)
+	case "archive":
+		_ = h.Store.Delete(typ, in.ID)
+		return nil, nil
+	case "read":
+		rec := h.Store.Get(typ, in.ID)
+		if rec == nil || rec.Deleted {
+			return rec, ErrNotFound
+		}
+		return rec, nil
 	}
-	// HubSpot does not promise results in input order.
+	return nil, errNoBatchOp
+}
+
+// batchAnswer answers a batch call's results, shuffled as HubSpot does
+// not promise them in input order: 201 for creates, else 200, or 207
+// when some inputs failed.
+func (h *HubSpot) batchAnswer(w http.ResponseWriter, op string, results, errs []any) {
 	rand.Shuffle(len(results), func(i, j int) { results[i], results[j] = results[j], results[i] })
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	body := map[string]any{"status": "COMPLETE", "results": results, "startedAt": now, "completedAt": now}

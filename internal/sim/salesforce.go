@@ -360,92 +360,122 @@ func (s *Salesforce) one(w http.ResponseWriter, r *http.Request, obj, id string)
 func (s *Salesforce) collections(w http.ResponseWriter, r *http.Request, rest []string) {
 	switch {
 	case len(rest) == 0 && r.Method == http.MethodDelete:
-		var out []any
-		for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
-			obj := s.objectOf(id)
-			if obj == "" || s.Store.Delete(obj, id) != nil {
-				out = append(out, map[string]any{"id": id, "success": false, "errors": []any{
-					map[string]any{"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []string{}}}})
-				continue
-			}
-			out = append(out, map[string]any{"id": id, "success": true, "errors": []any{}})
-		}
-		s.answer(w, out)
+		s.deleteMany(w, r)
 	case len(rest) == 1 && r.Method == http.MethodGet:
-		obj := rest[0]
-		fields := strings.Split(r.URL.Query().Get("fields"), ",")
-		var out []any
-		for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
-			rec := s.Store.Get(obj, id)
-			if rec == nil || rec.Deleted {
-				out = append(out, nil)
-				continue
-			}
-			out = append(out, s.view(obj, rec, append([]string{"Id"}, fields...)))
-		}
-		writeJSON(w, http.StatusOK, out)
+		s.readMany(w, r, rest[0])
 	case (len(rest) == 0 && (r.Method == http.MethodPost || r.Method == http.MethodPatch)) || (len(rest) == 2 && r.Method == http.MethodPatch):
-		var req struct {
-			AllOrNone bool             `json:"allOrNone"`
-			Records   []map[string]any `json:"records"`
-		}
-		if !s.decode(w, r, &req) {
-			return
-		}
-		if len(req.Records) > 200 {
-			sfErr(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "record limit exceeded; 200 is the limit")
-			return
-		}
-		out := make([]any, len(req.Records))
-		for i, m := range req.Records {
-			attrs, _ := m["attributes"].(map[string]any)
-			obj, _ := attrs["type"].(string)
-			if len(rest) == 2 {
-				obj = rest[0]
-			}
-			if obj == "" {
-				out[i] = map[string]any{"success": false, "errors": []any{map[string]any{"statusCode": "INVALID_TYPE", "message": "attributes.type is required", "fields": []string{}}}}
-				continue
-			}
-			id, f := sfFields(m)
-			var rec *Rec
-			var err error
-			created := false
-			switch {
-			case len(rest) == 2:
-				ext := rest[1]
-				key := fmt.Sprint(m[ext])
-				if found := s.Store.Find(obj, ext, key); len(found) > 1 {
-					err = &FieldError{Field: ext, Code: "DUPLICATE_EXTERNAL_ID", Message: "more than one record has " + ext + " " + key}
-				} else if len(found) == 1 {
-					rec, err = s.Store.Update(obj, found[0].ID, f)
-				} else {
-					rec, err = s.Store.Create(obj, f)
-					created = true
-				}
-			case r.Method == http.MethodPost:
-				rec, err = s.Store.Create(obj, f)
-			default:
-				rec, err = s.Store.Update(obj, id, f)
-			}
-			if err != nil {
-				res := map[string]any{"success": false, "errors": []any{saveError(err)}}
-				if id != "" {
-					res["id"] = id
-				}
-				out[i] = res
-				continue
-			}
-			res := map[string]any{"id": rec.ID, "success": true, "errors": []any{}}
-			if len(rest) == 2 {
-				res["created"] = created
-			}
-			out[i] = res
-		}
-		s.answer(w, out)
+		s.saveMany(w, r, rest)
 	default:
 		sfErr(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "HTTP Method '"+r.Method+"' not allowed")
 	}
+}
+
+// deleteMany answers DELETE composite/sobjects?ids=…: a SaveResult for
+// each id, in order, failing for an id no live record has.
+func (s *Salesforce) deleteMany(w http.ResponseWriter, r *http.Request) {
+	var out []any
+	for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+		obj := s.objectOf(id)
+		if obj == "" || s.Store.Delete(obj, id) != nil {
+			out = append(out, map[string]any{"id": id, "success": false, "errors": []any{
+				map[string]any{"statusCode": "ENTITY_IS_DELETED", "message": "entity is deleted", "fields": []string{}}}})
+			continue
+		}
+		out = append(out, map[string]any{"id": id, "success": true, "errors": []any{}})
+	}
+	s.answer(w, out)
+}
+
+// readMany answers GET composite/sobjects/OBJ?ids=…&fields=…: for each
+// id, in order, its record with Id and the fields, or null when it is
+// missing or deleted.
+func (s *Salesforce) readMany(w http.ResponseWriter, r *http.Request, obj string) {
+	fields := strings.Split(r.URL.Query().Get("fields"), ",")
+	var out []any
+	for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+		rec := s.Store.Get(obj, id)
+		if rec == nil || rec.Deleted {
+			out = append(out, nil)
+			continue
+		}
+		out = append(out, s.view(obj, rec, append([]string{"Id"}, fields...)))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// saveMany answers POST (create) and PATCH (update) composite/sobjects
+// and PATCH composite/sobjects/OBJ/EXTFIELD (upsert): at most 200
+// records, saved in order, with a result for each.
+func (s *Salesforce) saveMany(w http.ResponseWriter, r *http.Request, rest []string) {
+	var req struct {
+		AllOrNone bool             `json:"allOrNone"`
+		Records   []map[string]any `json:"records"`
+	}
+	if !s.decode(w, r, &req) {
+		return
+	}
+	if len(req.Records) > 200 {
+		sfErr(w, http.StatusBadRequest, "EXCEEDED_ID_LIMIT", "record limit exceeded; 200 is the limit")
+		return
+	}
+	out := make([]any, len(req.Records))
+	for i, m := range req.Records {
+		out[i] = s.saveRecord(r.Method, rest, m)
+	}
+	s.answer(w, out)
+}
+
+// saveRecord saves one record of a collection call, of the object its
+// attributes.type names (OBJ for an upsert), and returns its SaveResult,
+// or UpsertResult (with created) for an upsert.
+func (s *Salesforce) saveRecord(method string, rest []string, m map[string]any) map[string]any {
+	attrs, _ := m["attributes"].(map[string]any)
+	obj, _ := attrs["type"].(string)
+	if len(rest) == 2 {
+		obj = rest[0]
+	}
+	if obj == "" {
+		return map[string]any{"success": false, "errors": []any{map[string]any{"statusCode": "INVALID_TYPE", "message": "attributes.type is required", "fields": []string{}}}}
+	}
+	id, f := sfFields(m)
+	var rec *Rec
+	var err error
+	created := false
+	switch {
+	case len(rest) == 2:
+		rec, created, err = s.upsert(obj, rest[1], fmt.Sprint(m[rest[1]]), f)
+	case method == http.MethodPost:
+		rec, err = s.Store.Create(obj, f)
+	default:
+		rec, err = s.Store.Update(obj, id, f)
+	}
+	if err != nil {
+		res := map[string]any{"success": false, "errors": []any{saveError(err)}}
+		if id != "" {
+			res["id"] = id
+		}
+		return res
+	}
+	res := map[string]any{"id": rec.ID, "success": true, "errors": []any{}}
+	if len(rest) == 2 {
+		res["created"] = created
+	}
+	return res
+}
+
+// upsert updates the one record of obj whose ext is key, or creates one
+// (created) when none has it; more than one is DUPLICATE_EXTERNAL_ID.
+func (s *Salesforce) upsert(obj, ext, key string, f map[string]any) (rec *Rec, created bool, err error) {
+	found := s.Store.Find(obj, ext, key)
+	switch {
+	case len(found) > 1:
+		return nil, false, &FieldError{Field: ext, Code: "DUPLICATE_EXTERNAL_ID", Message: "more than one record has " + ext + " " + key}
+	case len(found) == 1:
+		rec, err = s.Store.Update(obj, found[0].ID, f)
+		return rec, false, err
+	}
+	rec, err = s.Store.Create(obj, f)
+	return rec, true, err
 }
 
 func (s *Salesforce) answer(w http.ResponseWriter, out []any) {
