@@ -3,6 +3,7 @@ package http
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -133,7 +134,12 @@ func (s *System) unseenEdit(ctx context.Context, r *resource, f *rest.Feed, key 
 	if c := r.cfg.Condition; c != nil {
 		l.cond, l.read = rest.Get(rec, c.From), true
 	}
-	return err == nil && f.Unseen(key, st, r.sum(rec)), l, nil
+	unseen := err == nil && f.Unseen(key, st, r.sum(rec))
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		since, _ := f.Since()
+		s.log.Debug("looked before writing", "entity", r.Entity, "key", key, "stamp", st.Raw, "feed since", since.Raw, "unseen", unseen)
+	}
+	return unseen, l, nil
 }
 
 // guardFor is how long a look for pending edits holds: a write held up

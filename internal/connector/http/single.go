@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -147,6 +148,10 @@ func (s *System) updateOne(ctx context.Context, r *resource, key string, w recor
 	s.condition(r, body, g.before)
 	resp, err := s.c.Do(ctx, rest.Request{Method: r.update.Method, Path: itemPath(r.update.Path, key),
 		Body: body, Idempotent: true, NotAfter: g.notAfter, Paid: g.paid})
+	if s.log.Enabled(ctx, slog.LevelDebug) {
+		s.log.Debug("updated", "entity", r.Entity, "key", key, "gid", w.GID, "ver", w.Ver, "looked", g.before.stamp.Raw,
+			"condition", g.before.cond, "resent", resp != nil && resp.Resent, "err", err)
+	}
 	done(err == nil || errors.Is(err, rest.ErrLate)) // a late request was never sent
 	if err == nil {
 		s.own(r, key, w.GID, resp, g.before.stamp, w.Ver)
