@@ -47,6 +47,9 @@ type memo struct {
 	newAt    map[linkKey]int
 	// published are the golden records written, for the cache once committed.
 	published []*Golden
+	// gen is the generation this transaction gives the deliveries it
+	// queues or renews; 0 until the first needs it.
+	gen int64
 }
 
 type newLink struct {

@@ -3,10 +3,33 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
+// genCursor is the cursor that holds the last generation given to
+// deliveries (see Outbound.Gen).
+const genCursor = "outbound-gen"
+
+// drawGen gives the transaction its generation for the deliveries it
+// queues or renews: one more than the last any transaction took.
+func (t *sqlTx) drawGen() error {
+	if t.m.gen != 0 {
+		return nil
+	}
+	v, _, err := t.Cursor("", genCursor)
+	if err != nil {
+		return err
+	}
+	last, _ := strconv.ParseInt(v, 10, 64)
+	t.m.gen = last + 1
+	return t.PutCursor("", genCursor, strconv.FormatInt(t.m.gen, 10))
+}
+
 func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) error {
+	if err := t.drawGen(); err != nil {
+		return err
+	}
 	if len(t.m.done) > 0 {
 		if err := t.flushDone(); err != nil {
 			return err
@@ -23,6 +46,9 @@ func (t *sqlTx) Enqueue(system, entity, gid string, ver int64, now time.Time) er
 }
 
 func (t *sqlTx) Touch(system, entity, gid string, ver int64) error {
+	if err := t.drawGen(); err != nil {
+		return err
+	}
 	if len(t.m.done) > 0 {
 		// A completion before it goes first, as called.
 		if err := t.flushDone(); err != nil {
@@ -49,12 +75,12 @@ func (t *sqlTx) flushTouched() error {
 	clear(t.m.touchAt)
 	for len(ts) > 0 {
 		n := min(len(ts), chunk)
-		args := make([]any, 0, n*4)
+		args := make([]any, 0, n*5)
 		for _, e := range ts[:n] {
-			args = append(args, e.system, e.entity, e.gid, e.ver)
+			args = append(args, e.system, e.entity, e.gid, e.ver, t.m.gen)
 		}
-		_, err := t.exec(`UPDATE outbound SET ver=v.column4, attempts=0, next_at=0, wait='', error=''
-			FROM (VALUES `+rowsOf(n, "(?,?,?,?)")+`) AS v
+		_, err := t.exec(`UPDATE outbound SET ver=v.column4, gen=v.column5, attempts=0, next_at=0, wait='', error=''
+			FROM (VALUES `+rowsOf(n, "(?,?,?,?,?)")+`) AS v
 			WHERE outbound.system=v.column1 AND outbound.entity=v.column2 AND outbound.gid=v.column3`, args...)
 		if err != nil {
 			return fmt.Errorf("renew deliveries: %w", err)
@@ -81,12 +107,12 @@ func (t *sqlTx) flushEnqueued() error {
 	clear(t.m.enqAt)
 	for len(es) > 0 {
 		n := min(len(es), chunk)
-		args := make([]any, 0, n*5)
+		args := make([]any, 0, n*6)
 		for _, e := range es[:n] {
-			args = append(args, e.system, e.entity, e.gid, e.ver, e.at)
+			args = append(args, e.system, e.entity, e.gid, e.ver, e.at, t.m.gen)
 		}
-		_, err := t.exec(`INSERT INTO outbound(system, entity, gid, ver, created) VALUES `+rowsOf(n, "(?,?,?,?,?)")+`
-			ON CONFLICT(system, entity, gid) DO UPDATE SET ver=excluded.ver, attempts=0, next_at=0, wait='', error=''`, args...)
+		_, err := t.exec(`INSERT INTO outbound(system, entity, gid, ver, created, gen) VALUES `+rowsOf(n, "(?,?,?,?,?,?)")+`
+			ON CONFLICT(system, entity, gid) DO UPDATE SET ver=excluded.ver, gen=excluded.gen, attempts=0, next_at=0, wait='', error=''`, args...)
 		if err != nil {
 			return fmt.Errorf("enqueue deliveries: %w", err)
 		}
@@ -102,10 +128,10 @@ func (t *sqlTx) flushDone() error {
 		n := min(len(ds), chunk)
 		args := make([]any, 0, n*2)
 		for _, o := range ds[:n] {
-			args = append(args, o.Seq, o.Ver)
+			args = append(args, o.Seq, o.Gen)
 		}
 		_, err := t.exec(`DELETE FROM outbound WHERE seq IN (SELECT o.seq FROM (VALUES `+rowsOf(n, "(?,?)")+`) AS v
-			CROSS JOIN outbound o ON o.seq=v.column1 AND o.ver<=v.column2)`, args...)
+			CROSS JOIN outbound o ON o.seq=v.column1 AND o.gen=v.column2)`, args...)
 		if err != nil {
 			return fmt.Errorf("complete deliveries: %w", err)
 		}
@@ -118,7 +144,7 @@ func (t *sqlTx) Due(system string, now time.Time, after int64, max int) ([]Outbo
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created, tried FROM outbound
+	rows, err := t.query(`SELECT seq, entity, gid, ver, attempts, next_at, wait, error, created, tried, gen FROM outbound
 		WHERE system=? AND seq>? AND next_at<=? ORDER BY seq LIMIT ?`, system, after, now.UnixNano(), max)
 	if err != nil {
 		return nil, err
@@ -128,7 +154,7 @@ func (t *sqlTx) Due(system string, now time.Time, after int64, max int) ([]Outbo
 	for rows.Next() {
 		o := Outbound{System: system}
 		var next, created int64
-		if err := rows.Scan(&o.Seq, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created, &o.Tried); err != nil {
+		if err := rows.Scan(&o.Seq, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created, &o.Tried, &o.Gen); err != nil {
 			return nil, err
 		}
 		o.NextAt, o.Created = fromNanos(next), fromNanos(created)
@@ -155,12 +181,12 @@ func (t *sqlTx) Defer(o Outbound) error {
 	}
 	_, err := t.exec(`UPDATE outbound SET attempts=?, next_at=?, wait=?, error=?, tried=MAX(tried, ?) WHERE seq=?`,
 		o.Attempts, nanos(o.NextAt), o.Wait, o.Error, o.Tried, o.Seq)
-	if err != nil || o.Ver == 0 {
+	if err != nil {
 		return err
 	}
-	// A newer version replaced o meanwhile: it is due at once, as
-	// enqueued, but what was learned of the system stays.
-	_, err = t.exec(`UPDATE outbound SET attempts=0, next_at=0, wait='', error='' WHERE seq=? AND ver>?`, o.Seq, o.Ver)
+	// Queued again meanwhile: it is due at once, as enqueued, but what
+	// was learned of the system stays.
+	_, err = t.exec(`UPDATE outbound SET attempts=0, next_at=0, wait='', error='' WHERE seq=? AND gen<>?`, o.Seq, o.Gen)
 	return err
 }
 
@@ -216,7 +242,7 @@ func (t *sqlTx) Waiting(limit int) ([]Outbound, error) {
 	if err := t.flushOutbound(); err != nil {
 		return nil, err
 	}
-	rows, err := t.query(`SELECT seq, system, entity, gid, ver, attempts, next_at, wait, error, created, tried FROM outbound
+	rows, err := t.query(`SELECT seq, system, entity, gid, ver, attempts, next_at, wait, error, created, tried, gen FROM outbound
 		WHERE next_at>0 ORDER BY created, seq LIMIT ?`, limit)
 	if err != nil {
 		return nil, err
@@ -226,7 +252,7 @@ func (t *sqlTx) Waiting(limit int) ([]Outbound, error) {
 	for rows.Next() {
 		var o Outbound
 		var next, created int64
-		if err := rows.Scan(&o.Seq, &o.System, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created, &o.Tried); err != nil {
+		if err := rows.Scan(&o.Seq, &o.System, &o.Entity, &o.GID, &o.Ver, &o.Attempts, &next, &o.Wait, &o.Error, &created, &o.Tried, &o.Gen); err != nil {
 			return nil, err
 		}
 		o.NextAt, o.Created = fromNanos(next), fromNanos(created)

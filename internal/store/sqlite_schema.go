@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS outbound (
   error TEXT NOT NULL DEFAULT '', created INTEGER NOT NULL,
   tried INTEGER NOT NULL DEFAULT 0,
   sent BLOB,
+  gen INTEGER NOT NULL DEFAULT 0,
   UNIQUE (system, entity, gid)
 );
 CREATE INDEX IF NOT EXISTS outbound_due ON outbound(system, seq);
@@ -87,6 +88,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		{"golden", "flips", "ALTER TABLE golden ADD COLUMN flips INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "sent", "ALTER TABLE outbound ADD COLUMN sent BLOB"},
+		{"outbound", "gen", "ALTER TABLE outbound ADD COLUMN gen INTEGER NOT NULL DEFAULT 0"},
 		{"links", "at", "ALTER TABLE links ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 		{"changes", "logged", "ALTER TABLE changes ADD COLUMN logged INTEGER NOT NULL DEFAULT 0"},
 	} {

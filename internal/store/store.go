@@ -84,6 +84,11 @@ type Outbound struct {
 	// Tried is set once a create of the record was sent and its outcome
 	// is unknown: the system may hold it, so a delete must look for it.
 	Tried bool
+	// Gen is the entry's generation: every transaction that queues the
+	// record again or renews it (Enqueue, Touch) gives it a new one, even
+	// at the same version, so that a delivery read before does not
+	// count it done (Done, Defer).
+	Gen int64
 }
 
 // Stage says where a dead letter failed.
@@ -261,7 +266,8 @@ type Log interface {
 // gid), due in the order entries were first queued.
 type Queue interface {
 	// Enqueue queues a delivery of version ver, or moves the existing
-	// entry to ver, keeping its place and making it due at once.
+	// entry to ver, keeping its place and making it due at once; either
+	// way the entry gets a new Gen.
 	Enqueue(system, entity, gid string, ver int64, now time.Time) error
 	// Touch moves the version of an existing entry of (system, entity,
 	// gid) to ver, so a delivery of an older golden state in flight will
@@ -270,10 +276,12 @@ type Queue interface {
 	// Due returns up to max entries of system due by now and queued
 	// after seq after (0: from the start), in queue order.
 	Due(system string, now time.Time, after int64, max int) ([]Outbound, error)
-	// Done removes o unless a newer version replaced it meanwhile
-	// (its Ver is at most o.Ver: o delivered that state or a newer one).
+	// Done removes o unless the record was queued again or renewed
+	// since o was read (its Gen is another): then a newer version, or the
+	// same one sent again, is still to deliver.
 	Done(o Outbound) error
-	// Defer postpones o (a retry or a wait) unless it was replaced meanwhile.
+	// Defer postpones o (a retry or a wait); if it was queued again since
+	// o was read, it stays due at once.
 	Defer(o Outbound) error
 	// Settle removes the delivery of entity gid to system if its version
 	// is at most ver: the system was found to hold that state already.

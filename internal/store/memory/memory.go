@@ -60,6 +60,7 @@ type state struct {
 	dead     []store.DeadLetter // in id order
 	cursors  map[pair]string
 	counts   map[pair]store.Count
+	gen      int64 // the last generation given to deliveries
 }
 
 func newState() *state {
@@ -74,7 +75,7 @@ func (st *state) clone() *state {
 		gone: maps.Clone(st.gone), aliases: maps.Clone(st.aliases), naturals: maps.Clone(st.naturals),
 		golden: maps.Clone(st.golden), changes: append([]store.Change(nil), st.changes...),
 		outbound: maps.Clone(st.outbound), dead: append([]store.DeadLetter(nil), st.dead...),
-		cursors: maps.Clone(st.cursors), counts: maps.Clone(st.counts)}
+		cursors: maps.Clone(st.cursors), counts: maps.Clone(st.counts), gen: st.gen}
 	for k, v := range st.keys {
 		c.keys[k] = maps.Clone(v)
 	}
@@ -112,6 +113,17 @@ func (s *Store) Close() error { return nil }
 type tx struct {
 	st    *state
 	write bool
+	gen   int64 // the generation it gives deliveries, 0 until drawn
+}
+
+// drawGen is the generation this transaction gives the deliveries it
+// queues or renews (see store.Outbound.Gen).
+func (t *tx) drawGen() int64 {
+	if t.gen == 0 {
+		t.st.gen++
+		t.gen = t.st.gen
+	}
+	return t.gen
 }
 
 func (t *tx) roles() store.Tx {

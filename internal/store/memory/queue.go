@@ -31,7 +31,7 @@ func (t *tx) Enqueue(system, entity, gid string, ver int64, now time.Time) error
 	}
 	k := queueKey(system, entity, gid)
 	if e, ok := t.st.outbound[k]; ok {
-		t.st.outbound[k] = renewed(e, ver)
+		t.st.outbound[k] = t.queuedAgain(e, ver)
 		return nil
 	}
 	// A new entry goes after every queued one.
@@ -40,7 +40,7 @@ func (t *tx) Enqueue(system, entity, gid string, ver int64, now time.Time) error
 		last = max(last, e.Seq)
 	}
 	t.st.outbound[k] = entry{Outbound: store.Outbound{Seq: last + 1, System: system, Entity: entity, GID: gid, Ver: ver,
-		Created: now.UTC()}}
+		Created: now.UTC(), Gen: t.drawGen()}}
 	return nil
 }
 
@@ -50,14 +50,22 @@ func renewed(e entry, ver int64) entry {
 	return e
 }
 
+// queuedAgain is e renewed at version ver in this transaction.
+func (t *tx) queuedAgain(e entry, ver int64) entry {
+	e = renewed(e, ver)
+	e.Gen = t.drawGen()
+	return e
+}
+
 // Touch implements store.Queue.
 func (t *tx) Touch(system, entity, gid string, ver int64) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
 	k := queueKey(system, entity, gid)
+	t.drawGen() // as the SQLite store draws it, whether or not an entry is there
 	if e, ok := t.st.outbound[k]; ok {
-		t.st.outbound[k] = renewed(e, ver)
+		t.st.outbound[k] = t.queuedAgain(e, ver)
 	}
 	return nil
 }
@@ -79,7 +87,7 @@ func (t *tx) Done(o store.Outbound) error {
 	if err := t.writable(); err != nil {
 		return err
 	}
-	if k, e, ok := t.bySeq(o.Seq); ok && e.Ver <= o.Ver {
+	if k, e, ok := t.bySeq(o.Seq); ok && e.Gen == o.Gen {
 		delete(t.st.outbound, k)
 	}
 	return nil
@@ -95,8 +103,8 @@ func (t *tx) Defer(o store.Outbound) error {
 		return nil
 	}
 	e.Attempts, e.NextAt, e.Wait, e.Error, e.Tried = o.Attempts, o.NextAt.UTC(), o.Wait, o.Error, e.Tried || o.Tried
-	if o.Ver != 0 && e.Ver > o.Ver {
-		// Replaced meanwhile: the newer version is due at once.
+	if e.Gen != o.Gen {
+		// Queued again meanwhile: it is due at once.
 		e = renewed(e, e.Ver)
 	}
 	t.st.outbound[k] = e

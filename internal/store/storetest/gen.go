@@ -57,6 +57,16 @@ func (g *gen) outbound() store.Outbound {
 	return o
 }
 
+// read is the i-th delivery from the end that the current store's Due
+// calls read, if there is one.
+func (g *gen) read(i int) (store.Outbound, bool) {
+	seen := *g.seen
+	if i >= len(seen) {
+		return store.Outbound{Seq: int64(i + 1)}, false
+	}
+	return seen[len(seen)-1-i], true
+}
+
 // call draws one call, reads and writes about evenly.
 func (g *gen) call() call {
 	n := g.rng.IntN(40)
@@ -189,14 +199,22 @@ func (g *gen) queueCall(n int, a args) call {
 		now := g.at()
 		return c("Due(%s after %d, %s)", func(tx store.Tx) string {
 			d, err := tx.Due(sys, now, after, 3)
+			*g.seen = append(*g.seen, d...)
 			return show(showOutbound(d), err)
 		}, sys, after, stamp(now))
 	case 30:
-		o := g.outbound()
-		return c("Done(%+v)", func(tx store.Tx) string { return show(tx.Done(o)) }, o)
+		i := g.rng.IntN(8)
+		return c("Done(read #%d)", func(tx store.Tx) string {
+			o, ok := g.read(i)
+			return show(ok, tx.Done(o))
+		}, i)
 	case 31:
-		o := g.outbound()
-		return c("Defer(%+v)", func(tx store.Tx) string { return show(tx.Defer(o)) }, o)
+		i, d := g.rng.IntN(8), g.outbound()
+		return c("Defer(read #%d, %+v)", func(tx store.Tx) string {
+			o, ok := g.read(i)
+			o.Attempts, o.NextAt, o.Error, o.Tried, o.Wait = d.Attempts, d.NextAt, d.Error, d.Tried, d.Wait
+			return show(ok, tx.Defer(o))
+		}, i, d)
 	case 32:
 		o, ver := g.outbound(), g.n(6)
 		switch g.rng.IntN(3) {

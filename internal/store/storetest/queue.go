@@ -67,6 +67,19 @@ func testDoneKeepsANewerVersion(t *testing.T, open Opener) {
 	if left := due(t, s, "erp", t0, 0); len(left) != 0 {
 		t.Errorf("after delivering version 2, still due: %+v", left)
 	}
+	// The same version queued again while a delivery of it is on its
+	// way (its system's row changed after the write, and the record is
+	// to be sent there again): Done of the delivery read before leaves
+	// the entry due.
+	update(t, s, func(tx store.Tx) error { return tx.Enqueue("erp", "account", "R", 7, t0) })
+	o = due(t, s, "erp", t0, 0)[0]
+	update(t, s, func(tx store.Tx) error { return tx.Enqueue("erp", "account", "R", 7, t0) })
+	update(t, s, func(tx store.Tx) error { return tx.Done(o) })
+	if left := due(t, s, "erp", t0, 0); len(left) != 1 || left[0].GID != "R" || left[0].Ver != 7 {
+		t.Fatalf("after the delivery read before the record was queued again at the same version, due: %+v", left)
+	}
+	update(t, s, func(tx store.Tx) error { return tx.Done(due(t, s, "erp", t0, 0)[0]) })
+
 	// Done then Touch in one transaction: the entry is gone, and Touch
 	// brings nothing back.
 	update(t, s, func(tx store.Tx) error { return tx.Enqueue("erp", "account", "B", 3, t0) })

@@ -118,8 +118,8 @@ func showChanges(cs []store.Change) []string {
 func showOutbound(os []store.Outbound) []string {
 	var out []string
 	for _, o := range os {
-		out = append(out, fmt.Sprintf("#%d %s/%s/%s v%d tries %d next %s wait %q error %q created %s tried %v", o.Seq, o.System, o.Entity,
-			o.GID, o.Ver, o.Attempts, stamp(o.NextAt), o.Wait, o.Error, stamp(o.Created), o.Tried))
+		out = append(out, fmt.Sprintf("#%d %s/%s/%s v%d gen %d tries %d next %s wait %q error %q created %s tried %v", o.Seq, o.System, o.Entity,
+			o.GID, o.Ver, o.Gen, o.Attempts, stamp(o.NextAt), o.Wait, o.Error, stamp(o.Created), o.Tried))
 	}
 	return out
 }

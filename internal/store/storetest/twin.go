@@ -38,6 +38,9 @@ func testSameAnswersAsTheTwin(t *testing.T, open Opener) {
 		s, _ := open(t)
 		twin := memory.New()
 		g := &gen{rng: rand.New(rand.NewPCG(seed, 0x73746f7265))}
+		// What each store's Due calls read, for later Done and Defer
+		// calls to act on: the store under test's, and the twin's.
+		var seenBy [2][]store.Outbound
 		var story []string
 		for txn := range 40 {
 			calls := make([]call, 1+g.rng.IntN(10))
@@ -45,7 +48,9 @@ func testSameAnswersAsTheTwin(t *testing.T, open Opener) {
 				calls[i] = g.call()
 			}
 			rollback := g.rng.IntN(6) == 0
+			g.seen = &seenBy[0]
 			got := run(s, calls, rollback)
+			g.seen = &seenBy[1]
 			want := run(twin, calls, rollback)
 			for i := range calls {
 				story = append(story, fmt.Sprintf("tx %d: %s → %s", txn, calls[i].name, want[i]))
@@ -90,6 +95,10 @@ func run(s store.Store, calls []call, rollback bool) []string {
 type gen struct {
 	rng   *rand.Rand
 	fresh int // records made so far by NewLinkAt
+	// seen is what the current store's Due calls have read, kept across
+	// transactions, as delivery reads a batch in one and records it in
+	// another.
+	seen *[]store.Outbound
 }
 
 // args are the entity, system, key and record a call is about.
