@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -136,6 +137,14 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 // object decodes a mapping into a struct, rejecting keys it does not declare.
 func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 	keys, names := yamlKeys(v.Type())
+	var sys *System
+	if v.CanAddr() {
+		sys, _ = v.Addr().Interface().(*System)
+	}
+	if sys != nil {
+		names = slices.Concat(names, sectionKeys())
+		slices.Sort(names)
+	}
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
 		d.wrongKind(n, path, "a mapping", "known keys: "+strings.Join(names, ", "))
@@ -152,6 +161,10 @@ func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 		if !known && path == "" && strings.HasPrefix(key, "x-") {
 			continue // a place for anchors, like x-defaults: &defaults {…}
 		}
+		if sec, ok := sectionOf(key); ok && !known && sys != nil {
+			d.block(sys, sec, e.Value, kp)
+			continue
+		}
 		if !known {
 			if c := closest(key, names); c != "" {
 				d.shadow[child(path, c)] = true
@@ -159,10 +172,27 @@ func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 			d.add(posOf(e.Key), kp, "unknown key", suggest(key, names))
 			continue
 		}
-		restore := d.mark(v.Type().Field(i).Tag.Get("secret"))
-		d.decode(e.Value, v.Field(i), kp)
+		restore := d.mark(v.Type().FieldByIndex(i).Tag.Get("secret"))
+		d.decode(e.Value, v.FieldByIndex(i), kp)
 		restore()
 	}
+}
+
+// block decodes the settings block of section sec under system sys.
+func (d *decoder) block(sys *System, sec Section, n ast.Node, path string) {
+	if sys.Blocks == nil {
+		sys.Blocks = map[string]any{}
+	}
+	into, ok := sys.Blocks[sec.Key]
+	if !ok {
+		into = sec.New()
+	}
+	v := reflect.ValueOf(into)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		panic(fmt.Sprintf("config: section %q: New must return a pointer", sec.Key))
+	}
+	d.decode(n, v.Elem(), path)
+	sys.Blocks[sec.Key] = into
 }
 
 // mark enters a value whose struct field has the secret tag tag, and
@@ -355,16 +385,26 @@ func (d *decoder) key(k ast.MapKeyNode, path string) (string, bool) {
 }
 
 // yamlKeys maps the yaml keys a struct declares to its field indexes, and
-// lists the keys sorted.
-func yamlKeys(t reflect.Type) (map[string]int, []string) {
-	keys := map[string]int{}
+// lists the keys sorted. The keys of a struct embedded with
+// `yaml:",inline"` are the embedding struct's own.
+func yamlKeys(t reflect.Type) (map[string][]int, []string) {
+	keys := map[string][]int{}
 	var names []string
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if f.Anonymous && name == "" && opts == "inline" && f.Type.Kind() == reflect.Struct {
+			inner, _ := yamlKeys(f.Type)
+			for k, idx := range inner {
+				keys[k] = append([]int{i}, idx...)
+				names = append(names, k)
+			}
+			continue
+		}
 		if name == "" || name == "-" {
 			continue
 		}
-		keys[name] = i
+		keys[name] = []int{i}
 		names = append(names, name)
 	}
 	slices.Sort(names)
@@ -396,4 +436,38 @@ func collectAnchors(n ast.Node, into map[string]ast.Node, depth int) {
 			collectAnchors(e, into, depth+1)
 		}
 	}
+}
+
+// undecodable lists the fields under t, a config struct, that decode
+// cannot set.
+func undecodable(t reflect.Type) []string {
+	var out []string
+	seen := map[reflect.Type]bool{}
+	var check func(reflect.Type, string)
+	check = func(ty reflect.Type, where string) {
+		if seen[ty] {
+			return
+		}
+		seen[ty] = true
+		switch {
+		case ty == reflect.TypeFor[Duration]():
+		case ty.Kind() == reflect.Pointer, ty.Kind() == reflect.Slice:
+			check(ty.Elem(), where)
+		case ty.Kind() == reflect.Map:
+			if ty.Key().Kind() != reflect.String {
+				out = append(out, fmt.Sprintf("%s: map key %s is not a string", where, ty.Key()))
+			}
+			check(ty.Elem(), where)
+		case ty.Kind() == reflect.Struct:
+			keys, _ := yamlKeys(ty)
+			for _, k := range slices.Sorted(maps.Keys(keys)) {
+				check(ty.FieldByIndex(keys[k]).Type, where+"."+k)
+			}
+		case ty.Kind() == reflect.Interface, ty.Kind() == reflect.String, ty.Kind() == reflect.Int, ty.Kind() == reflect.Bool:
+		default:
+			out = append(out, fmt.Sprintf("%s: decode cannot set a %s", where, ty))
+		}
+	}
+	check(t, t.Name())
+	return out
 }
