@@ -177,23 +177,6 @@ func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 	}
 }
 
-// block decodes the settings block of section sec under system sys.
-func (d *decoder) block(sys *System, sec Section, n ast.Node, path string) {
-	if sys.Blocks == nil {
-		sys.Blocks = map[string]any{}
-	}
-	into, ok := sys.Blocks[sec.Key]
-	if !ok {
-		into = sec.New()
-	}
-	v := reflect.ValueOf(into)
-	if v.Kind() != reflect.Pointer || v.IsNil() {
-		panic(fmt.Sprintf("config: section %q: New must return a pointer", sec.Key))
-	}
-	d.decode(n, v.Elem(), path)
-	sys.Blocks[sec.Key] = into
-}
-
 // mark enters a value whose struct field has the secret tag tag, and
 // returns what leaves it.
 func (d *decoder) mark(tag string) func() {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/goccy/go-yaml/ast"
 )
 
 // A Section is a block of settings under a system that one or more
@@ -64,6 +66,23 @@ func sectionKeys() []string {
 	sectionsMu.RLock()
 	defer sectionsMu.RUnlock()
 	return sortedKeys(sections)
+}
+
+// block decodes the settings block of section sec under system sys.
+func (d *decoder) block(sys *System, sec Section, n ast.Node, path string) {
+	if sys.Blocks == nil {
+		sys.Blocks = map[string]any{}
+	}
+	into, ok := sys.Blocks[sec.Key]
+	if !ok {
+		into = sec.New()
+	}
+	v := reflect.ValueOf(into)
+	if v.Kind() != reflect.Pointer || v.IsNil() {
+		panic(fmt.Sprintf("config: section %q: New must return a pointer", sec.Key))
+	}
+	d.decode(n, v.Elem(), path)
+	sys.Blocks[sec.Key] = into
 }
 
 // Block returns the decoded settings block key of s, or nil.
