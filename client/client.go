@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tandemhub/tandem/internal/broker"
-	"github.com/tandemhub/tandem/internal/config"
+	"github.com/tandemhub/tandem/internal/connector/queue"
 )
 
 // Options configure a Client. System, Broker, URL and DB are required.
@@ -62,7 +62,7 @@ type Options struct {
 // Client speaks tandem's message contract for one system.
 type Client struct {
 	o    Options
-	q    config.Queue // the system's queues, defaults filled in
+	q    queue.Settings // the system's queues, defaults filled in
 	sql  statements
 	log  *slog.Logger
 	dial func(ctx context.Context) (broker.Broker, error)
@@ -99,7 +99,7 @@ func New(o Options) (*Client, error) {
 	if len(problems) > 0 {
 		return nil, errors.New("client: " + strings.Join(problems, "; "))
 	}
-	q := config.Queue{Broker: o.Broker, URL: o.URL, Outbound: o.Outbound, Inbound: o.Inbound,
+	q := queue.Settings{Broker: o.Broker, URL: o.URL, Outbound: o.Outbound, Inbound: o.Inbound,
 		Reports: o.Reports, Stream: o.Stream}.Resolved(o.System)
 	if o.Consumer == "" {
 		o.Consumer = o.System + "-app"

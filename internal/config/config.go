@@ -39,7 +39,8 @@ type Store struct {
 
 // System is one connected application or database.
 type System struct {
-	// Type is the connector type: postgres, mysql or sqlite.
+	// Type is the connector type: postgres, mysql, sqlite, http,
+	// salesforce, hubspot or queue.
 	Type string `yaml:"type"`
 	// DSN is the connection string; write its password as ${ENV_VAR} or
 	// ${file:PATH}. postgres: "postgres://user:${PG_PASSWORD}@host:5432/db";
@@ -53,14 +54,12 @@ type System struct {
 	Snapshot *bool `yaml:"snapshot"`
 	// Delivery overrides the hub-wide delivery settings for writes to this system.
 	Delivery *Delivery `yaml:"delivery"`
-	// HTTP, Salesforce and HubSpot configure systems of those API types (see http.go).
-	HTTP       *HTTP       `yaml:"http"`
-	Salesforce *Salesforce `yaml:"salesforce"`
-	HubSpot    *HubSpot    `yaml:"hubspot"`
-	// Queue configures a system of type queue (see queue.go).
-	Queue *Queue `yaml:"queue"`
 	// TLS secures the connection to the system (see tls.go).
 	TLS *TLS `yaml:"tls"`
+	// Blocks are the settings blocks of the system's connector type, by
+	// key (http:, queue:, …), as the connector's registered Section
+	// decoded them. The connector's package reads its own.
+	Blocks map[string]any `yaml:"-"`
 
 	Name string `yaml:"-"`
 	Line int    `yaml:"-"`

@@ -136,6 +136,14 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, path string) {
 // object decodes a mapping into a struct, rejecting keys it does not declare.
 func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 	keys, names := yamlKeys(v.Type())
+	var sys *System
+	if v.CanAddr() {
+		sys, _ = v.Addr().Interface().(*System)
+	}
+	if sys != nil {
+		names = slices.Concat(names, sectionKeys())
+		slices.Sort(names)
+	}
 	m, ok := n.(*ast.MappingNode)
 	if !ok {
 		d.wrongKind(n, path, "a mapping", "known keys: "+strings.Join(names, ", "))
@@ -152,6 +160,10 @@ func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 		if !known && path == "" && strings.HasPrefix(key, "x-") {
 			continue // a place for anchors, like x-defaults: &defaults {…}
 		}
+		if sec, ok := sectionOf(key); ok && !known && sys != nil {
+			d.block(sys, sec, e.Value, kp)
+			continue
+		}
 		if !known {
 			if c := closest(key, names); c != "" {
 				d.shadow[child(path, c)] = true
@@ -159,8 +171,8 @@ func (d *decoder) object(n ast.Node, v reflect.Value, path string) {
 			d.add(posOf(e.Key), kp, "unknown key", suggest(key, names))
 			continue
 		}
-		restore := d.mark(v.Type().Field(i).Tag.Get("secret"))
-		d.decode(e.Value, v.Field(i), kp)
+		restore := d.mark(v.Type().FieldByIndex(i).Tag.Get("secret"))
+		d.decode(e.Value, v.FieldByIndex(i), kp)
 		restore()
 	}
 }
@@ -352,23 +364,6 @@ func (d *decoder) key(k ast.MapKeyNode, path string) (string, bool) {
 		return "", false
 	}
 	return scalarText(n), true
-}
-
-// yamlKeys maps the yaml keys a struct declares to its field indexes, and
-// lists the keys sorted.
-func yamlKeys(t reflect.Type) (map[string]int, []string) {
-	keys := map[string]int{}
-	var names []string
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if name == "" || name == "-" {
-			continue
-		}
-		keys[name] = i
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return keys, names
 }
 
 // collectAnchors records every anchor under n by name.

@@ -1,6 +1,12 @@
 // Package config reads tandem.yaml into plain structs and validates it,
 // reporting every mistake at once with its file, line and a hint.
-// It knows nothing of connectors beyond their type names.
+// It knows nothing of connectors beyond their type names: the settings
+// block a connector type reads under a system (http:, queue:, …) is
+// declared, checked and documented by the connector's own package, which
+// registers it as a Section from init. config decodes each block as
+// strictly as the rest of the file and runs the section's check among
+// its own, so the problems of a file still come out together; what was
+// decoded is kept in System.Blocks for the connector to read back.
 //
 // Invariants:
 //   - Load returns a Config only when it has no problem: decoded strictly
@@ -13,8 +19,9 @@
 //     problem or warning shows a secret or a value a reference gave, and
 //     Config.Secrets lists the values the rest of tandem must mask.
 //
-// The command loads the configuration; the hub compiles it, and the
-// connectors, mapping, resolve and verify read their parts of it. bench
-// and demo write and load configurations of their own; the client package
-// uses its queue settings.
+// The command loads the configuration (through a program that links the
+// connector registry, so that every section is known); the hub compiles
+// it, and the connectors, mapping, resolve and verify read their parts of
+// it. bench and demo write and load configurations of their own. Tests of
+// packages that own a section load files through configtest.
 package config

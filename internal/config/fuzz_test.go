@@ -24,7 +24,7 @@ func FuzzLoad(f *testing.F) {
 	lookup := func(name string) (string, bool) { return "v", name == "V" }
 	noFiles := func(string) ([]byte, error) { return nil, errors.New("no files while fuzzing") }
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := read("fuzz.yaml", data, lookup, noFiles)
+		c, err := Read("fuzz.yaml", data, lookup, noFiles)
 		if err != nil {
 			var ps Problems
 			if !errors.As(err, &ps) || len(ps) == 0 {

@@ -21,7 +21,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	none := func(string) (string, bool) { return "", false }
-	_, err = read(file, data, none, os.ReadFile)
+	_, err = Read(file, data, none, os.ReadFile)
 	var ps Problems
 	if !errors.As(err, &ps) {
 		t.Fatalf("read(%s) = %v, want Problems", file, err)

@@ -61,7 +61,7 @@ func parse(t *testing.T, src string, files map[string]string) (*Config, Problems
 		}
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 	}
-	c, err := read("tandem.yaml", []byte(src), lookup, readFile)
+	c, err := Read("tandem.yaml", []byte(src), lookup, readFile)
 	if err == nil {
 		return c, nil
 	}

@@ -25,12 +25,13 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return read(path, data, os.LookupEnv, os.ReadFile)
+	return Read(path, data, os.LookupEnv, os.ReadFile)
 }
 
-// read is Load of data, the contents of file, with the environment and
-// the file system passed in.
-func read(file string, data []byte, lookup func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
+// Read is Load of data, the contents of file, with the environment and
+// the file system passed in: lookup finds an environment variable,
+// readFile reads a file named by ${file:PATH} or schema_file.
+func Read(file string, data []byte, lookup func(string) (string, bool), readFile func(string) ([]byte, error)) (*Config, error) {
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return nil, Problems{syntaxProblem(file, err)}

@@ -224,33 +224,15 @@ func TestLoadAliasBomb(t *testing.T) {
 }
 
 // TestDecodableTypes guards decode's panic: every field a YAML key sets
-// is of a kind the decoder handles.
+// is of a kind the decoder handles. Register checks each section's type.
 func TestDecodableTypes(t *testing.T) {
-	seen := map[reflect.Type]bool{}
-	var check func(reflect.Type, string)
-	check = func(ty reflect.Type, where string) {
-		if seen[ty] {
-			return
-		}
-		seen[ty] = true
-		switch {
-		case ty == reflect.TypeFor[Duration]():
-		case ty.Kind() == reflect.Pointer, ty.Kind() == reflect.Slice:
-			check(ty.Elem(), where)
-		case ty.Kind() == reflect.Map:
-			if ty.Key().Kind() != reflect.String {
-				t.Errorf("%s: map key %s is not a string", where, ty.Key())
-			}
-			check(ty.Elem(), where)
-		case ty.Kind() == reflect.Struct:
-			keys, _ := yamlKeys(ty)
-			for k, i := range keys {
-				check(ty.Field(i).Type, where+"."+k)
-			}
-		case ty.Kind() == reflect.Interface, ty.Kind() == reflect.String, ty.Kind() == reflect.Int, ty.Kind() == reflect.Bool:
-		default:
-			t.Errorf("%s: decode cannot set a %s", where, ty)
-		}
+	for _, bad := range undecodable(reflect.TypeFor[Config]()) {
+		t.Error(bad)
 	}
-	check(reflect.TypeFor[Config](), "config")
+	type odd struct {
+		F float64 `yaml:"f"`
+	}
+	if got := undecodable(reflect.TypeFor[odd]()); len(got) != 1 {
+		t.Errorf("a float field went unnoticed: %v", got)
+	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"maps"
+	"net"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -71,8 +72,7 @@ func (k *checker) systems() {
 		if s.DSN == "" && s.Type != "hubspot" && s.Type != "queue" {
 			k.add(s.Line, child(p, "dsn"), "missing", dsnHint(s.Type))
 		}
-		k.api(s, p)
-		k.queue(s, p)
+		k.sections(s, p)
 		switch {
 		case s.Batch <= 0:
 			k.add(s.Line, child(p, "batch"), fmt.Sprintf("%d is not more than 0", s.Batch),
@@ -106,9 +106,6 @@ func (k *checker) tls(s *System, p string) {
 	if s.Type == "sqlite" {
 		k.add(line, tp, "a sqlite system is a file: there is no connection to secure", "remove tls")
 		return
-	}
-	if q := s.Queue; s.Type == "queue" && q != nil && q.Broker == "rabbitmq" && !strings.HasPrefix(q.URL, "amqps://") {
-		k.add(line, tp, "RabbitMQ speaks TLS only on an amqps:// url", "write the url as amqps://host:5671/, or remove tls")
 	}
 	if t.Verify != "" && !slices.Contains(TLSVerifyModes, t.Verify) {
 		k.add(line, child(tp, "verify"), fmt.Sprintf("%q is not a verify mode", t.Verify), "one of "+strings.Join(TLSVerifyModes, ", ")+"; full is the default")
@@ -178,3 +175,20 @@ func dsnHint(typ string) string {
 func sortedTypes() []string { return slices.Sorted(slices.Values(ConnectorTypes)) }
 
 func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+
+// listen checks the hub's listen address.
+func (k *checker) listen() {
+	if k.c.Listen == "" {
+		return
+	}
+	host, port, err := net.SplitHostPort(k.c.Listen)
+	if err != nil || port == "" {
+		k.add(0, "listen", fmt.Sprintf("%q is not an address", k.c.Listen), "write host:port, like 127.0.0.1:7070 or 0.0.0.0:7070")
+		return
+	}
+	if host == "" {
+		// An empty host binds every interface; that must be asked for.
+		k.add(0, "listen", fmt.Sprintf("%q names no host, so it would accept connections on every interface", k.c.Listen),
+			fmt.Sprintf("write 127.0.0.1:%s to accept only this machine, or 0.0.0.0:%s to accept every interface explicitly", port, port))
+	}
+}

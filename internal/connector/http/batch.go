@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/connector/rest"
 	"github.com/tandemhub/tandem/internal/record"
 )
 
 // batchMax is how many records one request to ep may carry.
-func batchMax(ep *config.BatchEndpoint) int {
+func batchMax(ep *BatchEndpoint) int {
 	if ep.Max > 0 {
 		return ep.Max
 	}
@@ -20,7 +19,7 @@ func batchMax(ep *config.BatchEndpoint) int {
 }
 
 // batchOf is b's endpoint for writes of kind, nil when it has none.
-func batchOf(b *config.Batch, kind byte) *config.BatchEndpoint {
+func batchOf(b *Batch, kind byte) *BatchEndpoint {
 	switch kind {
 	case 'c':
 		return b.Create
@@ -31,7 +30,7 @@ func batchOf(b *config.Batch, kind byte) *config.BatchEndpoint {
 }
 
 // applyBatch writes a segment through a batch endpoint.
-func (s *System) applyBatch(ctx context.Context, r *resource, ep *config.BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]look) (late bool) {
+func (s *System) applyBatch(ctx context.Context, r *resource, ep *BatchEndpoint, seg segment, ws []record.Write, res []record.Result, g guarded, before map[int]look) (late bool) {
 	limit := batchMax(ep)
 	method := ep.Method
 	if method == "" {
@@ -148,7 +147,7 @@ func (s *System) batchItems(r *resource, kind byte, chunk []int, ws []record.Wri
 }
 
 // applyChunk sends one batch request of applyBatch and takes its answer.
-func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]look) (late bool) {
+func (s *System) applyChunk(ctx context.Context, r *resource, ep *BatchEndpoint, method string, seg segment, chunk []int, items []any, ws []record.Write, res []record.Result, g *guarded, before map[int]look) (late bool) {
 	var body any = items
 	if ep.Body != "" {
 		body = map[string]any{ep.Body: items}
@@ -206,7 +205,7 @@ func (s *System) applyChunk(ctx context.Context, r *resource, ep *config.BatchEn
 // error: a delete of a record already gone is done, an update its
 // condition stopped is busy (see changedMeanwhile), an update of a
 // record gone is Gone, as the answers to single requests say.
-func (s *System) itemRefused(r *resource, ep *config.BatchEndpoint, method string, kind byte, w record.Write, item map[string]any, resent bool, res *record.Result) {
+func (s *System) itemRefused(r *resource, ep *BatchEndpoint, method string, kind byte, w record.Write, item map[string]any, resent bool, res *record.Result) {
 	ae := rest.DecodeError(400, nil)
 	rest.ReadError(ae, item)
 	ae.System, ae.Method, ae.Path = s.name, method, ep.Path

@@ -47,16 +47,16 @@ func BenchmarkDeliver(b *testing.B) {
 				keys[i] = r.ID
 			}
 			crm.SetFaults(sim.Faults{Rate: c.simRate, Burst: 5})
-			res := &config.Resource{Records: "data"}
+			res := &httpapi.Resource{Records: "data"}
 			if c.batch {
-				res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+				res.Batch = &httpapi.Batch{Update: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			}
 			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1",
-				API: config.API{RateLimit: c.own, Burst: 5, MaxWait: config.Duration(10 * time.Minute)}})
+				API: rest.API{RateLimit: c.own, Burst: 5, MaxWait: config.Duration(10 * time.Minute)}})
 			if err != nil {
 				b.Fatal(err)
 			}
-			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+			s, err := httpapi.Open("crm", client, &httpapi.Settings{Resources: map[string]*httpapi.Resource{"contacts": res}},
 				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name", "email"}}}, nil)
 			if err != nil {
 				b.Fatal(err)

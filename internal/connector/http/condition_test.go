@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandemhub/tandem/internal/config"
+	httpapi "github.com/tandemhub/tandem/internal/connector/http"
+
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/record"
 	"github.com/tandemhub/tandem/internal/sim"
@@ -46,9 +47,9 @@ func TestUserWriteBetweenTandemsLookAndItsWriteIsKept(t *testing.T) {
 			}))
 			defer srv.Close()
 			res := contactsResource()
-			res.Condition = &config.Condition{Field: "if_version", From: "version"}
+			res.Condition = &httpapi.Condition{Field: "if_version", From: "version"}
 			if batch {
-				res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+				res.Batch = &httpapi.Batch{Update: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			}
 			s, read := contactFeedOf(t, srv.URL, res, 0)
 			ctx := context.Background()
@@ -101,7 +102,7 @@ func TestCreateFindingItsRecordKeepsAUsersEdit(t *testing.T) {
 			}
 			res := contactsResource()
 			if batch {
-				res.Batch = &config.Batch{Create: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+				res.Batch = &httpapi.Batch{Create: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			}
 			s, read := contactFeedOf(t, srv.URL, res, 0)
 			ctx := context.Background()
@@ -154,10 +155,10 @@ func TestGuardedBatchesOnASlowAPIGetThrough(t *testing.T) {
 			srv := httptest.NewServer(crm)
 			defer srv.Close()
 			res := contactsResource()
-			res.Paging = &config.Paging{Style: "token", Size: 100, Limit: "limit", Token: "cursor", Next: "next_cursor"}
-			res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+			res.Paging = &httpapi.Paging{Style: "token", Size: 100, Limit: "limit", Token: "cursor", Next: "next_cursor"}
+			res.Batch = &httpapi.Batch{Update: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 			if conditional {
-				res.Condition = &config.Condition{Field: "if_version", From: "version"}
+				res.Condition = &httpapi.Condition{Field: "if_version", From: "version"}
 			}
 			s, read := contactFeedOf(t, srv.URL, res, 0)
 			ctx := context.Background()
@@ -232,8 +233,8 @@ func TestConditionalUpdateResentAfterALostAnswerIsOwnWrite(t *testing.T) {
 	}))
 	defer srv.Close()
 	res := contactsResource()
-	res.Condition = &config.Condition{Field: "if_version", From: "version"}
-	res.Batch = &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
+	res.Condition = &httpapi.Condition{Field: "if_version", From: "version"}
+	res.Batch = &httpapi.Batch{Update: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}
 	s, read := contactFeedOf(t, srv.URL, res, time.Millisecond)
 	ctx := context.Background()
 	read()

@@ -9,7 +9,7 @@ import (
 )
 
 // condition adds to an update's body the version it is for (see
-// config.Condition), if the resource has a condition and the guard read
+// Condition), if the resource has a condition and the guard read
 // the record: null when the record had none (it must have none still).
 func (s *System) condition(r *resource, body any, l look) {
 	c := r.cfg.Condition

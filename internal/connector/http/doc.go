@@ -33,7 +33,7 @@
 // record is read just before each write (see guard.go): a stamp showing
 // an edit the feed has yet to take makes the write *connector.Busy, and
 // so does a write that could not be sent soon enough after that read
-// (guardFor). With a condition (config.Condition) an update carries the
+// (guardFor). With a condition (Condition) an update carries the
 // version it read, and an API that refuses it because the record moved
 // makes it busy too (conditional.go). A busy write is made again once
 // capture has the edit, which wins or loses then.

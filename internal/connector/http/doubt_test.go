@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	httpapi "github.com/tandemhub/tandem/internal/connector/http"
+
 	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/record"
@@ -20,7 +22,7 @@ import (
 func TestRecordMadeByACrashedHubAndDeletedSinceStaysDeleted(t *testing.T) {
 	js := startJSONServer(t, map[string][]map[string]any{"contacts": {}})
 	res := shopResource()
-	res.Deletes = &config.Deletes{Scan: config.Duration(time.Millisecond)}
+	res.Deletes = &httpapi.Deletes{Scan: config.Duration(time.Millisecond)}
 	s, read := openAt(t, js.URL, "", res)
 	read() // the scan's first listing: its baseline
 	ctx := context.Background()

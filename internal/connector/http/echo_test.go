@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	httpapi "github.com/tandemhub/tandem/internal/connector/http"
 	"github.com/tandemhub/tandem/internal/connector/rest"
@@ -25,17 +24,17 @@ func TestBatchWritesComeBackAsEchoes(t *testing.T) {
 	crm := sim.NewCRM(sim.Faults{})
 	srv := httptest.NewServer(crm)
 	defer srv.Close()
-	batch := func(p string) *config.BatchEndpoint {
-		return &config.BatchEndpoint{Path: p, Body: "records", Results: "results"}
+	batch := func(p string) *httpapi.BatchEndpoint {
+		return &httpapi.BatchEndpoint{Path: p, Body: "records", Results: "results"}
 	}
-	res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+	res := &httpapi.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
 		SinceFormat: "rfc3339", Lookup: "tandem_id",
-		Batch: &config.Batch{Create: batch("/contacts/batch"), Update: batch("/contacts/batch")}}
+		Batch: &httpapi.Batch{Create: batch("/contacts/batch"), Update: batch("/contacts/batch")}}
 	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+	s, err := httpapi.Open("crm", client, &httpapi.Settings{Resources: map[string]*httpapi.Resource{"contacts": res}},
 		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -104,13 +103,13 @@ func TestBatchUpdateOfDeletedRecordIsGone(t *testing.T) {
 	crm := sim.NewCRM(sim.Faults{})
 	srv := httptest.NewServer(crm)
 	defer srv.Close()
-	res := &config.Resource{Records: "data",
-		Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+	res := &httpapi.Resource{Records: "data",
+		Batch: &httpapi.Batch{Update: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
 	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+	s, err := httpapi.Open("crm", client, &httpapi.Settings{Resources: map[string]*httpapi.Resource{"contacts": res}},
 		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -143,13 +142,13 @@ func TestBatchCreateInDoubtFindsTheRecordFirst(t *testing.T) {
 	crm := sim.NewCRM(sim.Faults{})
 	srv := httptest.NewServer(crm)
 	defer srv.Close()
-	res := &config.Resource{Records: "data", Lookup: "tandem_id",
-		Batch: &config.Batch{Create: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+	res := &httpapi.Resource{Records: "data", Lookup: "tandem_id",
+		Batch: &httpapi.Batch{Create: &httpapi.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
 	client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+	s, err := httpapi.Open("crm", client, &httpapi.Settings{Resources: map[string]*httpapi.Resource{"contacts": res}},
 		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -328,13 +327,13 @@ func contactFeed(t *testing.T, base string, backoff time.Duration) (*httpapi.Sys
 
 // contactsResource is how the tests read the CRM simulator's contacts:
 // by updated_at, looked up by tandem_id.
-func contactsResource() *config.Resource {
-	return &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+func contactsResource() *httpapi.Resource {
+	return &httpapi.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
 		SinceFormat: "rfc3339", Lookup: "tandem_id"}
 }
 
 // contactFeedOf is contactFeed with the contacts read as res says.
-func contactFeedOf(t *testing.T, base string, res *config.Resource, backoff time.Duration) (*httpapi.System, func() []record.Change) {
+func contactFeedOf(t *testing.T, base string, res *httpapi.Resource, backoff time.Duration) (*httpapi.System, func() []record.Change) {
 	t.Helper()
 	s := openContacts(t, "crm", base+"/v1", res, backoff)
 	pos, err := s.Capture.Begin(context.Background())
@@ -351,13 +350,13 @@ func contactFeedOf(t *testing.T, base string, res *config.Resource, backoff time
 
 // openContacts opens the http connector, as system, on the contacts of
 // the API at base, read as res says.
-func openContacts(t *testing.T, system, base string, res *config.Resource, backoff time.Duration) *httpapi.System {
+func openContacts(t *testing.T, system, base string, res *httpapi.Resource, backoff time.Duration) *httpapi.System {
 	t.Helper()
 	client, err := rest.NewClient(rest.Options{System: system, Base: base, Backoff: backoff})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := httpapi.Open(system, client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+	s, err := httpapi.Open(system, client, &httpapi.Settings{Resources: map[string]*httpapi.Resource{"contacts": res}},
 		[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -23,15 +23,15 @@ func FuzzAnswers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		base := testenv.Answering(t, status, body)
 		c, err := rest.NewClient(rest.Options{System: "crm", Base: base, Backoff: time.Millisecond,
-			API: config.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
+			API: rest.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
-			SinceFormat: "rfc3339", Lookup: "tandem_id", Paging: &config.Paging{Style: "token", Token: "cursor", Next: "next_cursor"},
-			Deletes: &config.Deletes{Field: "deleted"}, Condition: &config.Condition{Field: "if_version", From: "version"},
-			Batch: &config.Batch{Update: &config.BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
-		s, err := Open("crm", c, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+		res := &Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+			SinceFormat: "rfc3339", Lookup: "tandem_id", Paging: &Paging{Style: "token", Token: "cursor", Next: "next_cursor"},
+			Deletes: &Deletes{Field: "deleted"}, Condition: &Condition{Field: "if_version", From: "version"},
+			Batch: &Batch{Update: &BatchEndpoint{Path: "/contacts/batch", Body: "records", Results: "results"}}}
+		s, err := Open("crm", c, &Settings{Resources: map[string]*Resource{"contacts": res}},
 			[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -93,7 +93,7 @@ func (s *System) guard(ctx context.Context, r *resource, key string) (guarded, e
 }
 
 // look is what a guard's read found of a record: its stamp, and the
-// value an update's condition is to carry (see config.Condition).
+// value an update's condition is to carry (see Condition).
 type look struct {
 	stamp rest.Stamp
 	cond  any

@@ -5,7 +5,6 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	httpapi "github.com/tandemhub/tandem/internal/connector/http"
 	"github.com/tandemhub/tandem/internal/connector/rest"
@@ -29,20 +28,20 @@ func TestGuardedWritesGoThroughASlowRateLimit(t *testing.T) {
 			crm := sim.NewCRM(sim.Faults{})
 			srv := httptest.NewServer(crm)
 			defer srv.Close()
-			res := &config.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
+			res := &httpapi.Resource{Records: "data", Updated: "updated_at", Since: map[string]string{"updated_since": "{since}"},
 				SinceFormat: "rfc3339", Lookup: "tandem_id"}
 			if batched {
-				b := func(p string) *config.BatchEndpoint {
-					return &config.BatchEndpoint{Path: p, Body: "records", Results: "results"}
+				b := func(p string) *httpapi.BatchEndpoint {
+					return &httpapi.BatchEndpoint{Path: p, Body: "records", Results: "results"}
 				}
-				res.Batch = &config.Batch{Update: b("/contacts/batch"), Delete: b("/contacts/batch_delete")}
+				res.Batch = &httpapi.Batch{Update: b("/contacts/batch"), Delete: b("/contacts/batch_delete")}
 			}
 			client, err := rest.NewClient(rest.Options{System: "crm", Base: srv.URL + "/v1",
-				API: config.API{RateLimit: "5/s", Burst: 1}})
+				API: rest.API{RateLimit: "5/s", Burst: 1}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := httpapi.Open("crm", client, &config.HTTP{Resources: map[string]*config.Resource{"contacts": res}},
+			s, err := httpapi.Open("crm", client, &httpapi.Settings{Resources: map[string]*httpapi.Resource{"contacts": res}},
 				[]connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"name"}}}, nil)
 			if err != nil {
 				t.Fatal(err)

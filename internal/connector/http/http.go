@@ -21,7 +21,7 @@ import (
 type System struct {
 	name          string
 	c             *rest.Client
-	cfg           *config.HTTP
+	cfg           *Settings
 	res           map[string]*resource // by entity
 	byTable       map[string]*resource
 	scans         map[string]*rest.Scan // by entity
@@ -42,16 +42,12 @@ type System struct {
 
 // New connects to the API of sys, with the tables mapped to it.
 func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
-	cfg := sys.HTTP
-	if cfg == nil {
-		cfg = &config.HTTP{}
-	}
-	api, _ := sys.APIOf()
+	cfg := SettingsOf(sys)
 	tc, err := sys.TLS.Config()
 	if err != nil {
 		return nil, fmt.Errorf("system %q: %w", name, err)
 	}
-	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: api, Log: log, TLS: tc})
+	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: cfg.API, Log: log, TLS: tc})
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +55,7 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 }
 
 // Open makes a System on a client (tests pass their own).
-func Open(name string, c *rest.Client, cfg *config.HTTP, tables []connector.Table, log *slog.Logger) (*System, error) {
+func Open(name string, c *rest.Client, cfg *Settings, tables []connector.Table, log *slog.Logger) (*System, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

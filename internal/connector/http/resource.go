@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/connector/rest"
 )
@@ -18,14 +17,14 @@ type resource struct {
 	// piece is how many guarded writes go in one batch request (0: as
 	// many as the endpoint takes); see guardedPiece.
 	piece   atomic.Int64
-	cfg     config.Resource
+	cfg     Resource
 	path    string // collection
 	item    string // one record, with {id}
 	id      string // id field
-	paging  config.Paging
-	create  config.Endpoint
-	update  config.Endpoint
-	delete  config.Endpoint
+	paging  Paging
+	create  Endpoint
+	update  Endpoint
+	delete  Endpoint
 	deleted string // tombstone field
 	stable  bool   // paging follows a snapshot or keyset: safe to follow while records change
 
@@ -48,7 +47,7 @@ func (r *resource) sampled() string {
 	return r.like
 }
 
-func newResource(t connector.Table, c *config.Resource) *resource {
+func newResource(t connector.Table, c *Resource) *resource {
 	r := &resource{Table: t}
 	if c != nil {
 		r.cfg = *c
@@ -87,8 +86,8 @@ func newResource(t connector.Table, c *config.Resource) *resource {
 	return r
 }
 
-func endpoint(c *config.Endpoint, method, path string) config.Endpoint {
-	e := config.Endpoint{Method: method, Path: path}
+func endpoint(c *Endpoint, method, path string) Endpoint {
+	e := Endpoint{Method: method, Path: path}
 	if c != nil {
 		if c.Method != "" {
 			e.Method = strings.ToUpper(c.Method)

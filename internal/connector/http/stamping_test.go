@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	httpapi "github.com/tandemhub/tandem/internal/connector/http"
 	"github.com/tandemhub/tandem/internal/connector/rest"
@@ -17,14 +16,14 @@ import (
 
 // shopResource reads json-server's contacts by the updatedAt their
 // application sets (json-server itself stamps nothing).
-func shopResource() *config.Resource {
-	return &config.Resource{Updated: "updatedAt", Since: map[string]string{"updatedAt_gte": "{since}"},
+func shopResource() *httpapi.Resource {
+	return &httpapi.Resource{Updated: "updatedAt", Since: map[string]string{"updatedAt_gte": "{since}"},
 		Params: map[string]string{"_sort": "updatedAt,id", "_order": "asc,asc"}, Lookup: "tandem_gid"}
 }
 
 // openAt opens the http connector on base's contacts, resumed from pos
 // ("" reads from two minutes ago), and returns it with a read of one batch.
-func openAt(t *testing.T, base string, pos connector.Position, res *config.Resource) (*httpapi.System, func() (connector.Batch, []record.Change)) {
+func openAt(t *testing.T, base string, pos connector.Position, res *httpapi.Resource) (*httpapi.System, func() (connector.Batch, []record.Change)) {
 	t.Helper()
 	s := openContacts(t, "shop", base, res, 0)
 	if pos == "" {
@@ -117,7 +116,7 @@ func TestSystemThatStampsTandemsWritesIsNotMarked(t *testing.T) {
 func TestConditionOfARecordWithoutItsFieldIsNull(t *testing.T) {
 	js := startJSONServer(t, map[string][]map[string]any{"contacts": {{"id": 1, "name": "Ada"}}})
 	res := shopResource()
-	res.Condition = &config.Condition{Field: "if_updatedAt", From: "updatedAt"}
+	res.Condition = &httpapi.Condition{Field: "if_updatedAt", From: "updatedAt"}
 	s, _ := openAt(t, js.URL, "", res)
 	rename(t, s, "1", "Ada L.", 2)
 	recs := js.list("contacts")

@@ -23,11 +23,11 @@ func FuzzAnswers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		base := testenv.Answering(t, status, body)
 		c, err := rest.NewClient(rest.Options{System: "hs", Base: base, Backoff: time.Millisecond,
-			API: config.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
+			API: rest.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := Open("hs", c, config.HubSpot{IDProperty: "tandem_id"}, []connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"lastname"}}}, nil)
+		s := Open("hs", c, Settings{IDProperty: "tandem_id"}, []connector.Table{{Entity: "contact", Name: "contacts", Key: "id", KeyGenerated: true, Columns: []string{"lastname"}}}, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		_, _, _ = s.Snapshot(ctx, "contact", "", 10)

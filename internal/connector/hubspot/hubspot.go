@@ -27,7 +27,7 @@ const DefaultBase = "https://api.hubapi.com"
 type System struct {
 	name          string
 	c             *rest.Client
-	cfg           config.HubSpot
+	cfg           Settings
 	objects       map[string]*object // by entity
 	byType        map[string]*object // by object type
 	*rest.Capture                    // Changes, Ack and the cursor methods the hub keeps
@@ -45,20 +45,16 @@ type object struct {
 
 // New connects to the portal.
 func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
-	cfg := config.HubSpot{}
-	if sys.HubSpot != nil {
-		cfg = *sys.HubSpot
-	}
+	cfg := SettingsOf(sys)
 	base := sys.DSN
 	if base == "" {
 		base = DefaultBase
 	}
-	api, _ := sys.APIOf()
 	tc, err := sys.TLS.Config()
 	if err != nil {
 		return nil, fmt.Errorf("system %q: %w", name, err)
 	}
-	c, err := rest.NewClient(rest.Options{System: name, Base: base, API: api, Log: log, TLS: tc})
+	c, err := rest.NewClient(rest.Options{System: name, Base: base, API: cfg.API, Log: log, TLS: tc})
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +62,7 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 }
 
 // Open makes a System on a client.
-func Open(name string, c *rest.Client, cfg config.HubSpot, tables []connector.Table, log *slog.Logger) *System {
+func Open(name string, c *rest.Client, cfg Settings, tables []connector.Table, log *slog.Logger) *System {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

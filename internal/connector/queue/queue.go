@@ -20,7 +20,7 @@ import (
 // and reporter.
 type System struct {
 	name string
-	cfg  config.Queue // with defaults filled in
+	cfg  Settings // with defaults filled in
 	b    broker.Broker
 	log  *slog.Logger
 	wait time.Duration // how long Changes and Reports wait for a first message
@@ -53,14 +53,15 @@ var (
 	_ connector.Reporter    = (*System)(nil)
 )
 
-// New connects to the broker of system name (sys.Queue) and declares its
+// New connects to the broker of system name (its queue: block) and declares its
 // three queues. Each mapped table names the entity as the system writes
 // it in messages; two entities may not share one.
 func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
-	if sys.Queue == nil {
+	q := SettingsOf(sys)
+	if q == nil {
 		return nil, fmt.Errorf("queue system %q: no queue settings", name)
 	}
-	cfg := sys.Queue.Resolved(name)
+	cfg := q.Resolved(name)
 	tc, err := sys.TLS.Config()
 	if err != nil {
 		return nil, fmt.Errorf("queue system %q: %w", name, err)
@@ -83,7 +84,7 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 }
 
 // open makes a System over a connected broker.
-func open(name string, cfg config.Queue, b broker.Broker, tables []connector.Table, log *slog.Logger, poll time.Duration) (*System, error) {
+func open(name string, cfg Settings, b broker.Broker, tables []connector.Table, log *slog.Logger, poll time.Duration) (*System, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tandemhub/tandem/internal/broker/brokertest"
-	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
 	"github.com/tandemhub/tandem/internal/contract"
 	"github.com/tandemhub/tandem/internal/record"
@@ -26,7 +25,7 @@ var tables = []connector.Table{
 func newTestSystem(t *testing.T) (*System, *brokertest.Fake) {
 	t.Helper()
 	f := brokertest.New()
-	cfg := config.Queue{Broker: "rabbitmq", URL: "amqp://x"}.Resolved("shop")
+	cfg := Settings{Broker: "rabbitmq", URL: "amqp://x"}.Resolved("shop")
 	s, err := open("shop", cfg, f, tables, nil, 10*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +422,7 @@ func TestQueuePositionSurvivesRestart(t *testing.T) {
 }
 
 func TestQueueOpenRefusesSharedTables(t *testing.T) {
-	_, err := open("shop", config.Queue{}, brokertest.New(), []connector.Table{
+	_, err := open("shop", Settings{}, brokertest.New(), []connector.Table{
 		{Entity: "a", Name: "t"}, {Entity: "b", Name: "t"}}, nil, 0)
 	if err == nil || !strings.Contains(err.Error(), `both map to "t"`) {
 		t.Fatalf("err = %v", err)

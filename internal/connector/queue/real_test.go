@@ -20,7 +20,7 @@ import (
 // realSystem opens a queue system on a real broker with fresh queues, and
 // a second connection that plays the application's side. Both are
 // closed, and the queues deleted, when the test ends.
-func realSystem(tb testing.TB, kind string) (*System, broker.Broker, config.Queue) {
+func realSystem(tb testing.TB, kind string) (*System, broker.Broker, Settings) {
 	tb.Helper()
 	var url string
 	if kind == "rabbitmq" {
@@ -29,10 +29,10 @@ func realSystem(tb testing.TB, kind string) (*System, broker.Broker, config.Queu
 		url = testenv.NATS(tb)
 	}
 	name := testenv.Name()
-	q := &config.Queue{Broker: kind, URL: url, Outbound: name + ".changes", Inbound: name + ".inbound",
+	q := &Settings{Broker: kind, URL: url, Outbound: name + ".changes", Inbound: name + ".inbound",
 		Reports: name + ".reports", Stream: strings.ToUpper(name), Prefetch: 2000}
 	ctx := context.Background()
-	s, err := New(ctx, "shop", &config.System{Type: "queue", Queue: q, Poll: config.Duration(20 * time.Millisecond)}, tables, nil)
+	s, err := New(ctx, "shop", &config.System{Type: "queue", Blocks: map[string]any{"queue": q}, Poll: config.Duration(20 * time.Millisecond)}, tables, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

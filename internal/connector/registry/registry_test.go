@@ -23,6 +23,19 @@ func TestTypes(t *testing.T) {
 	}
 }
 
+// Every API and queue type's settings block is known once the registry
+// is linked: a file that sets one loads, and one under the wrong type is
+// refused by the section its connector registered.
+func TestSectionsRegistered(t *testing.T) {
+	for typ, block := range map[string]string{"http": "http", "salesforce": "salesforce", "hubspot": "hubspot", "queue": "queue"} {
+		src := "version: 1\nsystems:\n  a: {type: sqlite, dsn: a.db, " + block + ": {}}\n"
+		_, err := config.Read("tandem.yaml", []byte(src), func(string) (string, bool) { return "", false }, nil)
+		if err == nil || !strings.Contains(err.Error(), "systems.a."+block+": is only for systems of type "+typ) {
+			t.Errorf("%s block under a sqlite system: %v", block, err)
+		}
+	}
+}
+
 func TestOpenUnknownType(t *testing.T) {
 	_, err := registry.Open(context.Background(), "crm", &config.System{Type: "oracle"}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), `"oracle"`) || !strings.Contains(err.Error(), "postgres") {

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"testing"
 
+	httpapi "github.com/tandemhub/tandem/internal/connector/http"
+
 	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/connector"
+	"github.com/tandemhub/tandem/internal/connector/rest"
 )
 
 // Whatever a connector's error quotes, Open's never shows the system's
@@ -21,7 +24,7 @@ func TestOpenHidesSecrets(t *testing.T) {
 	}
 	defer delete(factories, "leaky")
 	sys := &config.System{Type: "leaky", DSN: "postgres://u:hunter2-pw@h/db",
-		HTTP: &config.HTTP{Auth: &config.Auth{Bearer: "tok-123456"}}}
+		Blocks: map[string]any{"http": &httpapi.Settings{API: rest.API{Auth: &rest.Auth{Bearer: "tok-123456"}}}}}
 	_, err := Open(context.Background(), "crm", sys, nil, nil)
 	if err == nil {
 		t.Fatal("no error")

@@ -29,7 +29,7 @@ type Options struct {
 	System string
 	// Base is the API's base URL; request paths are relative to it.
 	Base string
-	API  config.API
+	API  API
 	// Decode reads a vendor's error answer; nil uses DecodeError.
 	Decode func(status int, body []byte) *APIError
 	// HTTP replaces the default transport (tests).
@@ -66,7 +66,7 @@ func NewClient(o Options) (*Client, error) {
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return nil, fmt.Errorf("system %q: %q is not a base URL", o.System, secret.DSN(o.Base))
 	}
-	perSecond, err := config.ParseRate(o.API.RateLimit)
+	perSecond, err := ParseRate(o.API.RateLimit)
 	if err != nil {
 		return nil, fmt.Errorf("system %q: %w", o.System, err)
 	}

@@ -9,8 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/tandemhub/tandem/internal/config"
 )
 
 // An API that quotes the credentials it refuses does not get them into
@@ -22,8 +20,8 @@ func TestAnswerHidesCredentials(t *testing.T) {
 			"message": fmt.Sprintf("token %q and key %q refused", r.Header.Get("Authorization"), r.Header.Get("X-Api-Key"))})
 	}))
 	defer srv.Close()
-	c, err := NewClient(Options{System: "crm", Base: srv.URL, API: config.API{
-		Auth:    &config.Auth{Bearer: "tok-123456"},
+	c, err := NewClient(Options{System: "crm", Base: srv.URL, API: API{
+		Auth:    &Auth{Bearer: "tok-123456"},
 		Headers: map[string]string{"X-Api-Key": "key-abcdef", "Accept-Version": "2"},
 	}})
 	if err != nil {

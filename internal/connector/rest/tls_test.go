@@ -43,7 +43,7 @@ func TestTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl, err := NewClient(Options{System: "api", Base: srv.URL, TLS: c, API: config.API{Retries: -1}})
+		cl, err := NewClient(Options{System: "api", Base: srv.URL, TLS: c, API: API{Retries: -1}})
 		if err != nil {
 			t.Fatal(err)
 		}

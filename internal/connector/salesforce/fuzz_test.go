@@ -23,11 +23,11 @@ func FuzzAnswers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
 		base := testenv.Answering(t, status, body)
 		c, err := rest.NewClient(rest.Options{System: "sf", Base: base, Decode: decodeError, Backoff: time.Millisecond,
-			API: config.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
+			API: rest.API{Timeout: config.Duration(time.Second), MaxWait: config.Duration(10 * time.Millisecond)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		s := Open("sf", c, config.Salesforce{}, []connector.Table{{Entity: "contact", Name: "Contact", Key: "Id", KeyGenerated: true, Columns: []string{"LastName"}}}, nil)
+		s := Open("sf", c, Settings{}, []connector.Table{{Entity: "contact", Name: "Contact", Key: "Id", KeyGenerated: true, Columns: []string{"LastName"}}}, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 		defer cancel()
 		_, _, _ = s.Snapshot(ctx, "contact", "", 10)

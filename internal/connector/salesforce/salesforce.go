@@ -25,7 +25,7 @@ const DefaultVersion = "60.0"
 type System struct {
 	name          string
 	c             *rest.Client
-	cfg           config.Salesforce
+	cfg           Settings
 	prefix        string             // /services/data/vNN.N
 	objects       map[string]*object // by entity
 	*rest.Capture                    // Changes, Ack and the cursor methods the hub keeps
@@ -39,16 +39,12 @@ type object struct {
 
 // New connects to the org at sys.DSN.
 func New(ctx context.Context, name string, sys *config.System, tables []connector.Table, log *slog.Logger) (*System, error) {
-	cfg := config.Salesforce{}
-	if sys.Salesforce != nil {
-		cfg = *sys.Salesforce
-	}
-	api, _ := sys.APIOf()
+	cfg := SettingsOf(sys)
 	tc, err := sys.TLS.Config()
 	if err != nil {
 		return nil, fmt.Errorf("system %q: %w", name, err)
 	}
-	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: api, Log: log, TLS: tc, Decode: decodeError})
+	c, err := rest.NewClient(rest.Options{System: name, Base: sys.DSN, API: cfg.API, Log: log, TLS: tc, Decode: decodeError})
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +52,7 @@ func New(ctx context.Context, name string, sys *config.System, tables []connecto
 }
 
 // Open makes a System on a client.
-func Open(name string, c *rest.Client, cfg config.Salesforce, tables []connector.Table, log *slog.Logger) *System {
+func Open(name string, c *rest.Client, cfg Settings, tables []connector.Table, log *slog.Logger) *System {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}

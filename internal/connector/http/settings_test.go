@@ -1,11 +1,14 @@
-package config
+package http_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/tandemhub/tandem/internal/config/configtest"
+	"github.com/tandemhub/tandem/internal/connector/rest"
 )
 
-func TestHTTPProblems(t *testing.T) {
+func TestSettingsProblems(t *testing.T) {
 	y := `version: 1
 systems:
   app: {type: sqlite, dsn: ./app.db}
@@ -28,11 +31,11 @@ mappings:
 routes:
   - {entity: contact, between: [app, crm]}
 `
-	_, err := read("tandem.yaml", []byte(y), func(string) (string, bool) { return "", false }, nil)
-	if err == nil {
+	_, probs := configtest.Parse(t, y, nil)
+	if probs == nil {
 		t.Fatal("no problems")
 	}
-	got := err.Error()
+	got := probs.Error()
 	for _, want := range []string{
 		`tandem.yaml:6:5: systems.crm.dsn: "ftp://nowhere" is not an http or https URL`,
 		`systems.crm.http.rate_limit: "20/x" is not a rate`,
@@ -51,12 +54,12 @@ routes:
 
 func TestParseRate(t *testing.T) {
 	for in, want := range map[string]float64{"20/s": 20, "600/m": 10, "100/10s": 10, "off": 0, "": 0} {
-		if got, err := ParseRate(in); err != nil || got != want {
+		if got, err := rest.ParseRate(in); err != nil || got != want {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
 	for _, bad := range []string{"20", "x/s", "20/fortnight", "-1/s"} {
-		if _, err := ParseRate(bad); err == nil {
+		if _, err := rest.ParseRate(bad); err == nil {
 			t.Errorf("ParseRate(%q) did not fail", bad)
 		}
 	}

@@ -1,4 +1,7 @@
-package config
+package queue
+
+// The block of tandem.yaml that configures a system of type queue, and
+// its checks. The client package reads the same settings.
 
 import (
 	"fmt"
@@ -6,15 +9,27 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tandemhub/tandem/internal/config"
 	"github.com/tandemhub/tandem/internal/secret"
 )
 
-// Queue configures a system of type queue: an application that cannot be
+func init() {
+	config.Register(config.Section{Key: "queue", Types: []string{"queue"},
+		New: func() any { return &Settings{} }, Check: check})
+}
+
+// SettingsOf returns the queue block of sys, or nil when it has none.
+func SettingsOf(sys *config.System) *Settings {
+	s, _ := sys.Block("queue").(*Settings)
+	return s
+}
+
+// Settings configure a system of type queue: an application that cannot be
 // read by tandem and instead speaks tandem's message contract through a
 // message broker. It publishes its changes to an outbound queue, reads
 // other systems' changes from an inbound queue and reports what it did
 // with each on a reports queue (see docs/connectors/queue.md).
-type Queue struct {
+type Settings struct {
 	// Broker is rabbitmq or nats (NATS JetStream).
 	Broker string `yaml:"broker"`
 	// URL is the broker's address; write secrets as ${ENV_VAR}.
@@ -48,7 +63,7 @@ const DefaultPrefetch = 1000
 const maxPrefetch = 65535
 
 // Resolved returns q with the defaults of system filled in.
-func (q Queue) Resolved(system string) Queue {
+func (q Settings) Resolved(system string) Settings {
 	if q.Outbound == "" {
 		q.Outbound = "tandem." + system + ".changes"
 	}
@@ -67,62 +82,55 @@ func (q Queue) Resolved(system string) Queue {
 	return q
 }
 
-// queue checks the queue settings of system s at path p.
-func (k *checker) queue(s *System, p string) {
-	qp := child(p, "queue")
-	if s.Queue != nil && s.Type != "queue" && s.Type != "" {
-		k.add(s.Line, qp, fmt.Sprintf("is only for systems of type queue, and this one is %s", s.Type),
-			"remove the block, or write type: queue")
-		return
-	}
-	if s.Type != "queue" {
-		return
-	}
+// check checks the system of type queue c is at; block is its
+// *Settings or nil.
+func check(c *config.Check, block any) {
+	s := c.System
 	if s.DSN != "" {
-		k.add(s.Line, child(p, "dsn"), "a queue system has no dsn",
-			"write the broker's address as queue.url, and remove dsn")
+		c.Add("a queue system has no dsn", "write the broker's address as queue.url, and remove dsn", "dsn")
 	}
-	if s.Queue == nil {
-		k.add(s.Line, qp, "missing",
-			"say how to reach the system, like queue: {broker: rabbitmq, url: \"amqp://tandem:${RABBIT_PASSWORD}@localhost:5672/\"}")
+	q, _ := block.(*Settings)
+	if q == nil {
+		c.Add("missing", "say how to reach the system, like queue: {broker: rabbitmq, url: \"amqp://tandem:${RABBIT_PASSWORD}@localhost:5672/\"}", "queue")
 		return
 	}
-	q := s.Queue
+	if s.TLS != nil && q.Broker == "rabbitmq" && !strings.HasPrefix(q.URL, "amqps://") {
+		c.Add("RabbitMQ speaks TLS only on an amqps:// url", "write the url as amqps://host:5671/, or remove tls", "tls")
+	}
+	qc := c.Under("queue")
 	switch {
 	case q.Broker == "":
-		k.add(s.Line, child(qp, "broker"), "missing", "one of "+strings.Join(Brokers, ", "))
+		qc.Add("missing", "one of "+strings.Join(Brokers, ", "), "broker")
 	case !slices.Contains(Brokers, q.Broker):
-		k.add(s.Line, child(qp, "broker"), fmt.Sprintf("%q is not a broker tandem speaks to", q.Broker), suggest(q.Broker, Brokers))
+		qc.Add(fmt.Sprintf("%q is not a broker tandem speaks to", q.Broker), config.Suggest(q.Broker, Brokers), "broker")
 	}
 	if q.URL == "" {
-		k.add(s.Line, child(qp, "url"), "missing", brokerURLHint(q.Broker))
+		qc.Add("missing", brokerURLHint(q.Broker), "url")
 	} else if msg := checkBrokerURL(q.Broker, q.URL); msg != "" {
-		k.add(s.Line, child(qp, "url"), msg, brokerURLHint(q.Broker))
+		qc.Add(msg, brokerURLHint(q.Broker), "url")
 	}
 	r := q.Resolved(s.Name)
 	seen := map[string]string{}
 	for _, n := range []struct{ key, name string }{{"outbound", r.Outbound}, {"inbound", r.Inbound}, {"reports", r.Reports}} {
 		if msg := checkQueueName(q.Broker, n.name); msg != "" {
-			k.add(s.Line, child(qp, n.key), fmt.Sprintf("%q %s", n.name, msg), queueNameHint(q.Broker))
+			qc.Add(fmt.Sprintf("%q %s", n.name, msg), queueNameHint(q.Broker), n.key)
 			continue
 		}
 		if other, dup := seen[n.name]; dup {
-			k.add(s.Line, child(qp, n.key), fmt.Sprintf("%q is also the %s queue", n.name, other),
-				"give outbound, inbound and reports a queue each")
+			qc.Add(fmt.Sprintf("%q is also the %s queue", n.name, other), "give outbound, inbound and reports a queue each", n.key)
 		}
 		seen[n.name] = n.key
 	}
 	if q.Stream != "" {
 		if q.Broker != "nats" {
-			k.add(s.Line, child(qp, "stream"), "is only for broker nats", "remove it")
+			qc.Add("is only for broker nats", "remove it", "stream")
 		} else if strings.ContainsAny(q.Stream, " \t\r\n.*>/\\") {
-			k.add(s.Line, child(qp, "stream"), fmt.Sprintf("%q is not a JetStream stream name", q.Stream),
-				"use letters, digits, - and _, like TANDEM_SHOP")
+			qc.Add(fmt.Sprintf("%q is not a JetStream stream name", q.Stream), "use letters, digits, - and _, like TANDEM_SHOP", "stream")
 		}
 	}
 	if q.Prefetch < 0 || q.Prefetch > maxPrefetch {
-		k.add(s.Line, child(qp, "prefetch"), fmt.Sprintf("%d is not from 1 to %d", q.Prefetch, maxPrefetch),
-			fmt.Sprintf("the default is %d; at least the system's batch is best", DefaultPrefetch))
+		qc.Add(fmt.Sprintf("%d is not from 1 to %d", q.Prefetch, maxPrefetch),
+			fmt.Sprintf("the default is %d; at least the system's batch is best", DefaultPrefetch), "prefetch")
 	}
 }
 
