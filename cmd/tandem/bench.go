@@ -12,13 +12,18 @@ import (
 
 func benchCmd(g *globals) *cobra.Command {
 	opt := bench.Options{}
-	var server, cpuprofile string
+	var server, cpuprofile, workload string
+	wl := bench.WorkloadOptions{}
 	c := &cobra.Command{
 		Use:   "bench",
 		Short: "measure changes per second and latency end to end into a real PostgreSQL",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
+			if workload != "" {
+				wl.Server, wl.Batch = server, opt.Batch
+				return runWorkload(cmd, workload, wl)
+			}
 			if opt.Target == "postgres" && opt.DSN == "" {
 				dsn, drop, err := bench.TempDatabase(ctx, server)
 				if err != nil {
@@ -63,7 +68,26 @@ func benchCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&server, "server", envOr("TANDEM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server for the temporary database")
 	c.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (read it with go tool pprof)")
+	c.Flags().StringVar(&workload, "workload", "", "pg-to-pg: copy --rows rows between two PostgreSQL databases through tandem run, then follow --updates UPDATEs")
+	c.Flags().IntVar(&wl.Rows, "rows", 200_000, "pg-to-pg: rows copied first")
+	c.Flags().IntVar(&wl.Updates, "updates", 100_000, "pg-to-pg: UPDATEs followed after the copy")
+	c.Flags().IntVar(&wl.PerTx, "per-tx", 1_000, "pg-to-pg: UPDATEs per source transaction")
+	c.Flags().BoolVar(&wl.TwoWay, "two-way", false, "pg-to-pg: route both ways, so that the destination is captured too")
 	return c
+}
+
+// runWorkload runs the named workload of `tandem bench --workload`.
+func runWorkload(cmd *cobra.Command, name string, wl bench.WorkloadOptions) error {
+	if name != "pg-to-pg" {
+		return fmt.Errorf("--workload %q: the workload tandem knows is pg-to-pg", name)
+	}
+	wl.Progress = os.Stderr
+	r, err := bench.RunWorkload(cmd.Context(), wl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), r)
+	return nil
 }
 
 func envOr(k, def string) string {

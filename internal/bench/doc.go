@@ -11,5 +11,12 @@
 //   - The destination table bench_items is dropped and made afresh: point
 //     Options.DSN only at a database the bench may fill.
 //
-// `tandem bench` and BenchmarkEndToEnd call it.
+// RunWorkload is the pg-to-pg workload: it runs the tandem binary (`tandem
+// run --setup`) as a user would, between two fresh PostgreSQL databases,
+// and measures it from outside (checksums on both sides, the process's
+// CPU and peak RSS from the kernel). A phase ends only when the
+// destination's checksum equals the source's; the databases it makes are
+// dropped when it ends.
+//
+// `tandem bench` and BenchmarkEndToEnd call them.
 package bench

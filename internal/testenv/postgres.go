@@ -18,10 +18,7 @@ const PostgresStart = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgre
 // and returns its URL. The database is dropped, its sessions ended, when the test ends.
 func Postgres(t testing.TB) string {
 	t.Helper()
-	admin := os.Getenv("TANDEM_TEST_POSTGRES")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
+	admin := PostgresServer(t)
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatalf("TANDEM_TEST_POSTGRES: %v", err)
@@ -55,4 +52,16 @@ func Postgres(t testing.TB) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// PostgresServer is the URL of the server TANDEM_TEST_POSTGRES names
+// (the loopback one by default), for a program under test that makes
+// databases of its own there and drops them.
+func PostgresServer(t testing.TB) string {
+	t.Helper()
+	admin := os.Getenv("TANDEM_TEST_POSTGRES")
+	if admin == "" {
+		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+	}
+	return admin
 }
