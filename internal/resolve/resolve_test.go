@@ -65,9 +65,14 @@ type rig struct {
 
 func newRig(t *testing.T, entityOptions string) *rig {
 	t.Helper()
+	return newRigOf(t, strings.Replace(resolveYAML, "ENTITY_OPTIONS", entityOptions, 1))
+}
+
+// newRigOf is a rig of the configuration y.
+func newRigOf(t *testing.T, y string) *rig {
+	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tandem.yaml")
-	y := strings.Replace(resolveYAML, "ENTITY_OPTIONS", entityOptions, 1)
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,9 @@ func (r *pass) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.C
 		return &holdErr{why: missing}
 	}
 	merged, changed, stale := r.merge(c, m, canon, g, id.linked, fieldMerge)
-	flips := 0
+	var fl flip
 	if g != nil && len(changed) > 0 {
-		if flips, err = r.flipped(c, g, merged, changed); err != nil {
+		if fl.n, fl.peer, err = r.flipped(c, g, merged, changed); err != nil {
 			return err
 		}
 	}
@@ -67,7 +67,7 @@ func (r *pass) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.C
 	if g != nil && len(changed) == 0 {
 		return r.unchanged(tx, c, g, stale, fieldMerge, cnt)
 	}
-	return r.changed(tx, c, g, merged, changed, flips, stale, cnt)
+	return r.changed(tx, c, g, merged, changed, fl, stale, cnt)
 }
 
 // settled handles a change whose outcome its identity decides alone: a
@@ -150,9 +150,15 @@ func (r *pass) unchanged(tx store.Tx, c *store.Change, g *store.Golden, stale, f
 	return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
 }
 
+// flip is where a change stands in a streak of flips (see flipped).
+type flip struct {
+	n    int
+	peer string
+}
+
 // changed writes the golden record (g, or a new one when nil) as merged
 // by c, with which system set each changed field, and routes it.
-func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged record.Fields, changed []string, flips int, stale bool, cnt *store.Count) error {
+func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged record.Fields, changed []string, fl flip, stale bool, cnt *store.Count) error {
 	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
 		return err
 	}
@@ -168,7 +174,7 @@ func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged rec
 		g.Sources[k] = c.System
 	}
 	created := g.Ver == 0
-	g.Fields, g.Ver, g.Updated, g.Flips = merged, c.Seq, r.Now(), flips
+	g.Fields, g.Ver, g.Updated, g.Flips, g.FlipPeer = merged, c.Seq, r.Now(), fl.n, fl.peer
 	if c.At.After(g.At) {
 		g.At = c.At
 	}

@@ -97,14 +97,14 @@ func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 }
 
 // goldenCols are the columns scanGolden reads, in its order.
-const goldenCols = `gid, fields, sources, deleted, ver, updated, at, flips`
+const goldenCols = `gid, fields, sources, deleted, ver, updated, at, flips, flip_peer`
 
 // scanGolden reads a row of goldenCols.
 func scanGolden(row interface{ Scan(...any) error }, entity string) (*Golden, error) {
 	g := &Golden{Entity: entity}
 	var fields, sources []byte
 	var updated, at int64
-	if err := row.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated, &at, &g.Flips); err != nil {
+	if err := row.Scan(&g.GID, &fields, &sources, &g.Deleted, &g.Ver, &updated, &at, &g.Flips, &g.FlipPeer); err != nil {
 		return nil, err
 	}
 	g.Updated, g.At = fromNanos(updated), fromNanos(at)

@@ -302,12 +302,12 @@ func (t *sqlTx) flushGolden() error {
 			if err != nil {
 				return err
 			}
-			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated), nanos(g.At), g.Flips)
+			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated), nanos(g.At), g.Flips, g.FlipPeer)
 		}
-		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated, at, flips) VALUES ` +
-			rowsOf(n, "(?,?,?,?,?,?,?,?,?)") + `
+		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated, at, flips, flip_peer) VALUES ` +
+			rowsOf(n, "(?,?,?,?,?,?,?,?,?,?)") + `
 			ON CONFLICT(entity, gid) DO UPDATE SET fields=excluded.fields, sources=excluded.sources,
-			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated, at=excluded.at, flips=excluded.flips`
+			deleted=excluded.deleted, ver=excluded.ver, updated=excluded.updated, at=excluded.at, flips=excluded.flips, flip_peer=excluded.flip_peer`
 		if _, err := t.exec(q, args...); err != nil {
 			return fmt.Errorf("write golden records: %w", err)
 		}

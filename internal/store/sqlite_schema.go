@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS golden (
   deleted INTEGER NOT NULL DEFAULT 0, ver INTEGER NOT NULL, updated INTEGER NOT NULL,
   at INTEGER NOT NULL DEFAULT 0,
   flips INTEGER NOT NULL DEFAULT 0,
+  flip_peer TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (entity, gid)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS natural (
@@ -86,6 +87,7 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	for _, c := range []struct{ table, column, ddl string }{
 		{"golden", "at", "ALTER TABLE golden ADD COLUMN at INTEGER NOT NULL DEFAULT 0"},
 		{"golden", "flips", "ALTER TABLE golden ADD COLUMN flips INTEGER NOT NULL DEFAULT 0"},
+		{"golden", "flip_peer", "ALTER TABLE golden ADD COLUMN flip_peer TEXT NOT NULL DEFAULT ''"},
 		{"outbound", "tried", "ALTER TABLE outbound ADD COLUMN tried INTEGER NOT NULL DEFAULT 0"},
 		{"outbound", "sent", "ALTER TABLE outbound ADD COLUMN sent BLOB"},
 		{"outbound", "gen", "ALTER TABLE outbound ADD COLUMN gen INTEGER NOT NULL DEFAULT 0"},

@@ -67,6 +67,10 @@ type Golden struct {
 	// system that had just set it, each within seconds of the last: the
 	// mark of systems (or their rules) undoing each other for ever.
 	Flips int
+	// FlipPeer is the system whose value the last of those flips
+	// replaced: the streak goes on only while that system and the one
+	// that replaced it take the field back from each other in turn.
+	FlipPeer string
 }
 
 // Outbound is one pending delivery: bring system up to the golden record

@@ -143,7 +143,7 @@ func (g *gen) recordCall(n int, a args) call {
 	switch n {
 	case 16, 17:
 		gold := &store.Golden{Entity: e, GID: gid, Fields: g.fields(), Sources: map[string]string{"name": sys},
-			Deleted: g.rng.IntN(5) == 0, Ver: g.n(9), Updated: g.at(), At: g.at(), Flips: int(g.n(3))}
+			Deleted: g.rng.IntN(5) == 0, Ver: g.n(9), Updated: g.at(), At: g.at(), Flips: int(g.n(3)), FlipPeer: g.pick("", "a", "b")}
 		return c("PutGolden(%s)", func(tx store.Tx) string { return show(tx.PutGolden(gold)) }, showGolden(gold))
 	case 18:
 		return c("Golden(%s %s)", func(tx store.Tx) string {

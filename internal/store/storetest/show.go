@@ -98,8 +98,8 @@ func showGolden(g *store.Golden) string {
 	if g == nil {
 		return "none"
 	}
-	return fmt.Sprintf("%s/%s %s by %s deleted=%v v%d updated %s at %s flips %d", g.Entity, g.GID, showFields(g.Fields),
-		showMap(g.Sources), g.Deleted, g.Ver, stamp(g.Updated), stamp(g.At), g.Flips)
+	return fmt.Sprintf("%s/%s %s by %s deleted=%v v%d updated %s at %s flips %d peer %q", g.Entity, g.GID, showFields(g.Fields),
+		showMap(g.Sources), g.Deleted, g.Ver, stamp(g.Updated), stamp(g.At), g.Flips, g.FlipPeer)
 }
 
 func showChange(c store.Change) string {
