@@ -40,7 +40,11 @@ type Scan struct {
 	// even one whose key tandem never learnt (a create whose answer a
 	// crash lost).
 	carried map[string]string
-	gen     uint64
+	// replaced remembers, by global id, the id whose listing carried it
+	// until the key was found holding another record (a system that gives
+	// a freed key to the next create): that record was there, and is gone.
+	replaced map[string]string
+	gen      uint64
 	has     bool
 	last    time.Time
 }
@@ -194,6 +198,12 @@ func (s *Scan) commitLocked(t *scanTicket) {
 }
 
 func (s *Scan) carry(id, gid string) {
+	if old := s.carried[id]; old != "" && old != gid {
+		if s.replaced == nil || len(s.replaced) > maxReplaced {
+			s.replaced = map[string]string{}
+		}
+		s.replaced[old] = id
+	}
 	if gid == "" {
 		delete(s.carried, id)
 	} else {
@@ -262,8 +272,12 @@ func (s *Scan) snapshot() ([]string, map[string]string, bool) {
 	return ids, carried, true
 }
 
-// Held returns the id the baseline holds carrying gid, if any: where
-// the system held tandem's record when last listed.
+// maxReplaced bounds the memory of replaced records; past it, it starts afresh.
+const maxReplaced = 100_000
+
+// Held returns an id under which the system held tandem's record gid
+// when it was listed: the baseline's, or one that held it until the key
+// was found holding another record.
 func (s *Scan) Held(gid string) (string, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -272,5 +286,6 @@ func (s *Scan) Held(gid string) (string, bool) {
 			return id, true
 		}
 	}
-	return "", false
+	id, ok := s.replaced[gid]
+	return id, ok
 }
