@@ -3,46 +3,20 @@ package config
 import (
 	"errors"
 	"io/fs"
+	"os"
+	"strings"
 	"testing"
 )
 
-// baseYAML is a small valid config; the mistake tests change one thing in it.
-const baseYAML = `version: 1
-systems:
-  shop: {type: postgres, dsn: "postgres://localhost/shop"}
-  crm: {type: sqlite, dsn: crm.db}
-entities:
-  account:
-    match: [email]
-    schema:
-      type: object
-      properties:
-        name: {type: string}
-        email: {type: string}
-        tier: {enum: [gold, silver]}
-  contact:
-    refs: {account: account}
-    schema:
-      type: object
-      properties:
-        name: {type: string}
-        account: {type: string}
-mappings:
-  shop:
-    account: {table: accounts, fields: {name: name, email: email, tier: tier}}
-    contact: {table: contacts, fields: {name: name, account: account_id}}
-  crm:
-    account:
-      table: companies
-      fields:
-        name: company_name
-        email: email
-        tier: {column: level, values: {G: gold, S: silver}}
-    contact: {table: people, fields: {name: full_name, account: company_id}}
-routes:
-  - {entity: account, between: [shop, crm]}
-  - {entity: contact, from: shop, to: [crm]}
-`
+// baseYAML is a small valid config; the mistake tests change one thing
+// in it. It is configtest's Base, which config's tests cannot import.
+var baseYAML = func() string {
+	b, err := os.ReadFile("configtest/base.yaml")
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}()
 
 // testEnv is the environment the tests see.
 var testEnv = map[string]string{"SHOP_PASSWORD": "s3cret", "EMPTY": "", "CANARY": "canary-7f3a9", "BIG": "20000"}
@@ -73,4 +47,25 @@ func parse(t *testing.T, src string, files map[string]string) (*Config, Problems
 		t.Fatalf("config returned with problems")
 	}
 	return nil, ps
+}
+
+// expect checks that got are exactly the problems want, in order, each
+// on its line of src and naming the file tandem.yaml.
+func expect(t *testing.T, src string, got Problems, want []want) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d problems, want %d:\n%v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		p := got[i]
+		if p.Path != w.path || !strings.Contains(p.Msg, w.msg) || !strings.Contains(p.Hint, w.hint) {
+			t.Errorf("problem %d = %v\nwant path %q, msg with %q, hint with %q", i, p, w.path, w.msg, w.hint)
+		}
+		if line := lineOf(src, w.at); w.at != "" && p.Line != line {
+			t.Errorf("problem %d on line %d, want %d (%q): %v", i, p.Line, line, w.at, p)
+		}
+		if p.File != "tandem.yaml" {
+			t.Errorf("problem %d names file %q", i, p.File)
+		}
+	}
 }

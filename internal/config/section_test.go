@@ -63,18 +63,7 @@ func TestSection(t *testing.T) {
 			if strings.Contains(got.Error(), "hunter2") {
 				t.Errorf("problems quote a secret: %v", got)
 			}
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d problems, want %d:\n%v", len(got), len(tc.want), got)
-			}
-			for i, w := range tc.want {
-				p := got[i]
-				if p.Path != w.path || !strings.Contains(p.Msg, w.msg) || !strings.Contains(p.Hint, w.hint) {
-					t.Errorf("problem %d = %v\nwant path %q, msg with %q, hint with %q", i, p, w.path, w.msg, w.hint)
-				}
-				if line := lineOf(src, w.at); w.at != "" && p.Line != line {
-					t.Errorf("problem %d on line %d, want %d (%q): %v", i, p.Line, line, w.at, p)
-				}
-			}
+			expect(t, src, got, tc.want)
 		})
 	}
 

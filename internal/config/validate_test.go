@@ -182,21 +182,7 @@ func TestMistakes(t *testing.T) {
 				src = strings.Replace(src, e.old, e.new, 1)
 			}
 			_, got := parse(t, src, nil)
-			if len(got) != len(tc.want) {
-				t.Fatalf("got %d problems, want %d:\n%v", len(got), len(tc.want), got)
-			}
-			for i, w := range tc.want {
-				p := got[i]
-				if p.Path != w.path || !strings.Contains(p.Msg, w.msg) || !strings.Contains(p.Hint, w.hint) {
-					t.Errorf("problem %d = %v\nwant path %q, msg with %q, hint with %q", i, p, w.path, w.msg, w.hint)
-				}
-				if line := lineOf(src, w.at); w.at != "" && p.Line != line {
-					t.Errorf("problem %d on line %d, want %d (%q): %v", i, p.Line, line, w.at, p)
-				}
-				if p.File != "tandem.yaml" {
-					t.Errorf("problem %d names file %q", i, p.File)
-				}
-			}
+			expect(t, src, got, tc.want)
 		})
 	}
 }

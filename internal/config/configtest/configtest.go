@@ -4,6 +4,7 @@
 package configtest
 
 import (
+	_ "embed"
 	"errors"
 	"io/fs"
 	"strings"
@@ -12,47 +13,15 @@ import (
 	"github.com/tandemhub/tandem/internal/config"
 )
 
-// Env is the environment Parse gives the configurations it loads.
+// Env is the environment Parse gives the configurations it loads; config's
+// own tests give the same.
 var Env = map[string]string{"SHOP_PASSWORD": "s3cret", "EMPTY": "", "CANARY": "canary-7f3a9", "BIG": "20000"}
 
 // Base is a small valid configuration with two SQL systems, shop and crm;
-// tests change one thing in it.
-const Base = `version: 1
-systems:
-  shop: {type: postgres, dsn: "postgres://localhost/shop"}
-  crm: {type: sqlite, dsn: crm.db}
-entities:
-  account:
-    match: [email]
-    schema:
-      type: object
-      properties:
-        name: {type: string}
-        email: {type: string}
-        tier: {enum: [gold, silver]}
-  contact:
-    refs: {account: account}
-    schema:
-      type: object
-      properties:
-        name: {type: string}
-        account: {type: string}
-mappings:
-  shop:
-    account: {table: accounts, fields: {name: name, email: email, tier: tier}}
-    contact: {table: contacts, fields: {name: name, account: account_id}}
-  crm:
-    account:
-      table: companies
-      fields:
-        name: company_name
-        email: email
-        tier: {column: level, values: {G: gold, S: silver}}
-    contact: {table: people, fields: {name: full_name, account: company_id}}
-routes:
-  - {entity: account, between: [shop, crm]}
-  - {entity: contact, from: shop, to: [crm]}
-`
+// tests change one thing in it. config's own tests read the same file.
+//
+//go:embed base.yaml
+var Base string
 
 // Parse loads src as the file tandem.yaml with Env as the environment and
 // files as the other files, and returns the config or its problems.
