@@ -45,8 +45,8 @@ type Scan struct {
 	// a freed key to the next create): that record was there, and is gone.
 	replaced map[string]string
 	gen      uint64
-	has     bool
-	last    time.Time
+	has      bool
+	last     time.Time
 }
 
 // Listed is one id of a scan's listing, with the global id its record
