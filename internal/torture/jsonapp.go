@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
@@ -88,10 +89,39 @@ type jsonApp struct {
 	name string
 	base string
 	hc   *http.Client
+
+	mu sync.Mutex
+	// seen is when the users first had each record in front of them
+	// (entity, id and ref), for deletes (see deleteAfterSeen).
+	seen map[string]time.Time
 }
 
+// deleteAfterSeen is how long the shop's users have had a record in front
+// of them before they delete it. tandem sees the shop's deletes only by
+// listing its ids every second; a record tandem made there whose answer
+// was lost (or whose hub was killed before keeping it), deleted before
+// any listing, leaves nothing tandem can read, and its create is made
+// again (docs/torture.md, known limits). People delete records they have
+// looked at; the harness lets them do so after three seconds, so that a
+// listing has seen the record, and counts every delete it makes.
+const deleteAfterSeen = 3 * time.Second
+
 func newJSONApp(name, base string) *jsonApp {
-	return &jsonApp{name: name, base: base, hc: &http.Client{Timeout: 10 * time.Second}}
+	return &jsonApp{name: name, base: base, hc: &http.Client{Timeout: 10 * time.Second}, seen: map[string]time.Time{}}
+}
+
+// seenFor is how long the users have had id (ref's record) in front of
+// them, counting from now when they never had.
+func (a *jsonApp) seenFor(entity, id, ref string) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	k := entity + "/" + id + "/" + ref
+	first, ok := a.seen[k]
+	if !ok {
+		a.seen[k] = time.Now()
+		return 0
+	}
+	return time.Since(first)
 }
 
 func (a *jsonApp) Name() string { return a.name }
@@ -189,7 +219,9 @@ func (a *jsonApp) find(ctx context.Context, entity, ref string) (string, error) 
 	}
 	for _, r := range recs {
 		if text(r["code"]) == ref {
-			return text(r["id"]), nil
+			id := text(r["id"])
+			a.seenFor(entity, id, ref)
+			return id, nil
 		}
 	}
 	return "", errNotHere
@@ -297,6 +329,9 @@ func (a *jsonApp) Delete(ctx context.Context, entity, ref string) error {
 	id, err := a.find(ctx, entity, ref)
 	if err != nil {
 		return err
+	}
+	if a.seenFor(entity, id, ref) < deleteAfterSeen {
+		return errNotHere // not yet: the users have only just come across it
 	}
 	_, err = a.do(ctx, "DELETE", collection(entity)+"/"+url.PathEscape(id), nil, nil)
 	return err

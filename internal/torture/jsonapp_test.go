@@ -3,6 +3,7 @@ package torture
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -54,5 +55,38 @@ func TestShopUpdatesAreConditional(t *testing.T) {
 	}
 	if _, ok := out["if_updatedAt"]; ok {
 		t.Errorf("the condition was stored in the record: %v", out)
+	}
+}
+
+// The shop's users delete only records they have had in front of them
+// for a while: the first try at a record just come across does nothing.
+func TestShopUsersDeleteOnlyRecordsTheyHaveSeen(t *testing.T) {
+	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.stop()
+	app := newJSONApp("shop", js.url)
+	ctx := context.Background()
+	var rec map[string]any
+	if _, err := app.do(ctx, "POST", "/accounts", map[string]any{"code": "A1", "name": "Acme"}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Delete(ctx, Account, "A1"); !errors.Is(err, errNotHere) {
+		t.Fatalf("delete of a record just come across: %v, want errNotHere", err)
+	}
+	if _, err := app.find(ctx, Account, "A1"); err != nil {
+		t.Fatalf("the record went: %v", err)
+	}
+	app.mu.Lock()
+	for k, at := range app.seen {
+		app.seen[k] = at.Add(-deleteAfterSeen)
+	}
+	app.mu.Unlock()
+	if err := app.Delete(ctx, Account, "A1"); err != nil {
+		t.Fatalf("delete of a record seen %s ago: %v", deleteAfterSeen, err)
+	}
+	if _, err := app.find(ctx, Account, "A1"); !errors.Is(err, errNotHere) {
+		t.Fatalf("the record is still there: %v", err)
 	}
 }
