@@ -78,10 +78,15 @@ func (s Scheme) text(r *http.Request, body []byte, ts string) []byte {
 	return body
 }
 
-func (s Scheme) mac(text []byte) string {
+// sum is the HMAC-SHA256 of text with the secret.
+func (s Scheme) sum(text []byte) []byte {
 	m := hmac.New(sha256.New, s.Secret)
 	m.Write(text)
-	sum := m.Sum(nil)
+	return m.Sum(nil)
+}
+
+func (s Scheme) mac(text []byte) string {
+	sum := s.sum(text)
 	if s.Encoding == "base64" {
 		return base64.StdEncoding.EncodeToString(sum)
 	}
@@ -132,9 +137,18 @@ func (s Scheme) Verify(r *http.Request, body []byte) error {
 			return fmt.Errorf("%w: signed %s ago, more than %s", ErrSignature, d.Round(time.Second), tol)
 		}
 	}
-	want := s.mac(s.text(r, body, ts))
-	if !hmac.Equal([]byte(strings.ToLower(got)), []byte(strings.ToLower(want))) && !hmac.Equal([]byte(got), []byte(want)) {
+	sig, err := s.decode(got)
+	if err != nil || !hmac.Equal(sig, s.sum(s.text(r, body, ts))) {
 		return fmt.Errorf("%w: %s does not match", ErrSignature, s.Header)
 	}
 	return nil
+}
+
+// decode reads a signature as the scheme writes it: hex (either case) or
+// standard base64.
+func (s Scheme) decode(sig string) ([]byte, error) {
+	if s.Encoding == "base64" {
+		return base64.StdEncoding.DecodeString(sig)
+	}
+	return hex.DecodeString(sig)
 }

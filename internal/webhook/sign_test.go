@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,5 +46,26 @@ func TestHubSpotV3(t *testing.T) {
 	r.Host = "elsewhere"
 	if err := s.Verify(r, body); !IsSignature(err) {
 		t.Errorf("another URI: %v, want refused", err)
+	}
+}
+
+// A signature is the MAC's bytes: hex is read in either case, base64 as
+// written, where a letter in the other case is another signature.
+func TestSignatureSpelling(t *testing.T) {
+	body := []byte(`{"id":"1"}`)
+	for _, enc := range []string{"hex", "base64"} {
+		s := Scheme{Secret: []byte("k"), Header: "X-Sig", Encoding: enc}
+		r := httptest.NewRequest(http.MethodPost, "http://hub/webhooks/crm", bytes.NewReader(body))
+		s.Sign(r, body)
+		sig := r.Header.Get("X-Sig")
+		upper := strings.ToUpper(sig)
+		r.Header.Set("X-Sig", upper)
+		err := s.Verify(r, body)
+		switch {
+		case enc == "hex" && err != nil:
+			t.Errorf("hex in capitals: %v", err)
+		case enc == "base64" && upper != sig && !IsSignature(err):
+			t.Errorf("base64 %q in capitals (%q) passed: %v", sig, upper, err)
+		}
 	}
 }
