@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/tandemhub/tandem/internal/testenv"
@@ -88,5 +90,61 @@ func TestShopUsersDeleteOnlyRecordsTheyHaveSeen(t *testing.T) {
 	}
 	if _, err := app.find(ctx, Account, "A1"); !errors.Is(err, errNotHere) {
 		t.Fatalf("the record is still there: %v", err)
+	}
+}
+
+// A conditional update and a user's update racing each other: whenever
+// both are taken, the conditional one was checked and written before the
+// user's, so the user's edit is what the record holds. (json-server pauses
+// each request before its router writes; a check made before that pause
+// let tandem's update overwrite a user's that landed during it.)
+func TestShopConditionalUpdateIsOneStep(t *testing.T) {
+	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer js.stop()
+	app := newJSONApp("shop", js.url)
+	ctx := context.Background()
+	var rec map[string]any
+	if _, err := app.do(ctx, "POST", "/accounts", map[string]any{"code": "A1", "name": "Acme", "updatedAt": 1}, &rec); err != nil {
+		t.Fatal(err)
+	}
+	id := text(rec["id"])
+	patch := func(body string) int {
+		req, _ := http.NewRequest("PATCH", js.url+"/accounts/"+id, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for i := range 60 {
+		stamp := i*2 + 1 // the record's updatedAt before this round
+		var wg sync.WaitGroup
+		var tandem, user int
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			tandem = patch(fmt.Sprintf(`{"name": "tandem %d", "if_updatedAt": %d}`, i, stamp))
+		}()
+		go func() { defer wg.Done(); user = patch(fmt.Sprintf(`{"name": "user %d", "updatedAt": %d}`, i, stamp+1)) }()
+		wg.Wait()
+		var got map[string]any
+		if _, err := app.do(ctx, "GET", "/accounts/"+id, nil, &got); err != nil {
+			t.Fatal(err)
+		}
+		if tandem == 200 && user == 200 && got["name"] != fmt.Sprintf("user %d", i) {
+			t.Fatalf("round %d: both updates taken, and the record holds %v: the conditional one overwrote the user's", i, got["name"])
+		}
+		if user != 200 {
+			t.Fatalf("round %d: the user's update answered %d", i, user)
+		}
+		if _, err := app.do(ctx, "PATCH", "/accounts/"+id, map[string]any{"updatedAt": stamp + 2}, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

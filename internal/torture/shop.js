@@ -3,9 +3,12 @@
 // line does, with one addition tandem torture needs: conditional
 // updates. An update whose body holds if_updatedAt is refused with 409
 // when the record's updatedAt is another by then (null names a record
-// without one); the field itself is never stored. Node runs one request at a time and json-server's
-// database is read and written synchronously, so the check and the write
-// are one step, as an API with optimistic locking makes them.
+// without one); the field itself is never stored. The check and the write
+// must be one step, as an API with optimistic locking makes them: Node
+// runs one callback at a time, but json-server's router pauses every
+// request a millisecond before it writes (its _delay), time enough for
+// another update to land between a check here and the router's write. So
+// a conditional update is checked and written here, in one callback.
 'use strict'
 const jsonServer = require(process.argv[2])
 const [file, port] = [process.argv[3], Number(process.argv[4])]
@@ -24,6 +27,12 @@ server.use((req, res, next) => {
     const has = rec && rec.updatedAt !== undefined && rec.updatedAt !== null ? String(rec.updatedAt) : null
     if (rec && has !== (want === null ? null : String(want))) {
       res.status(409).json({ error: 'conflict', updatedAt: rec.updatedAt })
+      return
+    }
+    if (rec) {
+      delete body.id
+      const chain = req.method === 'PATCH' ? coll.updateById(id, body) : coll.replaceById(id, body)
+      res.status(200).json(chain.write())
       return
     }
   }
