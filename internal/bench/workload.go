@@ -185,7 +185,7 @@ func (w *workload) snapshot(ctx context.Context, hub *hubProc, res *WorkloadResu
 func (w *workload) cdc(ctx context.Context, hub *hubProc, res *WorkloadResult) error {
 	cpu0, _ := hub.cpu()
 	start := time.Now()
-	if _, err := w.update(ctx, w.src, "items", 0); err != nil {
+	if _, err := w.update(ctx, w.src, "items"); err != nil {
 		return err
 	}
 	want, err := checksum(ctx, w.src, "items")

@@ -149,10 +149,6 @@ func orList(s []string) string {
 	return strings.Join(s[:len(s)-1], ", ") + " or " + s[len(s)-1]
 }
 
-// Child is the path of key inside path, as problems print it; for
-// sections that build paths of their own.
-func Child(path, key string) string { return child(path, key) }
-
 // Suggest is the hint for a word that is not one of known: the closest
 // known word, and the known ones.
 func Suggest(word string, known []string) string { return suggest(word, known) }

@@ -17,31 +17,7 @@ import (
 // record no longer has, stores nothing of it, and takes one naming the
 // current one (or null, for a record that has none), like any update.
 func TestShopUpdatesAreConditional(t *testing.T) {
-	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer js.stop()
-	app := newJSONApp("shop", js.url)
-	ctx := context.Background()
-	var rec map[string]any
-	if _, err := app.do(ctx, "POST", "/accounts", map[string]any{"code": "A1", "name": "Acme"}, &rec); err != nil {
-		t.Fatal(err)
-	}
-	id := text(rec["id"])
-	patch := func(body string) (int, map[string]any) {
-		t.Helper()
-		req, _ := http.NewRequest("PATCH", js.url+"/accounts/"+id, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
+	_, _, patch := newShop(t, map[string]any{"code": "A1", "name": "Acme"})
 	if code, _ := patch(`{"name": "Acme 1", "if_updatedAt": null}`); code != 200 {
 		t.Fatalf("an update naming no updatedAt of a record without one: %d, want 200", code)
 	}
@@ -63,17 +39,8 @@ func TestShopUpdatesAreConditional(t *testing.T) {
 // The shop's users delete only records they have had in front of them
 // for a while: the first try at a record just come across does nothing.
 func TestShopUsersDeleteOnlyRecordsTheyHaveSeen(t *testing.T) {
-	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer js.stop()
-	app := newJSONApp("shop", js.url)
+	app, _, _ := newShop(t, map[string]any{"code": "A1", "name": "Acme"})
 	ctx := context.Background()
-	var rec map[string]any
-	if _, err := app.do(ctx, "POST", "/accounts", map[string]any{"code": "A1", "name": "Acme"}, &rec); err != nil {
-		t.Fatal(err)
-	}
 	if err := app.Delete(ctx, Account, "A1"); !errors.Is(err, errNotHere) {
 		t.Fatalf("delete of a record just come across: %v, want errNotHere", err)
 	}
@@ -99,29 +66,9 @@ func TestShopUsersDeleteOnlyRecordsTheyHaveSeen(t *testing.T) {
 // each request before its router writes; a check made before that pause
 // let tandem's update overwrite a user's that landed during it.)
 func TestShopConditionalUpdateIsOneStep(t *testing.T) {
-	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer js.stop()
-	app := newJSONApp("shop", js.url)
+	app, id, patchBody := newShop(t, map[string]any{"code": "A1", "name": "Acme", "updatedAt": 1})
 	ctx := context.Background()
-	var rec map[string]any
-	if _, err := app.do(ctx, "POST", "/accounts", map[string]any{"code": "A1", "name": "Acme", "updatedAt": 1}, &rec); err != nil {
-		t.Fatal(err)
-	}
-	id := text(rec["id"])
-	patch := func(body string) int {
-		req, _ := http.NewRequest("PATCH", js.url+"/accounts/"+id, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Error(err)
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	patch := func(body string) int { code, _ := patchBody(body); return code }
 	for i := range 60 {
 		stamp := i*2 + 1 // the record's updatedAt before this round
 		var wg sync.WaitGroup
@@ -147,4 +94,37 @@ func TestShopConditionalUpdateIsOneStep(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// newShop starts the shop's json-server with one account, rec, and
+// returns an app on it, the account's id, and a PATCH of it with a raw
+// JSON body that answers the status and the record. It may be called
+// from several goroutines.
+func newShop(t *testing.T, rec map[string]any) (*jsonApp, string, func(body string) (int, map[string]any)) {
+	t.Helper()
+	js, err := startJSONServer(context.Background(), testenv.JSONServer(t), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(js.stop)
+	app := newJSONApp("shop", js.url)
+	var made map[string]any
+	if _, err := app.do(context.Background(), "POST", "/accounts", rec, &made); err != nil {
+		t.Fatal(err)
+	}
+	id := text(made["id"])
+	patch := func(body string) (int, map[string]any) {
+		req, _ := http.NewRequest("PATCH", js.url+"/accounts/"+id, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	return app, id, patch
 }
