@@ -5,12 +5,23 @@
 // enqueues one delivery per destination the routes select. Callers run
 // Resolve inside one store transaction together with the log append.
 //
+// Resolving a change is two steps. Decide reads the store through a
+// View (links, tombstones, natural keys, golden records) and writes
+// nothing: it returns an Outcome, the change's entry in the log and every
+// write that goes with it (links, the golden record, dead letters, the
+// destinations it is sent to). A writer then applies the outcome in the
+// call's transaction, the log entry first, since a new version of a
+// record is the change's position in the log. A change whose key turns
+// out to name another record than it is linked to gets an outcome that
+// asks for that record's delete first (Outcome.Vanish); it is applied,
+// and the change decided again.
+//
 // A Resolver keeps no state between calls: which records have held
 // changes, and whether dead letters are open, are read from the store in
 // each call's transaction, so a transaction that rolls back leaves the
 // resolver as it was. The hub's capture (Resolve), maintenance
 // (RetryHeld, Resolve of a retried dead letter), delivery (Vanished) and
-// adoption (Adopt) call it.
+// adoption (Adopt) call it; tests call Decide.
 //
 // # Identity
 //

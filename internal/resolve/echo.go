@@ -14,15 +14,13 @@ import (
 // change may come just before this echo): the system is sent the record
 // again. An echo of a key not yet linked is left for delivery or the
 // system's report to link.
-func (r *pass) echo(tx store.Tx, c *store.Change, g *store.Golden, linked bool, cnt *store.Count) error {
+func (r *Resolver) echo(c *store.Change, g *store.Golden, linked bool, o *Outcome) {
 	if !linked || g == nil || g.Deleted || c.Base == 0 || c.Base >= g.Ver {
-		return r.finish(tx, c, store.Dropped, "tandem's own write, come back", cnt)
+		o.finish(store.Dropped, "tandem's own write, come back")
+		return
 	}
-	note := fmt.Sprintf("tandem's own write of version %d, come back after version %d was made; the record is sent again", c.Base, g.Ver)
-	if err := r.finish(tx, c, store.Dropped, note, cnt); err != nil {
-		return err
-	}
-	return tx.Enqueue(c.System, c.Entity, g.GID, g.Ver, r.Now())
+	o.finish(store.Dropped, fmt.Sprintf("tandem's own write of version %d, come back after version %d was made; the record is sent again", c.Base, g.Ver))
+	o.Ver, o.Send = g.Ver, []string{c.System}
 }
 
 // landsWithin is how long after a hub starts a write its predecessor
@@ -36,11 +34,11 @@ const landsWithin = 5 * time.Second
 // read back by a hub that did not make it. A record the system stamped
 // well after started was written since, by its users, whatever it holds
 // (one saving a state tandem once sent is a change).
-func sentThere(tx store.Tx, c *store.Change, gid string, started time.Time) (bool, error) {
+func sentThere(v View, c *store.Change, gid string, started time.Time) (bool, error) {
 	if !c.Observed && !c.At.IsZero() && c.At.After(started.Add(landsWithin)) {
 		return false, nil
 	}
-	sent, err := tx.Sent(c.System, c.Entity, gid)
+	sent, err := v.Sent(c.System, c.Entity, gid)
 	if err != nil || len(sent) == 0 {
 		return false, err
 	}

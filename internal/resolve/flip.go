@@ -32,7 +32,7 @@ const (
 // systems editing a busy record are no loop. One flip too many is a dead
 // letter naming the field, its two values and both systems: the record
 // stops going round, and an operator sees why.
-func (r *pass) flipped(c *store.Change, g *store.Golden, merged record.Fields, changed []string) (int, string, error) {
+func (r *Resolver) flipped(c *store.Change, g *store.Golden, merged record.Fields, changed []string) (int, string, error) {
 	if r.Now().Sub(g.Updated) >= flipWithin {
 		return 0, "", nil
 	}

@@ -22,48 +22,61 @@ type identity struct {
 	// key before, and is gone from the system since (it gave the key to
 	// tandem's record). It is news of neither.
 	earlier bool
+	// alias is a global id the row carries, of a store tandem kept
+	// before, which is to name gid from now on.
+	alias string
+	// vanish is set when the key named another record, gone from the
+	// system since: that delete is applied first, and the change
+	// identified again.
+	vanish *Vanish
 }
 
 // identify finds the record a captured upsert is about. A linked key is
 // trusted unless the evidence says it now names another record, in which
 // case the record it named is gone from the system (see vanish). An
 // unlinked key is identified by the global id the row carries, by the
-// natural key, or made a new record.
-func (r *pass) identify(tx store.Tx, c *store.Change, canon record.Fields, cnt *store.Count) (identity, error) {
-	gid, linked, err := tx.GID(c.Entity, c.System, c.Key)
+// natural key, or made a new record. Identified again after such a
+// vanish (again), a key is not taken for a read from before the record
+// went.
+func (r *Resolver) identify(v View, c *store.Change, canon record.Fields, again bool) (identity, error) {
+	gid, linked, err := v.GID(c.Entity, c.System, c.Key)
 	if err != nil {
 		return identity{}, err
 	}
 	if linked {
-		g, err := tx.Golden(c.Entity, gid)
+		g, err := v.Golden(c.Entity, gid)
 		if err != nil {
 			return identity{}, err
 		}
-		why, err := r.replaced(tx, c, canon, gid, g)
+		why, err := r.replaced(v, c, canon, gid, g)
 		if err != nil {
 			return identity{}, err
 		}
 		if why == "" {
 			return identity{gid: gid, linked: true, g: g}, nil
 		}
-		if earlier, err := r.readBeforeLinked(tx, c); err != nil || earlier {
+		if earlier, err := r.readBeforeLinked(v, c); err != nil || earlier {
 			// Logged with the record whose key it was read under.
 			return identity{gid: gid, earlier: earlier}, err
 		}
-		v := &store.Change{Change: record.Change{System: c.System, Entity: c.Entity, Key: c.Key, Op: record.Delete, At: c.At}}
-		if err := r.vanish(tx, v, gid, why, cnt); err != nil {
+		vc := &store.Change{Change: record.Change{System: c.System, Entity: c.Entity, Key: c.Key, Op: record.Delete, At: c.At}}
+		vo := Outcome{GID: gid}
+		if err := r.vanish(v, vc, gid, why, &vo); err != nil {
 			return identity{}, err
 		}
-	} else if old, at, ok, err := tx.Tombstone(c.Entity, c.System, c.Key); err != nil {
+		return identity{vanish: &Vanish{Change: vc, Outcome: vo}}, nil
+	} else if again {
+		// The key's record just vanished: the change is of another one.
+	} else if old, at, ok, err := v.Tombstone(c.Entity, c.System, c.Key); err != nil {
 		return identity{}, err
 	} else if ok && !c.Inserted {
-		stale, err := r.staleRead(tx, c, canon, old, at)
+		stale, err := r.staleRead(v, c, canon, old, at)
 		if err != nil || stale {
 			return identity{gid: old, stale: stale}, err
 		}
 	}
 	if c.GID != "" {
-		gid, g, err := r.carried(tx, c.Entity, c.GID)
+		gid, g, err := r.carried(v, c.Entity, c.GID)
 		if err != nil {
 			return identity{}, err
 		}
@@ -71,33 +84,32 @@ func (r *pass) identify(tx store.Tx, c *store.Change, canon record.Fields, cnt *
 			return identity{gid: gid, g: g}, nil
 		}
 	}
-	if v, has := r.naturalValue(c.Entity, canon); has {
-		gid, ok, err := tx.Natural(c.Entity, v)
+	if nat, has := r.naturalValue(c.Entity, canon); has {
+		gid, ok, err := v.Natural(c.Entity, nat)
 		if err != nil {
 			return identity{}, err
 		}
 		if ok {
 			// Only adopt a match this system is not already linked to
 			// under another key: that would be a second copy in it.
-			k, other, err := tx.Key(c.Entity, gid, c.System)
+			k, other, err := v.Key(c.Entity, gid, c.System)
 			if err != nil {
 				return identity{}, err
 			}
 			if !other || k == c.Key {
+				id := identity{gid: gid}
 				if c.GID != "" && c.GID != gid {
 					// The row carries the id of an earlier store: the
 					// system's other rows with it are this record too.
-					if err := tx.PutAlias(c.Entity, c.GID, gid); err != nil {
-						return identity{}, err
-					}
+					id.alias = c.GID
 				}
-				g, err := tx.Golden(c.Entity, gid)
-				return identity{gid: gid, g: g}, err
+				id.g, err = v.Golden(c.Entity, gid)
+				return id, err
 			}
 		}
 	}
 	if c.GID != "" {
-		if g, err := tx.Golden(c.Entity, c.GID); err != nil || g == nil {
+		if g, err := v.Golden(c.Entity, c.GID); err != nil || g == nil {
 			// A record of a store tandem kept before, as the system's id
 			// table or lookup field remembers it: keep its id.
 			return identity{gid: c.GID}, err
@@ -108,22 +120,22 @@ func (r *pass) identify(tx store.Tx, c *store.Change, canon record.Fields, cnt *
 
 // carried returns the record a carried global id names: the record of
 // that id, or of the id it is an alias of.
-func (r *Resolver) carried(tx store.Tx, entity, gid string) (string, *store.Golden, error) {
-	g, err := tx.Golden(entity, gid)
+func (r *Resolver) carried(v View, entity, gid string) (string, *store.Golden, error) {
+	g, err := v.Golden(entity, gid)
 	if err != nil || g != nil {
 		return gid, g, err
 	}
-	alias, ok, err := tx.Alias(entity, gid)
+	alias, ok, err := v.Alias(entity, gid)
 	if err != nil || !ok {
 		return gid, nil, err
 	}
-	g, err = tx.Golden(entity, alias)
+	g, err = v.Golden(entity, alias)
 	return alias, g, err
 }
 
 // replaced says why a linked key now names another record than gid's,
 // or "" if nothing says so.
-func (r *pass) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid string, g *store.Golden) (string, error) {
+func (r *Resolver) replaced(v View, c *store.Change, canon record.Fields, gid string, g *store.Golden) (string, error) {
 	switch {
 	case c.Inserted:
 		// The insert of the very row tandem linked (the initial snapshot
@@ -131,7 +143,7 @@ func (r *pass) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid s
 		// insert and a later update are read again together after a
 		// failed acknowledgement) is no news: only a row inserted after
 		// the key was linked replaced it.
-		at, ok, err := tx.LinkedAt(c.Entity, c.System, c.Key)
+		at, ok, err := v.LinkedAt(c.Entity, c.System, c.Key)
 		if err != nil {
 			return "", err
 		}
@@ -145,7 +157,7 @@ func (r *pass) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid s
 	case c.GID != "" && c.GID != gid:
 		// Only a record tandem knows is evidence: an id from a store
 		// tandem kept before names none (the record was matched anew).
-		other, g, err := r.carried(tx, c.Entity, c.GID)
+		other, g, err := r.carried(v, c.Entity, c.GID)
 		if err != nil {
 			return "", err
 		}
@@ -167,11 +179,11 @@ func (r *pass) replaced(tx store.Tx, c *store.Change, canon record.Fields, gid s
 // system has since deleted and given the key away, not a sign that the
 // linked record went. A row its users inserted is judged by when they
 // inserted it (see replaced); a read of unknown time proves nothing.
-func (r *pass) readBeforeLinked(tx store.Tx, c *store.Change) (bool, error) {
+func (r *Resolver) readBeforeLinked(v View, c *store.Change) (bool, error) {
 	if c.Inserted || c.At.IsZero() {
 		return false, nil
 	}
-	at, ok, err := tx.LinkedAt(c.Entity, c.System, c.Key)
+	at, ok, err := v.LinkedAt(c.Entity, c.System, c.Key)
 	if err != nil || !ok || at.IsZero() {
 		return false, err
 	}
@@ -192,8 +204,8 @@ func (r *Resolver) otherNatural(canon record.Fields, g *store.Golden) bool {
 // staleRead reports whether a change of an unlinked key whose tombstone
 // names gid is a read of that record from before it went: the same
 // record by its carried id or natural key, and not newer than its going.
-func (r *pass) staleRead(tx store.Tx, c *store.Change, canon record.Fields, gid string, gone time.Time) (bool, error) {
-	g, err := tx.Golden(c.Entity, gid)
+func (r *Resolver) staleRead(v View, c *store.Change, canon record.Fields, gid string, gone time.Time) (bool, error) {
+	g, err := v.Golden(c.Entity, gid)
 	if err != nil || g == nil {
 		return false, err
 	}

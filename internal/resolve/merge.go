@@ -42,14 +42,10 @@ func overwritten(c *store.Change, g *store.Golden) bool {
 // lose drops a change older than the golden record, record-level "last
 // change wins": the record changed since, elsewhere. Its source is sent
 // the golden record when its row differs from it.
-func (r *pass) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing, cleared bool, cnt *store.Count) error {
+func (r *Resolver) lose(c *store.Change, m *mapping.Map, canon record.Fields, id identity, refMissing, cleared bool, o *Outcome) {
 	g := id.g
-	if err := r.link(tx, c, id); err != nil {
-		return err
-	}
-	if err := r.resolveDead(tx, c); err != nil {
-		return err
-	}
+	o.Link = link(c, id)
+	o.ResolveDead = true
 	differs := refMissing || cleared
 	for f, v := range canon {
 		if m.Writes(f) && !record.Equal(v, g.Fields[f]) {
@@ -57,14 +53,10 @@ func (r *pass) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.F
 			break
 		}
 	}
-	note := fmt.Sprintf("older than the record's last change (at %s); the newer one wins", g.At.UTC().Format(time.RFC3339Nano))
-	if err := r.finish(tx, c, store.Dropped, note, cnt); err != nil {
-		return err
+	o.finish(store.Dropped, fmt.Sprintf("older than the record's last change (at %s); the newer one wins", g.At.UTC().Format(time.RFC3339Nano)))
+	if differs {
+		o.Ver, o.Send = g.Ver, []string{c.System}
 	}
-	if !differs {
-		return nil
-	}
-	return tx.Enqueue(c.System, c.Entity, g.GID, g.Ver, r.Now())
 }
 
 // merge combines a change with the golden record. With record-level
@@ -73,7 +65,7 @@ func (r *pass) lose(tx store.Tx, c *store.Change, m *mapping.Map, canon record.F
 // read from them are news; the rest of its row may be stale (read before
 // tandem wrote a newer value there) and must not undo other systems'
 // changes: stale says the source should get the record back.
-func (r *pass) merge(c *store.Change, m *mapping.Map, canon record.Fields, g *store.Golden, linked, fieldMerge bool) (merged record.Fields, changed []string, stale bool) {
+func (r *Resolver) merge(c *store.Change, m *mapping.Map, canon record.Fields, g *store.Golden, linked, fieldMerge bool) (merged record.Fields, changed []string, stale bool) {
 	merged = record.Fields{}
 	if g != nil {
 		for k, v := range g.Fields {

@@ -1,9 +1,6 @@
 package resolve
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -37,26 +34,6 @@ type Resolver struct {
 	// earlier value for an echo.
 	ReadsBack map[string]bool
 	Started   time.Time
-}
-
-// pass is one call of the resolver, in one store transaction: the model,
-// and what the call learns as it goes. It ends with the call.
-type pass struct {
-	*Resolver
-	// held marks records with held changes (system/entity/key): a later
-	// change of one waits behind them.
-	held map[string]bool
-	// openDead is whether capture dead letters may be open; while false,
-	// resolving them is skipped.
-	openDead bool
-	// unblocked is whether the call linked a new key of a parent entity.
-	unblocked bool
-}
-
-// begin starts a call in tx.
-func (r *Resolver) begin(tx store.Tx) (*pass, error) {
-	open, err := tx.HasOpenDead(store.StageCapture)
-	return &pass{Resolver: r, held: map[string]bool{}, openDead: open}, err
 }
 
 // Result is what one call did.
@@ -107,41 +84,40 @@ func heldKey(system, entity, key string) string { return system + "\x00" + entit
 
 // Resolve handles captured changes of one system, in order.
 func (r *Resolver) Resolve(tx store.Tx, changes []record.Change) (Result, error) {
-	p, err := r.begin(tx)
+	w, err := r.begin(tx)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := preload(tx, changes); err != nil {
 		return Result{}, err
 	}
-	if err := p.loadHeld(tx, changes); err != nil {
+	if err := w.loadHeld(changes); err != nil {
 		return Result{}, err
 	}
-	st := Stats{}
 	for i := range changes {
 		c := &store.Change{Change: changes[i]}
 		c.Seq = 0
-		if err := p.one(tx, c, st); err != nil {
+		if err := w.one(c); err != nil {
 			return Result{}, err
 		}
 	}
-	return Result{Counts: st, Unblocked: p.unblocked}, nil
+	return Result{Counts: w.st, Unblocked: w.unblocked}, nil
 }
 
 // loadHeld marks the records of changes that have held changes already.
-func (p *pass) loadHeld(tx store.Tx, changes []record.Change) error {
+func (w *writer) loadHeld(changes []record.Change) error {
 	keys := map[[2]string][]string{}
 	for _, c := range changes {
 		k := [2]string{c.System, c.Entity}
 		keys[k] = append(keys[k], c.Key)
 	}
 	for k, ks := range keys {
-		held, err := tx.HeldKeys(k[0], k[1], ks)
+		held, err := w.tx.HeldKeys(k[0], k[1], ks)
 		if err != nil {
 			return err
 		}
 		for key := range held {
-			p.held[heldKey(k[0], k[1], key)] = true
+			w.held[heldKey(k[0], k[1], key)] = true
 		}
 	}
 	return nil
@@ -153,35 +129,37 @@ func (p *pass) loadHeld(tx store.Tx, changes []record.Change) error {
 // answered that the record is gone). The delete reaches every other
 // system, as a captured delete would.
 func (r *Resolver) Vanished(tx store.Tx, system, entity, key, gid, why string) (Stats, error) {
-	p, err := r.begin(tx)
+	w, err := r.begin(tx)
 	if err != nil {
 		return nil, err
 	}
-	st := Stats{}
 	c := &store.Change{Change: record.Change{System: system, Entity: entity, Key: key, Op: record.Delete, GID: gid, At: r.Now()}}
-	return st, p.vanish(tx, c, gid, why, st.of(system, entity))
+	o := Outcome{GID: gid}
+	if err := r.vanish(tx, c, gid, why, &o); err != nil {
+		return nil, err
+	}
+	return w.st, w.write(c, o)
 }
 
 // RetryHeld resolves up to limit held changes again, oldest first; those
 // whose parents are now known go through.
 func (r *Resolver) RetryHeld(tx store.Tx, limit int) (Stats, error) {
-	st := Stats{}
 	held, err := tx.HeldChanges(limit)
 	if err != nil || len(held) == 0 {
-		return st, err
+		return Stats{}, err
 	}
-	p, err := r.begin(tx)
+	w, err := r.begin(tx)
 	if err != nil {
 		return nil, err
 	}
 	// Every held record is released: its changes are retried in order,
 	// and the first held again holds the rest behind it.
 	for i := range held {
-		if err := p.one(tx, &held[i], st); err != nil {
+		if err := w.one(&held[i]); err != nil {
 			return nil, err
 		}
 	}
-	return st, nil
+	return w.st, nil
 }
 
 // preload reads the links and golden records of a batch's records at once.
@@ -199,15 +177,6 @@ func preload(tx store.Tx, changes []record.Change) error {
 	return nil
 }
 
-// resolveDead marks dead letters of c's record resolved, now that a
-// change of it went through.
-func (r *pass) resolveDead(tx store.Tx, c *store.Change) error {
-	if !r.openDead {
-		return nil
-	}
-	return tx.ResolveDead(store.StageCapture, c.System, c.Entity, c.Key)
-}
-
 // deadErr is a capture failure that becomes a dead letter.
 type deadErr struct {
 	field string
@@ -220,59 +189,3 @@ func (e *deadErr) Error() string { return e.err.Error() }
 type holdErr struct{ why string }
 
 func (e *holdErr) Error() string { return e.why }
-
-// one resolves c. A c with Seq != 0 is already in the log (a held change).
-func (r *pass) one(tx store.Tx, c *store.Change, st Stats) error {
-	m := r.maps[c.System][c.Entity]
-	if m == nil {
-		return fmt.Errorf("resolve: system %q has no mapping for entity %q", c.System, c.Entity)
-	}
-	cnt := st.of(c.System, c.Entity)
-	if c.Seq == 0 {
-		cnt.Captured++
-		cnt.LastCapture = r.Now()
-	}
-	hk := heldKey(c.System, c.Entity, c.Key)
-	if r.held[hk] {
-		return r.finish(tx, c, store.Held, "waiting behind an earlier held change of the same record", cnt)
-	}
-	var err error
-	if c.Op == record.Delete {
-		err = r.delete(tx, c, cnt)
-	} else {
-		err = r.upsert(tx, c, m, cnt)
-	}
-	var de *deadErr
-	var he *holdErr
-	switch {
-	case errors.As(err, &he):
-		r.held[hk] = true
-		return r.finish(tx, c, store.Held, he.why, cnt)
-	case errors.As(err, &de):
-		msg := fmt.Sprintf("%s %s %s: %v", c.System, c.Entity, c.Key, de.err)
-		if err := r.finish(tx, c, store.Dead, msg, cnt); err != nil {
-			return err
-		}
-		cnt.Dead++
-		r.openDead = true
-		return tx.AddDead(&store.DeadLetter{Stage: store.StageCapture, System: c.System, Entity: c.Entity,
-			Key: c.Key, GID: c.GID, Op: c.Op, Fields: c.Fields, Field: de.field, Error: msg, At: r.Now()})
-	}
-	return err
-}
-
-// finish writes c to the log in state s (or updates it if already logged).
-func (r *pass) finish(tx store.Tx, c *store.Change, s store.State, note string, cnt *store.Count) error {
-	c.State, c.Note = s, note
-	if r.log.Enabled(context.Background(), slog.LevelDebug) {
-		r.log.Debug("resolved", "system", c.System, "entity", c.Entity, "key", c.Key, "gid", c.GID, "op", c.Op,
-			"state", s, "note", note, "at", c.At, "fields", c.Fields)
-	}
-	if s == store.Dropped {
-		cnt.Dropped++
-	}
-	if c.Seq != 0 {
-		return tx.SetState(c.Seq, s, note)
-	}
-	return tx.Append(c)
-}

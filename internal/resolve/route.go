@@ -29,25 +29,26 @@ func (r *Resolver) naturalValue(entity string, f record.Fields) (string, bool) {
 	return strings.Join(parts, "\x1f"), true
 }
 
-func (r *pass) dropNatural(tx store.Tx, g *store.Golden) error {
-	if v, ok := r.naturalValue(g.Entity, g.Fields); ok {
-		if cur, found, err := tx.Natural(g.Entity, v); err != nil {
-			return err
-		} else if found && cur == g.GID {
-			return tx.DeleteNatural(g.Entity, v)
-		}
+// dropNatural is the natural-key value of g to drop from the index: g's
+// own, while the index gives it to g.
+func (r *Resolver) dropNatural(v View, g *store.Golden) (string, error) {
+	val, ok := r.naturalValue(g.Entity, g.Fields)
+	if !ok {
+		return "", nil
 	}
-	return nil
+	cur, found, err := v.Natural(g.Entity, val)
+	if err != nil || !found || cur != g.GID {
+		return "", err
+	}
+	return val, nil
 }
 
-// route enqueues the record for every destination of the change. With
-// changed set, a destination that maps none of the changed fields is skipped.
-func (r *pass) route(tx store.Tx, c *store.Change, g *store.Golden, changed []string) error {
-	// A delivery to the source itself may be in flight with an older
-	// state; make it count for nothing so the source gets the new one.
-	if err := tx.Touch(c.System, c.Entity, g.GID, g.Ver); err != nil {
-		return err
-	}
+// route sends the record to every destination of the change, and makes
+// what is in flight to the change's own system count for nothing. With
+// changed set, a destination that maps none of the changed fields is
+// skipped.
+func (r *Resolver) route(c *store.Change, changed []string, o *Outcome) {
+	o.Touch = true
 	for _, dst := range r.cfg.Targets(c.Entity, c.System) {
 		if r.maps[dst][c.Entity] == nil {
 			continue
@@ -55,11 +56,8 @@ func (r *pass) route(tx store.Tx, c *store.Change, g *store.Golden, changed []st
 		if changed != nil && !r.anyMapped(dst, c.Entity, changed) {
 			continue
 		}
-		if err := tx.Enqueue(dst, c.Entity, g.GID, g.Ver, r.Now()); err != nil {
-			return err
-		}
+		o.Send = append(o.Send, dst)
 	}
-	return nil
 }
 
 func (r *Resolver) anyMapped(system, entity string, fields []string) bool {

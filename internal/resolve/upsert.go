@@ -10,10 +10,10 @@ import (
 	"github.com/tandemhub/tandem/internal/store"
 )
 
-// upsert resolves a create or update: it identifies the record, and
+// upsert decides a create or update: it identifies the record, and
 // unless that alone settles the change (settled), translates references,
 // merges the change into the golden record and routes what changed.
-func (r *pass) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.Count) error {
+func (r *Resolver) upsert(v View, c *store.Change, m *mapping.Map, again bool, o *Outcome) error {
 	canon, err := m.ToCanonical(c.Fields)
 	if err != nil {
 		var fe *mapping.FieldError
@@ -22,22 +22,24 @@ func (r *pass) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.C
 		}
 		return &deadErr{err: err}
 	}
-	id, err := r.identify(tx, c, canon, cnt)
-	if err != nil {
+	id, err := r.identify(v, c, canon, again)
+	if err != nil || id.vanish != nil {
+		o.Vanish = id.vanish
 		return err
 	}
-	c.GID = id.gid
-	if done, err := r.settled(tx, c, id, cnt); done || err != nil {
+	o.GID, o.Alias = id.gid, id.alias
+	if done, err := r.settled(v, c, id, o); done || err != nil {
 		return err
 	}
 	g := id.g
-	missing, cleared, err := r.translate(tx, c, m, canon)
+	missing, cleared, err := r.translate(v, c, m, canon)
 	if err != nil {
 		return err
 	}
 	fieldMerge := r.cfg.Entities[c.Entity].FieldMerge()
 	if !fieldMerge && g != nil && (older(c.At, g.At) || overwritten(c, g)) {
-		return r.lose(tx, c, m, canon, id, missing != "", cleared, cnt)
+		r.lose(c, m, canon, id, missing != "", cleared, o)
+		return nil
 	}
 	if missing != "" {
 		return &holdErr{why: missing}
@@ -55,58 +57,53 @@ func (r *pass) upsert(tx store.Tx, c *store.Change, m *mapping.Map, cnt *store.C
 	if err := r.validate(c.Entity, merged); err != nil {
 		return err
 	}
-	if !id.linked && r.parents[c.Entity] {
-		r.unblocked = true
-	}
-	if err := r.link(tx, c, id); err != nil {
-		return err
-	}
-	if err := r.resolveDead(tx, c); err != nil {
-		return err
-	}
+	o.Unblocked = !id.linked && r.parents[c.Entity]
+	o.Link = link(c, id)
+	o.ResolveDead = true
 	if g != nil && len(changed) == 0 {
-		return r.unchanged(tx, c, g, stale, fieldMerge, cnt)
+		r.unchanged(c, g, stale, fieldMerge, o)
+		return nil
 	}
-	return r.changed(tx, c, g, merged, changed, fl, stale, cnt)
+	return r.changed(v, c, g, merged, changed, fl, stale, o)
 }
 
-// settled handles a change whose outcome its identity decides alone: a
+// settled decides a change whose outcome its identity decides alone: a
 // read from before the record went from the system, tandem's own write
 // come back, a change of a record deleted elsewhere. It reports whether
 // it did.
-func (r *pass) settled(tx store.Tx, c *store.Change, id identity, cnt *store.Count) (bool, error) {
+func (r *Resolver) settled(v View, c *store.Change, id identity, o *Outcome) (bool, error) {
 	gid, g := id.gid, id.g
 	if id.earlier {
-		return true, r.finish(tx, c, store.Dropped, "a read of an earlier record under key "+c.Key+
-			", from before tandem's record got the key; that record is gone from "+c.System, cnt)
+		o.finish(store.Dropped, "a read of an earlier record under key "+c.Key+
+			", from before tandem's record got the key; that record is gone from "+c.System)
+		return true, nil
 	}
 	if id.stale {
-		return true, r.finish(tx, c, store.Dropped, "read before the record went from "+c.System+"; the delete wins", cnt)
+		o.finish(store.Dropped, "read before the record went from "+c.System+"; the delete wins")
+		return true, nil
 	}
 	if !c.Echo && !c.UsersStamp && g != nil && r.ReadsBack[c.System] {
 		var err error
-		if c.Echo, err = sentThere(tx, c, gid, r.Started); err != nil {
+		if o.Echo, err = sentThere(v, c, gid, r.Started); err != nil {
 			return true, err
 		}
 	}
-	if c.Echo && (id.linked || c.Base > 0 || g != nil) {
+	if (c.Echo || o.Echo) && (id.linked || c.Base > 0 || g != nil) {
 		// Not linked yet, an echo is tandem's create of a record it
 		// knows, read before delivery could link the key: delivery does.
-		return true, r.echo(tx, c, g, id.linked, cnt)
+		r.echo(c, g, id.linked, o)
+		return true, nil
 	}
 	if g == nil || !g.Deleted {
 		return false, nil
 	}
 	// Delete wins: the record was deleted elsewhere; bring this system in line.
 	if !id.linked {
-		if err := tx.PutLinkAt(c.Entity, c.System, c.Key, gid, shownAt(c)); err != nil {
-			return true, err
-		}
+		o.Link = Link{Kind: PutLink, At: shownAt(c)}
 	}
-	if err := r.finish(tx, c, store.Dropped, "record was deleted; the delete wins", cnt); err != nil {
-		return true, err
-	}
-	return true, tx.Enqueue(c.System, c.Entity, gid, g.Ver, r.Now())
+	o.finish(store.Dropped, "record was deleted; the delete wins")
+	o.Ver, o.Send = g.Ver, []string{c.System}
+	return true, nil
 }
 
 // validate checks a merged record against its entity's schema; a
@@ -127,27 +124,24 @@ func (r *Resolver) validate(entity string, merged record.Fields) error {
 	return &deadErr{err: err}
 }
 
-// unchanged finishes a change that leaves the golden record g as it is
+// unchanged decides a change that leaves the golden record g as it is
 // (an echo or a no-op): its source holds the record, unless its row was
 // stale, in which case it is sent the record again.
-func (r *pass) unchanged(tx store.Tx, c *store.Change, g *store.Golden, stale, fieldMerge bool, cnt *store.Count) error {
+func (r *Resolver) unchanged(c *store.Change, g *store.Golden, stale, fieldMerge bool, o *Outcome) {
 	if c.At.After(g.At) && !fieldMerge {
 		// Its users wrote the record as it is, later than its last
 		// change: an older change arriving now must not undo that.
 		g.At = c.At
-		if err := tx.PutGolden(g); err != nil {
-			return err
-		}
+		o.Golden = g
 	}
+	o.Ver = g.Ver
 	if stale {
-		if err := tx.Enqueue(c.System, c.Entity, c.GID, g.Ver, r.Now()); err != nil {
-			return err
-		}
-	} else if err := tx.Settle(c.System, c.Entity, c.GID, g.Ver); err != nil {
+		o.Send = []string{c.System}
+	} else {
 		// The system holds the record as it is: nothing to send it.
-		return err
+		o.Settle = true
 	}
-	return r.finish(tx, c, store.Dropped, "no change (echo or no-op)", cnt)
+	o.finish(store.Dropped, "no change (echo or no-op)")
 }
 
 // flip is where a change stands in a streak of flips (see flipped).
@@ -156,16 +150,18 @@ type flip struct {
 	peer string
 }
 
-// changed writes the golden record (g, or a new one when nil) as merged
-// by c, with which system set each changed field, and routes it.
-func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged record.Fields, changed []string, fl flip, stale bool, cnt *store.Count) error {
-	if err := r.finish(tx, c, store.Resolved, "", cnt); err != nil {
-		return err
-	}
+// changed makes the golden record (g, or a new one when nil) as merged
+// by c, a new version, with which system set each changed field, and
+// routes it.
+func (r *Resolver) changed(v View, c *store.Change, g *store.Golden, merged record.Fields, changed []string, fl flip, stale bool, o *Outcome) error {
+	o.finish(store.Resolved, "")
 	if g == nil {
-		g = &store.Golden{Entity: c.Entity, GID: c.GID, Sources: map[string]string{}}
-	} else if err := r.dropNatural(tx, g); err != nil {
-		return err
+		g = &store.Golden{Entity: c.Entity, GID: o.GID, Sources: map[string]string{}}
+	} else {
+		var err error
+		if o.DropNatural, err = r.dropNatural(v, g); err != nil {
+			return err
+		}
 	}
 	if g.Sources == nil {
 		g.Sources = map[string]string{}
@@ -174,26 +170,20 @@ func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged rec
 		g.Sources[k] = c.System
 	}
 	created := g.Ver == 0
-	g.Fields, g.Ver, g.Updated, g.Flips, g.FlipPeer = merged, c.Seq, r.Now(), fl.n, fl.peer
+	g.Fields, g.Updated, g.Flips, g.FlipPeer = merged, r.Now(), fl.n, fl.peer
 	if c.At.After(g.At) {
 		g.At = c.At
 	}
-	if err := tx.PutGolden(g); err != nil {
-		return err
-	}
-	if v, ok := r.naturalValue(c.Entity, merged); ok {
-		if err := tx.PutNatural(c.Entity, v, c.GID); err != nil {
-			return err
-		}
+	o.Golden, o.NewVersion = g, true
+	if val, ok := r.naturalValue(c.Entity, merged); ok {
+		o.PutNatural = val
 	}
 	if created {
 		changed = nil // a create goes everywhere
 	}
-	if err := r.route(tx, c, g, changed); err != nil {
-		return err
-	}
+	r.route(c, changed, o)
 	if stale {
-		return tx.Enqueue(c.System, c.Entity, c.GID, g.Ver, r.Now())
+		o.Send = append(o.Send, c.System)
 	}
 	return nil
 }
@@ -202,25 +192,25 @@ func (r *pass) changed(tx store.Tx, c *store.Change, g *store.Golden, merged rec
 // global ids. A reference to a record that was deleted becomes empty
 // (as ON DELETE SET NULL would make it), and cleared says so. A parent
 // tandem does not know yet is left as it was, and the reason returned.
-func (r *pass) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon record.Fields) (missing string, cleared bool, err error) {
+func (r *Resolver) translate(v View, c *store.Change, m *mapping.Map, canon record.Fields) (missing string, cleared bool, err error) {
 	for f, ent := range m.Refs {
-		v, ok := canon[f].(string)
-		if !ok || v == "" {
+		key, ok := canon[f].(string)
+		if !ok || key == "" {
 			continue
 		}
-		pg, ok, err := tx.GID(ent, c.System, v)
+		pg, ok, err := v.GID(ent, c.System, key)
 		if err != nil {
 			return "", false, err
 		}
 		if !ok {
 			// A key whose record went from the system keeps a tombstone.
-			if pg, _, ok, err = tx.Tombstone(ent, c.System, v); err != nil {
+			if pg, _, ok, err = v.Tombstone(ent, c.System, key); err != nil {
 				return "", false, err
 			}
 			ok = ok && pg != ""
 		}
 		if ok {
-			p, err := tx.Golden(ent, pg)
+			p, err := v.Golden(ent, pg)
 			if err != nil {
 				return "", false, err
 			}
@@ -230,7 +220,7 @@ func (r *pass) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon rec
 			}
 		}
 		if !ok {
-			missing = fmt.Sprintf("waiting for %s %s of %s (field %q)", ent, v, c.System, f)
+			missing = fmt.Sprintf("waiting for %s %s of %s (field %q)", ent, key, c.System, f)
 			continue
 		}
 		canon[f] = pg
@@ -238,15 +228,15 @@ func (r *pass) translate(tx store.Tx, c *store.Change, m *mapping.Map, canon rec
 	return missing, cleared, nil
 }
 
-// link links the change's key to its record, if it is not yet.
-func (r *pass) link(tx store.Tx, c *store.Change, id identity) error {
-	if id.linked {
-		return nil
+// link is how the change's key is to be linked to its record.
+func link(c *store.Change, id identity) Link {
+	switch {
+	case id.linked:
+		return Link{}
+	case id.fresh:
+		return Link{Kind: NewLink, At: shownAt(c)}
 	}
-	if id.fresh {
-		return tx.NewLinkAt(c.Entity, c.System, c.Key, id.gid, shownAt(c))
-	}
-	return tx.PutLinkAt(c.Entity, c.System, c.Key, id.gid, shownAt(c))
+	return Link{Kind: PutLink, At: shownAt(c)}
 }
 
 // shownAt is when the system showed the record of c, which its link
