@@ -12,7 +12,7 @@ import (
 
 func benchCmd(g *globals) *cobra.Command {
 	opt := bench.Options{}
-	var server, cpuprofile, workload string
+	var server, cpuprofile, memprofile, workload string
 	wl := bench.WorkloadOptions{}
 	c := &cobra.Command{
 		Use:   "bench",
@@ -21,7 +21,7 @@ func benchCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			if workload != "" {
-				wl.Server, wl.Batch = server, opt.Batch
+				wl.Server, wl.Batch, wl.CPUProfile, wl.MemProfile = server, opt.Batch, cpuprofile, memprofile
 				return runWorkload(cmd, workload, wl)
 			}
 			if opt.Target == "postgres" && opt.DSN == "" {
@@ -68,6 +68,7 @@ func benchCmd(g *globals) *cobra.Command {
 	c.Flags().StringVar(&server, "server", envOr("TANDEM_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
 		"PostgreSQL server for the temporary database")
 	c.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (read it with go tool pprof)")
+	c.Flags().StringVar(&memprofile, "memprofile", "", "pg-to-pg: have the hub write a heap profile to this file as it stops")
 	c.Flags().StringVar(&workload, "workload", "", "pg-to-pg: copy --rows rows between two PostgreSQL databases through tandem run, then follow --updates UPDATEs")
 	c.Flags().IntVar(&wl.Rows, "rows", 200_000, "pg-to-pg: rows copied first")
 	c.Flags().IntVar(&wl.Updates, "updates", 100_000, "pg-to-pg: UPDATEs followed after the copy")

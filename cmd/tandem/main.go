@@ -26,11 +26,22 @@ type globals struct {
 	redact *secret.Redactor
 }
 
+// memLimit is the heap size tandem keeps under by default (see
+// runtime/debug.SetMemoryLimit): with the store's caches bounded, a hub's
+// live heap is a few tens of megabytes, and the process stays under
+// 200 MB.
+const memLimit = 150 << 20
+
 func main() {
 	if os.Getenv("GOGC") == "" {
 		// tandem's heap is mostly short-lived batches; collecting less
-		// often buys throughput for a little memory. GOGC overrides.
+		// often buys throughput. GOGC overrides.
 		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// ...but not at the price of memory: the heap is collected as it
+		// nears memLimit, whatever GOGC says. GOMEMLIMIT overrides.
+		debug.SetMemoryLimit(memLimit)
 	}
 	g := &globals{}
 	root := &cobra.Command{

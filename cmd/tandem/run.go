@@ -1,6 +1,11 @@
 package main
 
 import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+
 	"github.com/spf13/cobra"
 
 	"github.com/tandemhub/tandem/internal/hub"
@@ -8,6 +13,7 @@ import (
 
 func runCmd(g *globals) *cobra.Command {
 	var setup bool
+	var cpuprofile, memprofile string
 	c := &cobra.Command{
 		Use:   "run",
 		Short: "run the hub: capture, resolve and deliver until stopped",
@@ -16,6 +22,17 @@ func runCmd(g *globals) *cobra.Command {
 			cfg, err := g.load()
 			if err != nil {
 				return err
+			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			log := g.logger()
 			g.warn(log, cfg)
@@ -31,10 +48,29 @@ func runCmd(g *globals) *cobra.Command {
 			}
 			log.Info("tandem running", "config", cfg.File, "store", cfg.Store.Dir, "systems", len(cfg.Systems))
 			err = h.Run(ctx)
+			if memprofile != "" {
+				writeHeapProfile(memprofile) // before Close: what the hub held while running
+			}
 			log.Info("tandem stopped")
 			return err
 		},
 	}
 	c.Flags().BoolVar(&setup, "setup", false, "install capture first (same as tandem setup)")
+	c.Flags().StringVar(&memprofile, "memprofile", "", "write a heap profile to this file as the hub stops (read it with go tool pprof)")
+	c.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file, until it stops (read it with go tool pprof)")
 	return c
+}
+
+// writeHeapProfile writes what the heap holds to path, after a GC.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+	}
 }

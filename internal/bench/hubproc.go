@@ -21,12 +21,12 @@ type hubProc struct {
 	err     error // once done is closed
 }
 
-func startHub(bin, cfg, logPath string) (*hubProc, error) {
+func startHub(bin, cfg, logPath string, args ...string) (*hubProc, error) {
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "run", "--setup", "-c", cfg) //nolint:noctx // stop and kill end it; its exit status is a finding
+	cmd := exec.Command(bin, append([]string{"run", "--setup", "-c", cfg}, args...)...) //nolint:noctx // stop and kill end it; its exit status is a finding
 	cmd.Stdout, cmd.Stderr = f, f
 	h := &hubProc{cmd: cmd, log: logPath, done: make(chan struct{})}
 	h.started = time.Now()

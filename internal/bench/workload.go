@@ -38,6 +38,12 @@ type WorkloadOptions struct {
 	Timeout time.Duration
 	// Progress, when set, gets a line per phase.
 	Progress io.Writer
+	// CPUProfile, when set, is where the hub writes a CPU profile of its
+	// whole run (tandem run --cpuprofile).
+	CPUProfile string
+	// MemProfile, when set, is where the hub writes a heap profile as it
+	// stops (tandem run --memprofile).
+	MemProfile string
 }
 
 // WorkloadResult is what a run of the workload measured.
@@ -130,7 +136,14 @@ func (w *workload) run(ctx context.Context) (*WorkloadResult, error) {
 	if err := os.WriteFile(cfgPath, []byte(w.config()), 0o600); err != nil {
 		return nil, err
 	}
-	hub, err := startHub(w.opt.Tandem, cfgPath, filepath.Join(w.opt.Dir, "tandem.log"))
+	var args []string
+	if w.opt.CPUProfile != "" {
+		args = append(args, "--cpuprofile", w.opt.CPUProfile)
+	}
+	if w.opt.MemProfile != "" {
+		args = append(args, "--memprofile", w.opt.MemProfile)
+	}
+	hub, err := startHub(w.opt.Tandem, cfgPath, filepath.Join(w.opt.Dir, "tandem.log"), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -95,10 +95,16 @@ func (w *Worker) current(ctx context.Context, ent string, group []*item, writes 
 		run = w.Store.Update
 	}
 	err := run(ctx, func(tx store.Tx) error {
+		gids := make([]string, len(group))
 		for i, it := range group {
-			if g, err := tx.Golden(ent, it.o.GID); err != nil {
-				return err
-			} else if g != nil && g.Ver > it.o.Ver {
+			gids[i] = it.o.GID
+		}
+		vers, err := tx.Versions(ent, gids)
+		if err != nil {
+			return err
+		}
+		for i, it := range group {
+			if vers[it.o.GID] > it.o.Ver {
 				stale[i] = true
 				continue
 			}
@@ -148,6 +154,15 @@ func (w *Worker) linkMade(ctx context.Context, made []*item) {
 		return
 	}
 	err := w.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		keys := map[string][]string{}
+		for _, it := range made {
+			keys[it.o.Entity] = append(keys[it.o.Entity], it.key)
+		}
+		for ent, ks := range keys {
+			if err := tx.Preload(ent, w.System, ks); err != nil {
+				return err
+			}
+		}
 		for _, it := range made {
 			if err := w.link(tx, it); err != nil {
 				return err

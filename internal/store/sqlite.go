@@ -46,8 +46,10 @@ func (s *SQLite) seen(err error) error {
 	return err
 }
 
-// GoldenCacheSize is how many golden records the store keeps in memory.
-const GoldenCacheSize = 250_000
+// GoldenCacheBytes is how much memory the store's cache of golden
+// records may take, by its estimate: about 40,000 records of ten short
+// fields.
+const GoldenCacheBytes = 32 << 20
 
 // FileName is the store file inside the data directory.
 const FileName = "tandem.db"
@@ -118,7 +120,7 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheSize),
+	return &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheBytes),
 		broken: make(chan error, 1)}, nil
 }
 

@@ -75,6 +75,46 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 	return g, nil
 }
 
+func (t *sqlTx) Versions(entity string, gids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(gids))
+	var ask []string
+	for _, gid := range gids {
+		if g, ok := t.m.gold[goldKey{entity, gid}]; ok {
+			if g != nil {
+				out[gid] = g.Ver
+			}
+			continue
+		}
+		if g, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
+			out[gid] = g.Ver
+			continue
+		}
+		ask = append(ask, gid)
+	}
+	for len(ask) > 0 {
+		n := min(len(ask), chunk)
+		args := make([]any, 0, n+1)
+		args = append(args, entity)
+		for _, g := range ask[:n] {
+			args = append(args, g)
+		}
+		ask = ask[n:]
+		err := t.each(`SELECT gid, ver FROM golden WHERE entity=? AND gid IN (`+marks(n)+`)`, args, func(rows *sql.Rows) error {
+			var gid string
+			var ver int64
+			if err := rows.Scan(&gid, &ver); err != nil {
+				return err
+			}
+			out[gid] = ver
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read versions of %s: %w", entity, err)
+		}
+	}
+	return out, nil
+}
+
 func (t *sqlTx) GoldenPage(entity, after string, limit int) ([]Golden, error) {
 	if err := t.flush(); err != nil {
 		return nil, err

@@ -123,6 +123,7 @@ func (t *sqlTx) Unlink(entity, system, key string, at time.Time) error {
 	if _, err := t.exec(`DELETE FROM links WHERE entity=? AND system=? AND key=?`, entity, system, key); err != nil {
 		return err
 	}
+	t.m.gone[linkKey{entity, system, key}] = &tombstone{gid: gid, at: nanos(at)}
 	_, err := t.exec(`INSERT INTO gone(entity, system, key, gid, at) VALUES(?,?,?,?,?)
 		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid, at=excluded.at`, entity, system, key, gid, nanos(at))
 	return err
@@ -133,6 +134,7 @@ func (t *sqlTx) Bury(entity, system, key, gid string, at time.Time) error {
 	if !t.write {
 		return errReadOnly
 	}
+	t.m.gone[linkKey{entity, system, key}] = &tombstone{gid: gid, at: nanos(at)}
 	_, err := t.exec(`INSERT INTO gone(entity, system, key, gid, at) VALUES(?,?,?,?,?)
 		ON CONFLICT(entity, system, key) DO UPDATE SET gid=excluded.gid, at=excluded.at`, entity, system, key, gid, nanos(at))
 	return err
@@ -140,6 +142,12 @@ func (t *sqlTx) Bury(entity, system, key, gid string, at time.Time) error {
 
 // Tombstone implements Tx.
 func (t *sqlTx) Tombstone(entity, system, key string) (string, time.Time, bool, error) {
+	if tb, ok := t.m.gone[linkKey{entity, system, key}]; ok {
+		if tb == nil {
+			return "", time.Time{}, false, nil
+		}
+		return tb.gid, fromNanos(tb.at), true, nil
+	}
 	row, err := t.queryRow(`SELECT gid, at FROM gone WHERE entity=? AND system=? AND key=?`, entity, system, key)
 	if err != nil {
 		return "", time.Time{}, false, err

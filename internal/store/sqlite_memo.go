@@ -45,11 +45,20 @@ type memo struct {
 	// system, key, gid), not yet written; newAt indexes them.
 	newLinks []newLink
 	newAt    map[linkKey]int
+	// gone holds tombstones read by Preload or written since: a key
+	// absent here is unknown; a nil entry means known to have none.
+	gone map[linkKey]*tombstone
 	// published are the golden records written, for the cache once committed.
 	published []*Golden
 	// gen is the generation this transaction gives the deliveries it
 	// queues or renews; 0 until the first needs it.
 	gen int64
+}
+
+// tombstone is a row of the gone table.
+type tombstone struct {
+	gid string
+	at  int64
 }
 
 type newLink struct {
@@ -69,7 +78,7 @@ const memoSize = 1024
 
 func newMemo(write bool) *memo {
 	m := &memo{links: make(map[linkKey]string, memoSize), rev: make(map[revKey]string, memoSize),
-		complete: make(map[goldKey]bool, memoSize), gold: make(map[goldKey]*Golden, memoSize)}
+		complete: make(map[goldKey]bool, memoSize), gold: make(map[goldKey]*Golden, memoSize), gone: map[linkKey]*tombstone{}}
 	if write { // only writes buffer
 		m.isDirt = make(map[goldKey]bool, memoSize)
 		m.enqAt = make(map[revKey]int, memoSize)
@@ -115,8 +124,36 @@ func (t *sqlTx) Preload(entity, system string, keys []string) error {
 		if err != nil {
 			return fmt.Errorf("preload links: %w", err)
 		}
+		if err := t.preloadGone(entity, system, part, args); err != nil {
+			return err
+		}
 	}
 	return t.PreloadGIDs(entity, gids)
+}
+
+// preloadGone reads the tombstones of keys (args are entity, system and
+// the keys), those the transaction has not read or written yet.
+func (t *sqlTx) preloadGone(entity, system string, keys []string, args []any) error {
+	for _, k := range keys {
+		if _, ok := t.m.gone[linkKey{entity, system, k}]; !ok {
+			t.m.gone[linkKey{entity, system, k}] = nil
+		}
+	}
+	err := t.each(`SELECT key, gid, at FROM gone WHERE entity=? AND system=? AND key IN (`+marks(len(keys))+`)`, args, func(rows *sql.Rows) error {
+		var k string
+		var tb tombstone
+		if err := rows.Scan(&k, &tb.gid, &tb.at); err != nil {
+			return err
+		}
+		if t.m.gone[linkKey{entity, system, k}] == nil {
+			t.m.gone[linkKey{entity, system, k}] = &tb
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("preload tombstones: %w", err)
+	}
+	return nil
 }
 
 // PreloadGIDs implements Tx.

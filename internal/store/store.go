@@ -249,6 +249,10 @@ type Goldens interface {
 	// Golden returns a copy of the record, or nil when it is unknown.
 	Golden(entity, gid string) (*Golden, error)
 	PutGolden(g *Golden) error
+	// Versions returns the versions of those of gids that have a golden
+	// record, without reading the records: a batch's check that nothing
+	// newer was made since it was read.
+	Versions(entity string, gids []string) (map[string]int64, error)
 	// GoldenPage lists golden records of entity with gid > after, in gid order.
 	GoldenPage(entity, after string, limit int) ([]Golden, error)
 }

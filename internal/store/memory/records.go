@@ -20,6 +20,17 @@ func (t *tx) Golden(entity, gid string) (*store.Golden, error) {
 	return copyGolden(g), nil
 }
 
+// Versions implements store.Goldens.
+func (t *tx) Versions(entity string, gids []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, gid := range gids {
+		if g, ok := t.st.golden[gidKey{entity, gid}]; ok {
+			out[gid] = g.Ver
+		}
+	}
+	return out, nil
+}
+
 func copyGolden(g store.Golden) *store.Golden {
 	g.Fields = fields(g.Fields)
 	g.Sources = maps.Clone(g.Sources)

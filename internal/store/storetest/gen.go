@@ -146,6 +146,12 @@ func (g *gen) recordCall(n int, a args) call {
 			Deleted: g.rng.IntN(5) == 0, Ver: g.n(9), Updated: g.at(), At: g.at(), Flips: int(g.n(3)), FlipPeer: g.pick("", "a", "b")}
 		return c("PutGolden(%s)", func(tx store.Tx) string { return show(tx.PutGolden(gold)) }, showGolden(gold))
 	case 18:
+		if g.rng.IntN(2) == 0 {
+			return c("Versions(%s %s G1 G2)", func(tx store.Tx) string {
+				vers, err := tx.Versions(e, []string{gid, "G1", "G2"})
+				return show(vers, err)
+			}, e, gid)
+		}
 		return c("Golden(%s %s)", func(tx store.Tx) string {
 			gold, err := tx.Golden(e, gid)
 			return show(showGolden(gold), err)
