@@ -220,11 +220,11 @@ func (w *Worker) taken(tx store.Tx, entity, key, gid string) error {
 // may have deleted it meanwhile.
 func (w *Worker) created(tx store.Tx, it *item) error {
 	o := it.o
-	g, err := tx.Golden(o.Entity, o.GID)
-	if err != nil || g == nil || !g.Deleted {
+	heads, err := tx.Heads(o.Entity, []string{o.GID})
+	if h := heads[o.GID]; err != nil || !h.Deleted {
 		return err
 	}
-	return tx.Enqueue(w.System, o.Entity, o.GID, g.Ver, w.Now())
+	return tx.Enqueue(w.System, o.Entity, o.GID, heads[o.GID].Ver, w.Now())
 }
 
 // gone handles a write whose record is no longer in the destination.

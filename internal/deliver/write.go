@@ -99,12 +99,12 @@ func (w *Worker) current(ctx context.Context, ent string, group []*item, writes 
 		for i, it := range group {
 			gids[i] = it.o.GID
 		}
-		vers, err := tx.Versions(ent, gids)
+		heads, err := tx.Heads(ent, gids)
 		if err != nil {
 			return err
 		}
 		for i, it := range group {
-			if vers[it.o.GID] > it.o.Ver {
+			if heads[it.o.GID].Ver > it.o.Ver {
 				stale[i] = true
 				continue
 			}

@@ -50,6 +50,64 @@ func (h *Hub) adopt(ctx context.Context, system string) {
 	}
 }
 
+// awaitDelivery waits until delivery to system may start, and reports
+// whether it may (false once ctx ends). own is closed when the system's
+// initial snapshot is in (nil when nothing of it is captured). Every row
+// a system holds must be known to tandem before it is sent anything, or
+// a record it holds would be made there twice. Its captured rows are
+// known once its own snapshot is in; the copies of an entity it only
+// receives can be matched only against every other system's records, so
+// it waits for every snapshot, unless it holds none (or they were
+// adopted by an earlier run). So the first rows of a large initial copy
+// reach an empty system while the copy runs.
+func (h *Hub) awaitDelivery(ctx context.Context, system string, own <-chan struct{}) bool {
+	if own != nil {
+		select {
+		case <-own:
+		case <-ctx.Done():
+			return false
+		}
+	}
+	select {
+	case <-h.readyCh:
+		return true
+	default:
+	}
+	if h.nothingToAdopt(ctx, system) {
+		h.log.Info("delivering while initial snapshots run", "system", system)
+		return true
+	}
+	select {
+	case <-h.readyCh:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// nothingToAdopt reports whether system holds no rows of the entities
+// it only receives, apart from those an earlier run adopted. A failure
+// to tell says false: the system then waits, as it always may.
+func (h *Hub) nothingToAdopt(ctx context.Context, system string) bool {
+	captured := map[string]bool{}
+	for _, e := range h.capturedEntities(system) {
+		captured[e] = true
+	}
+	for _, ent := range h.cfg.EntityOrder() {
+		if captured[ent] || h.model.Maps[system][ent] == nil {
+			continue
+		}
+		if pos, err := h.copyPos(ctx, system, "adopt/"+ent); err == nil && pos.Done {
+			continue
+		}
+		rows, _, err := h.systems[system].Snapshot(ctx, ent, "", 1)
+		if err != nil || len(rows) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // adoptStep links one page of the rows of entity in system and moves
 // the copy's position in the same transaction.
 func (h *Hub) adoptStep(ctx context.Context, system, entity, cursor, after string, batch int) (int, error) {

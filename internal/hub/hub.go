@@ -176,9 +176,12 @@ func (h *Hub) Check(ctx context.Context) error {
 // Ready is closed once the initial snapshots are done and delivery runs.
 func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
 
-// Run captures, resolves and delivers until ctx ends. Delivery starts
-// only once every system's initial snapshot is in, so records that
-// already exist on both sides are matched, not copied twice.
+// Run captures, resolves and delivers until ctx ends. Delivery to a
+// system starts once the rows it already holds are known, so records
+// that exist on both sides are matched, not copied twice: once its own
+// initial snapshot is in, when it holds no rows of the entities it only
+// receives (or they were adopted before), else once every system's
+// snapshot is in and its copies are adopted (see awaitDelivery).
 //
 // Every loop runs under one errgroup. Capture, reports and maintenance
 // never give up on a system (they retry, and say so in status); a loop
@@ -217,21 +220,25 @@ func (h *Hub) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { h.health.Run(ctx, h.cfg.Store.Dir, healthInterval, h.log); return nil })
 	var snap sync.WaitGroup
+	snapped := map[string]chan struct{}{}
 	for _, name := range h.cfg.SystemNames() {
 		if len(h.capturedEntities(name)) == 0 {
 			continue
 		}
+		own := make(chan struct{})
+		snapped[name] = own
 		snap.Add(1)
-		g.Go(func() error { h.capture(ctx, name, snap.Done); return nil })
+		g.Go(func() error {
+			h.capture(ctx, name, func() { close(own); snap.Done() })
+			return nil
+		})
 	}
 	h.startReports(ctx, g)
-	snap.Wait()
-	if ctx.Err() == nil {
-		h.log.Info("initial snapshots done; delivering")
-		close(h.readyCh)
-	}
 	for name, w := range h.workers {
 		g.Go(func() error {
+			if !h.awaitDelivery(ctx, name, snapped[name]) {
+				return nil
+			}
 			// Copies the system already holds are linked before anything
 			// is delivered to it.
 			h.adopt(ctx, name)
@@ -240,6 +247,11 @@ func (h *Hub) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+	}
+	snap.Wait()
+	if ctx.Err() == nil {
+		h.log.Info("initial snapshots done")
+		close(h.readyCh)
 	}
 	g.Go(func() error { h.maintain(ctx); return nil })
 	return g.Wait()

@@ -75,18 +75,18 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 	return g, nil
 }
 
-func (t *sqlTx) Versions(entity string, gids []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(gids))
+func (t *sqlTx) Heads(entity string, gids []string) (map[string]Head, error) {
+	out := make(map[string]Head, len(gids))
 	var ask []string
 	for _, gid := range gids {
 		if g, ok := t.m.gold[goldKey{entity, gid}]; ok {
 			if g != nil {
-				out[gid] = g.Ver
+				out[gid] = Head{g.Ver, g.Deleted}
 			}
 			continue
 		}
 		if g, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
-			out[gid] = g.Ver
+			out[gid] = Head{g.Ver, g.Deleted}
 			continue
 		}
 		ask = append(ask, gid)
@@ -99,17 +99,17 @@ func (t *sqlTx) Versions(entity string, gids []string) (map[string]int64, error)
 			args = append(args, g)
 		}
 		ask = ask[n:]
-		err := t.each(`SELECT gid, ver FROM golden WHERE entity=? AND gid IN (`+marks(n)+`)`, args, func(rows *sql.Rows) error {
+		err := t.each(`SELECT gid, ver, deleted FROM golden WHERE entity=? AND gid IN (`+marks(n)+`)`, args, func(rows *sql.Rows) error {
 			var gid string
-			var ver int64
-			if err := rows.Scan(&gid, &ver); err != nil {
+			var h Head
+			if err := rows.Scan(&gid, &h.Ver, &h.Deleted); err != nil {
 				return err
 			}
-			out[gid] = ver
+			out[gid] = h
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("read versions of %s: %w", entity, err)
+			return nil, fmt.Errorf("read heads of %s: %w", entity, err)
 		}
 	}
 	return out, nil

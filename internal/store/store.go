@@ -50,6 +50,13 @@ type Sent struct {
 	Stamp int64
 }
 
+// Head is where a golden record stands: its version, and whether it is
+// deleted.
+type Head struct {
+	Ver     int64
+	Deleted bool
+}
+
 // Golden is tandem's last agreed state of one record.
 type Golden struct {
 	Entity, GID string
@@ -249,10 +256,10 @@ type Goldens interface {
 	// Golden returns a copy of the record, or nil when it is unknown.
 	Golden(entity, gid string) (*Golden, error)
 	PutGolden(g *Golden) error
-	// Versions returns the versions of those of gids that have a golden
-	// record, without reading the records: a batch's check that nothing
-	// newer was made since it was read.
-	Versions(entity string, gids []string) (map[string]int64, error)
+	// Heads returns the heads of those of gids that have a golden record,
+	// without reading the records: a batch's check that nothing newer was
+	// made since it was read.
+	Heads(entity string, gids []string) (map[string]Head, error)
 	// GoldenPage lists golden records of entity with gid > after, in gid order.
 	GoldenPage(entity, after string, limit int) ([]Golden, error)
 }

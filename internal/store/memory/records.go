@@ -20,12 +20,12 @@ func (t *tx) Golden(entity, gid string) (*store.Golden, error) {
 	return copyGolden(g), nil
 }
 
-// Versions implements store.Goldens.
-func (t *tx) Versions(entity string, gids []string) (map[string]int64, error) {
-	out := map[string]int64{}
+// Heads implements store.Goldens.
+func (t *tx) Heads(entity string, gids []string) (map[string]store.Head, error) {
+	out := map[string]store.Head{}
 	for _, gid := range gids {
 		if g, ok := t.st.golden[gidKey{entity, gid}]; ok {
-			out[gid] = g.Ver
+			out[gid] = store.Head{Ver: g.Ver, Deleted: g.Deleted}
 		}
 	}
 	return out, nil

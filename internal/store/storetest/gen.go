@@ -147,9 +147,9 @@ func (g *gen) recordCall(n int, a args) call {
 		return c("PutGolden(%s)", func(tx store.Tx) string { return show(tx.PutGolden(gold)) }, showGolden(gold))
 	case 18:
 		if g.rng.IntN(2) == 0 {
-			return c("Versions(%s %s G1 G2)", func(tx store.Tx) string {
-				vers, err := tx.Versions(e, []string{gid, "G1", "G2"})
-				return show(vers, err)
+			return c("Heads(%s %s G1 G2)", func(tx store.Tx) string {
+				heads, err := tx.Heads(e, []string{gid, "G1", "G2"})
+				return show(fmt.Sprint(heads), err)
 			}, e, gid)
 		}
 		return c("Golden(%s %s)", func(tx store.Tx) string {

@@ -211,8 +211,8 @@ func testReadsSeeOwnWrites(t *testing.T, open Opener) {
 		if g, err := tx.Golden("account", "G2"); err != nil || g == nil || g.Fields["name"] != "Globex" {
 			t.Errorf("Golden after PutGolden in the same transaction: %+v %v", g, err)
 		}
-		if vers, err := tx.Versions("account", []string{"G2", "G9"}); err != nil || len(vers) != 1 || vers["G2"] != 3 {
-			t.Errorf("Versions after PutGolden in the same transaction: %v %v", vers, err)
+		if heads, err := tx.Heads("account", []string{"G2", "G9"}); err != nil || len(heads) != 1 || heads["G2"] != (store.Head{Ver: 3}) {
+			t.Errorf("Heads after PutGolden in the same transaction: %v %v", heads, err)
 		}
 		if page, err := tx.GoldenPage("account", "", 10); err != nil || len(page) != 1 {
 			t.Errorf("GoldenPage after PutGolden in the same transaction: %+v %v", page, err)
