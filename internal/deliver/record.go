@@ -220,11 +220,19 @@ func (w *Worker) taken(tx store.Tx, entity, key, gid string) error {
 // may have deleted it meanwhile.
 func (w *Worker) created(tx store.Tx, it *item) error {
 	o := it.o
-	heads, err := tx.Heads(o.Entity, []string{o.GID})
-	if h := heads[o.GID]; err != nil || !h.Deleted {
-		return err
+	h := it.head
+	if h == nil {
+		heads, err := tx.Heads(o.Entity, []string{o.GID})
+		if err != nil {
+			return err
+		}
+		hd := heads[o.GID]
+		h = &hd
 	}
-	return tx.Enqueue(w.System, o.Entity, o.GID, heads[o.GID].Ver, w.Now())
+	if !h.Deleted {
+		return nil
+	}
+	return tx.Enqueue(w.System, o.Entity, o.GID, h.Ver, w.Now())
 }
 
 // gone handles a write whose record is no longer in the destination.

@@ -118,6 +118,9 @@ type item struct {
 	sent, answered time.Time
 	// linked is set once a created record's new key is linked.
 	linked bool
+	// head is the record's head, read in the transaction that links its
+	// new key (see linkMade); nil outside it.
+	head *store.Head
 	// stale is set when the record's key here changed after the write
 	// was prepared: it is not written, and is prepared again.
 	stale bool

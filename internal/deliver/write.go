@@ -154,13 +154,24 @@ func (w *Worker) linkMade(ctx context.Context, made []*item) {
 		return
 	}
 	err := w.Store.Update(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		keys := map[string][]string{}
+		keys, gids := map[string][]string{}, map[string][]string{}
 		for _, it := range made {
 			keys[it.o.Entity] = append(keys[it.o.Entity], it.key)
+			gids[it.o.Entity] = append(gids[it.o.Entity], it.o.GID)
 		}
 		for ent, ks := range keys {
 			if err := tx.Preload(ent, w.System, ks); err != nil {
 				return err
+			}
+			heads, err := tx.Heads(ent, gids[ent])
+			if err != nil {
+				return err
+			}
+			for _, it := range made {
+				if it.o.Entity == ent {
+					h := heads[it.o.GID]
+					it.head = &h
+				}
 			}
 		}
 		for _, it := range made {
@@ -170,6 +181,9 @@ func (w *Worker) linkMade(ctx context.Context, made []*item) {
 		}
 		return nil
 	})
+	for _, it := range made {
+		it.head = nil // read in that transaction only
+	}
 	if err != nil {
 		w.Log.Warn("linking the keys of new records failed; they are linked with the round", "err", err)
 		return
