@@ -21,7 +21,7 @@ func benchCmd(g *globals) *cobra.Command {
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			if workload != "" {
-				wl.Server, wl.Batch, wl.CPUProfile, wl.MemProfile = server, opt.Batch, cpuprofile, memprofile
+				wl.Server, wl.Batch, wl.CPUProfile, wl.MemProfile, wl.Rate = server, opt.Batch, cpuprofile, memprofile, opt.Rate
 				return runWorkload(cmd, workload, wl)
 			}
 			if opt.Target == "postgres" && opt.DSN == "" {

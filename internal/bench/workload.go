@@ -29,6 +29,9 @@ type WorkloadOptions struct {
 	// Updates is how many rows are updated after the copy, PerTx to a
 	// transaction (defaults 100,000 and 1,000).
 	Updates, PerTx int
+	// Rate, when set, paces the followed UPDATEs at this many a second
+	// (the source cost is timed flat out all the same).
+	Rate int
 	// Batch is the systems' batch size in the config. Default 1,000.
 	Batch int
 	// TwoWay routes the entity both ways, so that the destination is
@@ -49,6 +52,9 @@ type WorkloadOptions struct {
 // WorkloadResult is what a run of the workload measured.
 type WorkloadResult struct {
 	Rows, Updates int
+	// Rate is the pace of the UPDATEs a second (0: flat out), PerTx how
+	// many went to a transaction.
+	Rate, PerTx int
 	TwoWay        bool
 	// Snapshot runs from the start of tandem run to the destination
 	// matching the source; FirstRow to the first row there.
@@ -123,7 +129,7 @@ func RunWorkload(ctx context.Context, opt WorkloadOptions) (res *WorkloadResult,
 
 // run prepares the tables, runs the hub through both phases and stops it.
 func (w *workload) run(ctx context.Context) (*WorkloadResult, error) {
-	res := &WorkloadResult{Rows: w.opt.Rows, Updates: w.opt.Updates, TwoWay: w.opt.TwoWay}
+	res := &WorkloadResult{Rows: w.opt.Rows, Updates: w.opt.Updates, TwoWay: w.opt.TwoWay, Rate: w.opt.Rate, PerTx: w.opt.PerTx}
 	if err := w.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -198,7 +204,7 @@ func (w *workload) snapshot(ctx context.Context, hub *hubProc, res *WorkloadResu
 func (w *workload) cdc(ctx context.Context, hub *hubProc, res *WorkloadResult) error {
 	cpu0, _ := hub.cpu()
 	start := time.Now()
-	if _, err := w.update(ctx, w.src, "items"); err != nil {
+	if _, err := w.update(ctx, w.src, "items", w.opt.Rate); err != nil {
 		return err
 	}
 	want, err := checksum(ctx, w.src, "items")
@@ -251,13 +257,17 @@ func (r *WorkloadResult) String() string {
 		ways = "two-way"
 	}
 	ratio := float64(r.SourceCaptured) / max(float64(r.SourcePlain), 1)
-	return fmt.Sprintf("pg-to-pg %s: %d rows, then %d updates\n"+
+	pace := "flat out"
+	if r.Rate > 0 {
+		pace = fmt.Sprintf("paced at %d/s", r.Rate)
+	}
+	return fmt.Sprintf("pg-to-pg %s: %d rows, then %d updates %s, %d to a transaction\n"+
 		"  snapshot   %8.0f rows/s     (%s, first row after %s, CPU %s)\n"+
 		"  cdc        %8.0f changes/s  (%s, CPU %s, %.0f µs CPU per change)\n"+
 		"  latency    p50 %s  p99 %s   (source UPDATE to destination write)\n"+
 		"  max RSS    %d MB\n"+
 		"  source     %s for the UPDATEs without capture, %s with it (%.2fx)",
-		ways, r.Rows, r.Updates,
+		ways, r.Rows, r.Updates, pace, r.PerTx,
 		rate(r.Rows, r.Snapshot), r.Snapshot.Round(time.Millisecond), r.FirstRow.Round(time.Millisecond), r.SnapshotCPU.Round(time.Millisecond),
 		rate(r.Updates, r.CDC), r.CDC.Round(time.Millisecond), r.CDCCPU.Round(time.Millisecond), float64(r.CDCCPU.Microseconds())/float64(max(r.Updates, 1)),
 		r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond),

@@ -70,11 +70,22 @@ func fill(ctx context.Context, db *pgxpool.Pool, table string, rows int) error {
 
 // update runs the workload's UPDATEs on table, PerTx to a transaction,
 // each statement one row (rows in id order, from the first), and returns
-// how long they took.
-func (w *workload) update(ctx context.Context, db *pgxpool.Pool, table string) (time.Duration, error) {
+// how long they took. With rate set (a second), a transaction starts no
+// sooner than the rate allows.
+func (w *workload) update(ctx context.Context, db *pgxpool.Pool, table string, rate int) (time.Duration, error) {
 	q := fmt.Sprintf(`UPDATE %s SET qty = qty + 1, stamp = %s WHERE id = $1`, pgx.Identifier{table}.Sanitize(), microsNow)
 	start := time.Now()
 	for done := 0; done < w.opt.Updates; {
+		if rate > 0 {
+			due := start.Add(time.Duration(done) * time.Second / time.Duration(rate))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+			}
+		}
 		n := min(w.opt.PerTx, w.opt.Updates-done)
 		b := &pgx.Batch{}
 		for i := range n {
@@ -175,9 +186,9 @@ func (w *workload) sourceCost(ctx context.Context, res *WorkloadResult) error {
 	if out, err := exec.CommandContext(ctx, w.opt.Tandem, "setup", "-c", cfg).CombinedOutput(); err != nil {
 		return fmt.Errorf("tandem setup: %w\n%s", err, out)
 	}
-	if res.SourcePlain, err = w.update(ctx, db, "items_plain"); err != nil {
+	if res.SourcePlain, err = w.update(ctx, db, "items_plain", 0); err != nil {
 		return err
 	}
-	res.SourceCaptured, err = w.update(ctx, db, "items")
+	res.SourceCaptured, err = w.update(ctx, db, "items", 0)
 	return err
 }

@@ -105,6 +105,24 @@ func (c *capturer) initialCopy(ctx context.Context) {
 	}
 }
 
+// idle is how long capture waits after finding no changes: the system's
+// poll, or, within busyFor of the last batch that had changes, an eighth
+// of it (at least minPoll). Changes come in runs; looking again soon
+// after one takes the wait out of their latency, and an idle system is
+// asked no more often than its poll says.
+func (c *capturer) idle(busy time.Time) time.Duration {
+	poll := c.sys.Poll.D()
+	if time.Since(busy) < busyFor {
+		return max(min(poll, minPoll), poll/8)
+	}
+	return poll
+}
+
+const (
+	busyFor = 2 * time.Second
+	minPoll = 10 * time.Millisecond
+)
+
 // follow reads the system's changes and stores them until ctx ends. A
 // batch is acknowledged to the source only once the store has it.
 func (c *capturer) follow(ctx context.Context) {
@@ -112,6 +130,7 @@ func (c *capturer) follow(ctx context.Context) {
 	for _, e := range c.entities {
 		captured[e] = true
 	}
+	var busy time.Time // when the last batch with changes was read
 	for n := 0; ctx.Err() == nil; {
 		b, err := c.src.Changes(ctx, c.sys.Batch)
 		if err != nil {
@@ -132,9 +151,10 @@ func (c *capturer) follow(ctx context.Context) {
 			}
 			n = 0
 			c.ok()
-			sleep(ctx, c.sys.Poll.D())
+			sleep(ctx, c.idle(busy))
 			continue
 		}
+		busy = time.Now()
 		keep := b.Changes[:0:0]
 		for _, ch := range b.Changes {
 			if captured[ch.Entity] {
