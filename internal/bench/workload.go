@@ -55,7 +55,7 @@ type WorkloadResult struct {
 	// Rate is the pace of the UPDATEs a second (0: flat out), PerTx how
 	// many went to a transaction.
 	Rate, PerTx int
-	TwoWay        bool
+	TwoWay      bool
 	// Snapshot runs from the start of tandem run to the destination
 	// matching the source; FirstRow to the first row there.
 	Snapshot, FirstRow time.Duration
