@@ -16,18 +16,23 @@ import (
 // every figure it promises.
 func TestBenchWorkload(t *testing.T) {
 	server := testenv.PostgresServer(t)
-	for _, ways := range [][]string{nil, {"--two-way"}} {
-		args := append([]string{"bench", "--workload", "pg-to-pg", "--server", server,
+	maria := testenv.MySQLServer(t)
+	for _, ways := range [][]string{{"--workload", "pg-to-pg"}, {"--workload", "pg-to-pg", "--two-way"},
+		{"--workload", "pg-to-pg-and-mariadb", "--mariadb", maria, "--rate", "4000"}} {
+		args := append([]string{"bench", "--server", server,
 			"--rows", "3000", "--updates", "2000", "--per-tx", "500", "--batch", "500"}, ways...)
 		out, err := runTandemWithin(3*time.Minute, t.TempDir(), args...)
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		for _, want := range []string{"pg-to-pg", "3000 rows, then 2000 updates", "snapshot", "rows/s", "cdc", "changes/s",
+		for _, want := range []string{ways[1], "3000 rows, then 2000 updates", "snapshot", "rows/s", "cdc", "changes/s",
 			"µs CPU per change", "latency    p50", "max RSS", "without capture"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%v: output lacks %q:\n%s", ways, want, out)
 			}
+		}
+		if len(ways) > 3 && !strings.Contains(out, "paced at 4000/s") {
+			t.Errorf("%v: output does not say the UPDATEs were paced:\n%s", ways, out)
 		}
 		m := regexp.MustCompile(`max RSS\s+(\d+) MB`).FindStringSubmatch(out)
 		if m == nil {

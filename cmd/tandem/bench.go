@@ -69,7 +69,9 @@ func benchCmd(g *globals) *cobra.Command {
 		"PostgreSQL server for the temporary database")
 	c.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file (read it with go tool pprof)")
 	c.Flags().StringVar(&memprofile, "memprofile", "", "pg-to-pg: have the hub write a heap profile to this file as it stops")
-	c.Flags().StringVar(&workload, "workload", "", "pg-to-pg: copy --rows rows between two PostgreSQL databases through tandem run, then follow --updates UPDATEs")
+	c.Flags().StringVar(&workload, "workload", "", "pg-to-pg: copy --rows rows between two PostgreSQL databases through tandem run, then follow --updates UPDATEs; "+
+		"pg-to-pg-and-mariadb: the same with a MariaDB database (on --mariadb) as a third system")
+	c.Flags().StringVar(&wl.MariaDB, "mariadb", envOr("TANDEM_TEST_MYSQL", "root@tcp(127.0.0.1:3306)/"), "pg-to-pg-and-mariadb: the MariaDB server for its database")
 	c.Flags().IntVar(&wl.Rows, "rows", 200_000, "pg-to-pg: rows copied first")
 	c.Flags().IntVar(&wl.Updates, "updates", 100_000, "pg-to-pg: UPDATEs followed after the copy")
 	c.Flags().IntVar(&wl.PerTx, "per-tx", 1_000, "pg-to-pg: UPDATEs per source transaction")
@@ -79,8 +81,12 @@ func benchCmd(g *globals) *cobra.Command {
 
 // runWorkload runs the named workload of `tandem bench --workload`.
 func runWorkload(cmd *cobra.Command, name string, wl bench.WorkloadOptions) error {
-	if name != "pg-to-pg" {
-		return fmt.Errorf("--workload %q: the workload tandem knows is pg-to-pg", name)
+	switch name {
+	case "pg-to-pg":
+		wl.MariaDB = ""
+	case "pg-to-pg-and-mariadb":
+	default:
+		return fmt.Errorf("--workload %q: the workloads tandem knows are pg-to-pg and pg-to-pg-and-mariadb", name)
 	}
 	wl.Progress = os.Stderr
 	r, err := bench.RunWorkload(cmd.Context(), wl)

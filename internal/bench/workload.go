@@ -8,6 +8,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -41,6 +42,10 @@ type WorkloadOptions struct {
 	Timeout time.Duration
 	// Progress, when set, gets a line per phase.
 	Progress io.Writer
+	// MariaDB, when set, is a MariaDB server (a DSN such as
+	// root@tcp(127.0.0.1:3306)/) on which the three-system variant makes
+	// a third database that receives what the destination does.
+	MariaDB string
 	// CPUProfile, when set, is where the hub writes a CPU profile of its
 	// whole run (tandem run --cpuprofile).
 	CPUProfile string
@@ -55,7 +60,9 @@ type WorkloadResult struct {
 	// Rate is the pace of the UPDATEs a second (0: flat out), PerTx how
 	// many went to a transaction.
 	Rate, PerTx int
-	TwoWay      bool
+	// MariaDB says a MariaDB database was a third system.
+	MariaDB bool
+	TwoWay  bool
 	// Snapshot runs from the start of tandem run to the destination
 	// matching the source; FirstRow to the first row there.
 	Snapshot, FirstRow time.Duration
@@ -124,12 +131,24 @@ func RunWorkload(ctx context.Context, opt WorkloadOptions) (res *WorkloadResult,
 		return nil, err
 	}
 	defer w.close()
+	if opt.MariaDB != "" {
+		dsn, drop, err := tempMariaDB(ctx, opt.MariaDB)
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		if w.maria, err = sql.Open("mysql", dsn); err != nil {
+			return nil, err
+		}
+		w.mariaDSN = dsn
+	}
 	return w.run(ctx)
 }
 
 // run prepares the tables, runs the hub through both phases and stops it.
 func (w *workload) run(ctx context.Context) (*WorkloadResult, error) {
-	res := &WorkloadResult{Rows: w.opt.Rows, Updates: w.opt.Updates, TwoWay: w.opt.TwoWay, Rate: w.opt.Rate, PerTx: w.opt.PerTx}
+	res := &WorkloadResult{Rows: w.opt.Rows, Updates: w.opt.Updates, TwoWay: w.opt.TwoWay, Rate: w.opt.Rate, PerTx: w.opt.PerTx,
+		MariaDB: w.maria != nil}
 	if err := w.prepare(ctx); err != nil {
 		return nil, err
 	}
@@ -180,6 +199,10 @@ func (w *workload) snapshot(ctx context.Context, hub *hubProc, res *WorkloadResu
 	if err != nil {
 		return err
 	}
+	want3, err := w.wantMaria(ctx)
+	if err != nil {
+		return err
+	}
 	first := false
 	err = w.until(ctx, func() (bool, error) {
 		got, err := checksum(ctx, w.dst, "items")
@@ -189,7 +212,11 @@ func (w *workload) snapshot(ctx context.Context, hub *hubProc, res *WorkloadResu
 		if !first && got.rows > 0 {
 			first, res.FirstRow = true, time.Since(hub.started)
 		}
-		return got == want, hub.exited()
+		if got != want {
+			return false, hub.exited()
+		}
+		ok, err := w.mariaMatches(ctx, want3)
+		return ok, errors.Join(err, hub.exited())
 	})
 	res.Snapshot = time.Since(hub.started)
 	cpu1, _ := hub.cpu()
@@ -211,9 +238,17 @@ func (w *workload) cdc(ctx context.Context, hub *hubProc, res *WorkloadResult) e
 	if err != nil {
 		return err
 	}
+	want3, err := w.wantMaria(ctx)
+	if err != nil {
+		return err
+	}
 	err = w.until(ctx, func() (bool, error) {
 		got, err := checksum(ctx, w.dst, "items")
-		return err == nil && got == want, errors.Join(err, hub.exited())
+		if err != nil || got != want {
+			return false, errors.Join(err, hub.exited())
+		}
+		ok, err := w.mariaMatches(ctx, want3)
+		return ok, errors.Join(err, hub.exited())
 	})
 	res.CDC = time.Since(start)
 	cpu1, _ := hub.cpu()
@@ -261,13 +296,17 @@ func (r *WorkloadResult) String() string {
 	if r.Rate > 0 {
 		pace = fmt.Sprintf("paced at %d/s", r.Rate)
 	}
-	return fmt.Sprintf("pg-to-pg %s: %d rows, then %d updates %s, %d to a transaction\n"+
+	name := "pg-to-pg"
+	if r.MariaDB {
+		name = "pg-to-pg-and-mariadb"
+	}
+	return fmt.Sprintf("%s %s: %d rows, then %d updates %s, %d to a transaction\n"+
 		"  snapshot   %8.0f rows/s     (%s, first row after %s, CPU %s)\n"+
 		"  cdc        %8.0f changes/s  (%s, CPU %s, %.0f µs CPU per change)\n"+
 		"  latency    p50 %s  p99 %s   (source UPDATE to destination write)\n"+
 		"  max RSS    %d MB\n"+
 		"  source     %s for the UPDATEs without capture, %s with it (%.2fx)",
-		ways, r.Rows, r.Updates, pace, r.PerTx,
+		name, ways, r.Rows, r.Updates, pace, r.PerTx,
 		rate(r.Rows, r.Snapshot), r.Snapshot.Round(time.Millisecond), r.FirstRow.Round(time.Millisecond), r.SnapshotCPU.Round(time.Millisecond),
 		rate(r.Updates, r.CDC), r.CDC.Round(time.Millisecond), r.CDCCPU.Round(time.Millisecond), float64(r.CDCCPU.Microseconds())/float64(max(r.Updates, 1)),
 		r.P50.Round(time.Millisecond), r.P99.Round(time.Millisecond),

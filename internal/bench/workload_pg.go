@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,10 @@ type workload struct {
 	opt            WorkloadOptions
 	srcDSN, dstDSN string
 	src, dst       *pgxpool.Pool
+	// mariaDSN and maria are the third system's database, in the
+	// three-system variant; empty and nil otherwise.
+	mariaDSN string
+	maria    *sql.DB
 }
 
 func newWorkload(ctx context.Context, opt WorkloadOptions, srcDSN, dstDSN string) (*workload, error) {
@@ -36,6 +41,9 @@ func newWorkload(ctx context.Context, opt WorkloadOptions, srcDSN, dstDSN string
 func (w *workload) close() {
 	w.src.Close()
 	w.dst.Close()
+	if w.maria != nil {
+		w.maria.Close()
+	}
 }
 
 // microsNow is a row's clock in SQL: microseconds since the epoch, when
@@ -55,6 +63,9 @@ func (w *workload) prepare(ctx context.Context) error {
 	CREATE TRIGGER arrived BEFORE INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION arrived()`)
 	if err != nil {
 		return fmt.Errorf("destination table: %w", err)
+	}
+	if w.maria != nil {
+		return w.prepareMaria(ctx)
 	}
 	return nil
 }
@@ -128,13 +139,22 @@ func (w *workload) config() string {
 	if w.opt.TwoWay {
 		route = "between: [src, dst]"
 	}
+	maria, mariaMap := "", ""
+	if w.mariaDSN != "" {
+		route = "from: src, to: [dst, maria]"
+		if w.opt.TwoWay {
+			route = "between: [src, dst, maria]"
+		}
+		maria = fmt.Sprintf("  maria: {type: mysql, dsn: %q, batch: %d}\n", w.mariaDSN, w.opt.Batch)
+		mariaMap = "  maria:\n    item: {table: items, key: id, fields: {id: id, name: name, qty: qty, stamp: stamp}}\n"
+	}
 	return fmt.Sprintf(`version: 1
 store:
   dir: ./store
 systems:
   src: {type: postgres, dsn: %q, batch: %d}
   dst: {type: postgres, dsn: %q, batch: %d}
-entities:
+%sentities:
   item:
     schema:
       type: object
@@ -149,9 +169,9 @@ mappings:
     item: {table: items, key: id, fields: {id: id, name: name, qty: qty, stamp: stamp}}
   dst:
     item: {table: items, key: id, fields: {id: id, name: name, qty: qty, stamp: stamp}}
-routes:
+%sroutes:
   - {entity: item, %s}
-`, w.srcDSN, w.opt.Batch, w.dstDSN, w.opt.Batch, route)
+`, w.srcDSN, w.opt.Batch, w.dstDSN, w.opt.Batch, maria, mariaMap, route)
 }
 
 // sourceCost times the workload's UPDATEs on a table that tandem
@@ -178,7 +198,7 @@ func (w *workload) sourceCost(ctx context.Context, res *WorkloadResult) error {
 		return err
 	}
 	cfg := filepath.Join(dir, "tandem.yaml")
-	probe := workload{opt: w.opt, srcDSN: dsn, dstDSN: w.dstDSN}
+	probe := workload{opt: w.opt, srcDSN: dsn, dstDSN: w.dstDSN} // no third system
 	probe.opt.TwoWay = false
 	if err := os.WriteFile(cfg, []byte(probe.config()), 0o600); err != nil {
 		return err

@@ -9,13 +9,10 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// MySQLStart is the command that starts the loopback MariaDB.
-const MySQLStart = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
-
-// MySQL creates a database with a random name on the server named by
-// TANDEM_TEST_MYSQL (default root@tcp(127.0.0.1:3306)/) and returns a DSN
-// for it. The database is dropped when the test ends.
-func MySQL(t testing.TB) string {
+// MySQLServer returns the DSN of the server TANDEM_TEST_MYSQL names
+// (default root@tcp(127.0.0.1:3306)/), once it answers, for a test that
+// makes its own databases there and drops them.
+func MySQLServer(t testing.TB) string {
 	t.Helper()
 	admin := os.Getenv("TANDEM_TEST_MYSQL")
 	if admin == "" {
@@ -35,6 +32,29 @@ func MySQL(t testing.TB) string {
 	if err := db.PingContext(c); err != nil {
 		unreachable(t, "MySQL", "TANDEM_TEST_MYSQL", cfg.Addr, MySQLStart, err)
 	}
+	return admin
+}
+
+// MySQLStart is the command that starts the loopback MariaDB.
+const MySQLStart = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd"
+
+// MySQL creates a database with a random name on the server named by
+// TANDEM_TEST_MYSQL (default root@tcp(127.0.0.1:3306)/) and returns a DSN
+// for it. The database is dropped when the test ends.
+func MySQL(t testing.TB) string {
+	t.Helper()
+	admin := MySQLServer(t)
+	cfg, err := mysql.ParseDSN(admin)
+	if err != nil {
+		t.Fatalf("TANDEM_TEST_MYSQL: %v", err)
+	}
+	db, err := sql.Open("mysql", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	c, cancel := ctx(t)
+	defer cancel()
 	name := Name()
 	if _, err := db.ExecContext(c, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4"); err != nil {
 		t.Fatalf("create test database: %v", err)
