@@ -47,7 +47,7 @@ func (s *SQLite) seen(err error) error {
 }
 
 // GoldenCacheBytes is how much memory the store's cache of golden
-// records may take, by its estimate: about 40,000 records of ten short
+// records may take, by its estimate: about 150,000 records of five short
 // fields.
 const GoldenCacheBytes = 32 << 20
 

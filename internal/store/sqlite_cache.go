@@ -1,46 +1,82 @@
 package store
 
 import (
+	"fmt"
 	"sync"
 
-	"github.com/tandemhub/tandem/internal/record"
+	json "github.com/goccy/go-json"
 )
 
 // goldenCache keeps recently written golden records in memory across
 // write transactions, so that the next change of a record reads it
-// without a query or a decode. Reads (View) do not use it: a delivery
-// must see the golden record and its queue entry from one snapshot. Only
-// committed records go in; the hub is the only process that writes
-// golden records, so what is here is never older than the file. Entries
-// are never changed in place. The cache holds at most max bytes, as
-// estimated by goldenSize: memory stays bounded however many records
-// the store keeps.
+// without a query. Reads (View) do not use it: a delivery must see the
+// golden record and its queue entry from one snapshot. Only committed
+// records go in; the hub is the only process that writes golden records,
+// so what is here is never older than the file. Records are kept as the
+// store writes them (their fields encoded), three to five times smaller
+// than decoded, and decoded on each read: a read never shares memory
+// with another. The cache holds at most max bytes, so memory stays
+// bounded however many records the store keeps.
 type goldenCache struct {
 	mu    sync.RWMutex
-	m     map[goldKey]*Golden
+	m     map[goldKey]*packed
 	bytes int
 	max   int
 }
 
-func newGoldenCache(max int) *goldenCache {
-	return &goldenCache{m: map[goldKey]*Golden{}, max: max}
+// packed is a golden record as the golden table holds it.
+type packed struct {
+	entity, gid     string
+	fields, sources []byte
+	deleted         bool
+	ver             int64
+	updated, at     int64
+	flips           int
+	flipPeer        string
 }
 
-func (c *goldenCache) get(k goldKey) (*Golden, bool) {
+// size estimates the bytes p takes in memory, with its map entry.
+func (p *packed) size() int {
+	return 160 + len(p.entity) + len(p.gid) + len(p.fields) + len(p.sources) + len(p.flipPeer)
+}
+
+func (p *packed) head() Head { return Head{Ver: p.ver, Deleted: p.deleted} }
+
+// golden decodes p.
+func (p *packed) golden() (*Golden, error) {
+	g := &Golden{Entity: p.entity, GID: p.gid, Deleted: p.deleted, Ver: p.ver,
+		Updated: fromNanos(p.updated), At: fromNanos(p.at), Flips: p.flips, FlipPeer: p.flipPeer}
+	var err error
+	if g.Fields, err = decodeFields(p.fields); err != nil {
+		return nil, err
+	}
+	if len(p.sources) > 0 {
+		if err := json.Unmarshal(p.sources, &g.Sources); err != nil {
+			return nil, fmt.Errorf("decode golden sources: %w", err)
+		}
+	}
+	return g, nil
+}
+
+func newGoldenCache(max int) *goldenCache {
+	return &goldenCache{m: map[goldKey]*packed{}, max: max}
+}
+
+func (c *goldenCache) get(k goldKey) (*packed, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	g, ok := c.m[k]
-	return g, ok
+	p, ok := c.m[k]
+	return p, ok
 }
 
 // put adds records a transaction has committed.
-func (c *goldenCache) put(gs []*Golden) {
-	if len(gs) == 0 {
+func (c *goldenCache) put(ps []*packed) {
+	if len(ps) == 0 {
 		return
 	}
 	add := 0
-	for _, g := range gs {
-		add += goldenSize(g)
+	for _, p := range ps {
+		add += p.size()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -48,48 +84,12 @@ func (c *goldenCache) put(gs []*Golden) {
 		clear(c.m) // cheaper than tracking age; the file has everything
 		c.bytes = 0
 	}
-	for _, g := range gs {
-		k := goldKey{g.Entity, g.GID}
+	for _, p := range ps {
+		k := goldKey{p.entity, p.gid}
 		if old, ok := c.m[k]; ok {
-			c.bytes -= goldenSize(old)
+			c.bytes -= old.size()
 		}
-		c.m[k] = g
+		c.m[k] = p
 	}
 	c.bytes += add
-}
-
-// goldenSize estimates the bytes a golden record holds in memory: its
-// strings, and the maps and interfaces that hold them.
-func goldenSize(g *Golden) int {
-	const perEntry = 48 // a map slot, a string header, an interface
-	n := 160 + len(g.Entity) + len(g.GID) + len(g.FlipPeer)
-	for k, v := range g.Fields {
-		n += perEntry + len(k) + valueSize(v)
-	}
-	for k, v := range g.Sources {
-		n += perEntry + len(k) + len(v)
-	}
-	return n
-}
-
-func valueSize(v any) int {
-	switch x := v.(type) {
-	case string:
-		return len(x)
-	case record.Fields:
-		n := 48
-		for k, e := range x {
-			n += 48 + len(k) + valueSize(e)
-		}
-		return n
-	case map[string]any:
-		return valueSize(record.Fields(x))
-	case []any:
-		n := 24
-		for _, e := range x {
-			n += 16 + valueSize(e)
-		}
-		return n
-	}
-	return 16
 }

@@ -57,8 +57,12 @@ func (t *sqlTx) Golden(entity, gid string) (*Golden, error) {
 		}
 		return &c, nil
 	}
-	if c, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
-		t.m.gold[goldKey{entity, gid}] = c
+	if p, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
+		g, err := p.golden()
+		if err != nil {
+			return nil, fmt.Errorf("read golden %s %s: %w", entity, gid, err)
+		}
+		t.m.gold[goldKey{entity, gid}] = g
 		return t.Golden(entity, gid)
 	}
 	row, err := t.queryRow(`SELECT `+goldenCols+` FROM golden WHERE entity=? AND gid=?`, entity, gid)
@@ -85,8 +89,8 @@ func (t *sqlTx) Heads(entity string, gids []string) (map[string]Head, error) {
 			}
 			continue
 		}
-		if g, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
-			out[gid] = Head{g.Ver, g.Deleted}
+		if p, ok := t.s.gold.get(goldKey{entity, gid}); ok && t.write {
+			out[gid] = p.head()
 			continue
 		}
 		ask = append(ask, gid)

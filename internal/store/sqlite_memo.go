@@ -49,7 +49,7 @@ type memo struct {
 	// absent here is unknown; a nil entry means known to have none.
 	gone map[linkKey]*tombstone
 	// published are the golden records written, for the cache once committed.
-	published []*Golden
+	published []*packed
 	// gen is the generation this transaction gives the deliveries it
 	// queues or renews; 0 until the first needs it.
 	gen int64
@@ -195,8 +195,12 @@ func (t *sqlTx) PreloadGIDs(entity string, gids []string) error {
 			if _, ok := t.m.gold[k]; ok {
 				continue
 			}
-			if c, ok := t.s.gold.get(k); ok && t.write {
-				t.m.gold[k] = c
+			if p, ok := t.s.gold.get(k); ok && t.write {
+				g, err := p.golden()
+				if err != nil {
+					return fmt.Errorf("read golden %s %s: %w", entity, p.gid, err)
+				}
+				t.m.gold[k] = g
 				continue
 			}
 			t.m.gold[k] = nil
@@ -330,7 +334,6 @@ func (t *sqlTx) flushGolden() error {
 		args := make([]any, 0, n*9)
 		for _, k := range keys[:n] {
 			g := t.m.gold[k]
-			t.m.published = append(t.m.published, g)
 			f, err := encode(g.Fields)
 			if err != nil {
 				return fmt.Errorf("encode golden %s %s: %w", g.Entity, g.GID, err)
@@ -339,6 +342,8 @@ func (t *sqlTx) flushGolden() error {
 			if err != nil {
 				return err
 			}
+			t.m.published = append(t.m.published, &packed{entity: g.Entity, gid: g.GID, fields: f, sources: s, deleted: g.Deleted,
+				ver: g.Ver, updated: nanos(g.Updated), at: nanos(g.At), flips: g.Flips, flipPeer: g.FlipPeer})
 			args = append(args, g.Entity, g.GID, f, s, g.Deleted, g.Ver, nanos(g.Updated), nanos(g.At), g.Flips, g.FlipPeer)
 		}
 		q := `INSERT INTO golden(entity, gid, fields, sources, deleted, ver, updated, at, flips, flip_peer) VALUES ` +
