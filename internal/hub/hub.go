@@ -173,7 +173,8 @@ func (h *Hub) Check(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Ready is closed once the initial snapshots are done and delivery runs.
+// Ready is closed once every system's initial snapshot is in (delivery to a
+// system may have started before, see awaitDelivery).
 func (h *Hub) Ready() <-chan struct{} { return h.readyCh }
 
 // Run captures, resolves and delivers until ctx ends. Delivery to a
