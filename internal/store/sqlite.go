@@ -27,6 +27,7 @@ type SQLite struct {
 	rmu    sync.Mutex
 	rstmts map[string]*sql.Stmt
 	gold   *goldenCache
+	ck     *checkpointer
 	lock   *Lock  // the data directory's lock, when opened by OpenExclusive
 	path   string // the store file, for errors
 	// broken receives the first damage found while the store is open.
@@ -94,7 +95,7 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 			return nil, err
 		}
 	}
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_txlock=immediate"
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(15000)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(OFF)&_pragma=wal_autocheckpoint(0)&_txlock=immediate"
 	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -120,8 +121,14 @@ func OpenSQLite(ctx context.Context, dir string) (*SQLite, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	return &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheBytes),
-		broken: make(chan error, 1)}, nil
+	s := &SQLite{w: w, r: r, path: path, stmts: map[string]*sql.Stmt{}, rstmts: map[string]*sql.Stmt{}, gold: newGoldenCache(GoldenCacheBytes),
+		broken: make(chan error, 1)}
+	if s.ck, err = startCheckpoints(s); err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // Update implements Store. An error of a store found damaged since it
@@ -235,7 +242,7 @@ func (s *SQLite) Close() error {
 		st.Close()
 	}
 	s.rmu.Unlock()
-	err := errors.Join(s.r.Close(), s.w.Close())
+	err := errors.Join(s.ck.close(), s.r.Close(), s.w.Close())
 	// The lock goes last, once nothing of this process writes the file.
 	return errors.Join(err, s.lock.Close())
 }
