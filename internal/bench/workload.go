@@ -161,6 +161,17 @@ func (w *workload) run(ctx context.Context) (*WorkloadResult, error) {
 	if err := os.WriteFile(cfgPath, []byte(w.config()), 0o600); err != nil {
 		return nil, err
 	}
+	// What the copy must reach, read before the hub starts: the source
+	// does not change during the copy, and reading it after would delay
+	// the first look at the destination.
+	want, err := checksum(ctx, w.src, "items")
+	if err != nil {
+		return nil, err
+	}
+	want3, err := w.wantMaria(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var args []string
 	if w.opt.CPUProfile != "" {
 		args = append(args, "--cpuprofile", w.opt.CPUProfile)
@@ -174,7 +185,7 @@ func (w *workload) run(ctx context.Context) (*WorkloadResult, error) {
 	}
 	defer hub.kill()
 	w.say("tandem run started; waiting for the copy of %d rows", w.opt.Rows)
-	if err := w.snapshot(ctx, hub, res); err != nil {
+	if err := w.snapshot(ctx, hub, res, want, want3); err != nil {
 		return nil, errors.Join(err, hub.tail())
 	}
 	w.say("copied in %s; %d UPDATEs, %d to a transaction", res.Snapshot.Round(time.Millisecond), w.opt.Updates, w.opt.PerTx)
@@ -192,19 +203,12 @@ func (w *workload) run(ctx context.Context) (*WorkloadResult, error) {
 	return res, nil
 }
 
-// snapshot waits for the copy to match the source.
-func (w *workload) snapshot(ctx context.Context, hub *hubProc, res *WorkloadResult) error {
+// snapshot waits for the copy to match the source (want, and want3 in
+// MariaDB when there is one).
+func (w *workload) snapshot(ctx context.Context, hub *hubProc, res *WorkloadResult, want, want3 sum) error {
 	cpu0, _ := hub.cpu()
-	want, err := checksum(ctx, w.src, "items")
-	if err != nil {
-		return err
-	}
-	want3, err := w.wantMaria(ctx)
-	if err != nil {
-		return err
-	}
 	first := false
-	err = w.until(ctx, func() (bool, error) {
+	err := w.until(ctx, func() (bool, error) {
 		got, err := checksum(ctx, w.dst, "items")
 		if err != nil {
 			return false, err

@@ -63,6 +63,9 @@ func (w *workload) mariaSum(ctx context.Context) (sum, error) {
 // computed from the source's rows here.
 func (w *workload) wantMaria(ctx context.Context) (sum, error) {
 	var s sum
+	if w.maria == nil {
+		return s, nil
+	}
 	rows, err := w.src.Query(ctx, `SELECT id, name, qty, coalesce(stamp, 0) FROM items`)
 	if err != nil {
 		return s, err
