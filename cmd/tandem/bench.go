@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 
@@ -32,17 +31,11 @@ func benchCmd(g *globals) *cobra.Command {
 				defer drop()
 				opt.DSN = dsn
 			}
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			opt.Log = g.logger()
 			opt.Progress = os.Stderr
 			pace := "flat out"

@@ -14,15 +14,8 @@ import (
 // starts only after it.
 func (h *Hub) adopt(ctx context.Context, system string) {
 	log := h.log.With("system", system)
-	captured := map[string]bool{}
-	for _, e := range h.capturedEntities(system) {
-		captured[e] = true
-	}
 	batch := h.cfg.Systems[system].Batch
-	for _, ent := range h.cfg.EntityOrder() {
-		if captured[ent] || h.model.Maps[system][ent] == nil {
-			continue
-		}
+	for _, ent := range h.receivedOnly(system) {
 		name := "adopt/" + ent
 		linked := 0
 		for n := 0; ctx.Err() == nil; {
@@ -89,14 +82,7 @@ func (h *Hub) awaitDelivery(ctx context.Context, system string, own <-chan struc
 // it only receives, apart from those an earlier run adopted. A failure
 // to tell says false: the system then waits, as it always may.
 func (h *Hub) nothingToAdopt(ctx context.Context, system string) bool {
-	captured := map[string]bool{}
-	for _, e := range h.capturedEntities(system) {
-		captured[e] = true
-	}
-	for _, ent := range h.cfg.EntityOrder() {
-		if captured[ent] || h.model.Maps[system][ent] == nil {
-			continue
-		}
+	for _, ent := range h.receivedOnly(system) {
 		if pos, err := h.copyPos(ctx, system, "adopt/"+ent); err == nil && pos.Done {
 			continue
 		}
@@ -106,6 +92,23 @@ func (h *Hub) nothingToAdopt(ctx context.Context, system string) bool {
 		}
 	}
 	return true
+}
+
+// receivedOnly lists the entities system has a mapping of but whose
+// changes are not captured from it, parents first: those it only
+// receives, whose copies adoption links.
+func (h *Hub) receivedOnly(system string) []string {
+	captured := map[string]bool{}
+	for _, e := range h.capturedEntities(system) {
+		captured[e] = true
+	}
+	var out []string
+	for _, ent := range h.cfg.EntityOrder() {
+		if !captured[ent] && h.model.Maps[system][ent] != nil {
+			out = append(out, ent)
+		}
+	}
+	return out
 }
 
 // adoptStep links one page of the rows of entity in system and moves

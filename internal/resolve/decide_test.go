@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tandemhub/tandem/internal/record"
 	"github.com/tandemhub/tandem/internal/resolve"
@@ -44,20 +43,7 @@ func (g *rig) state() string {
 // Deciding a change reads the store and writes nothing: the outcome
 // says, plainly, the log entry and every write resolving would make.
 func TestDecideOutcomes(t *testing.T) {
-	t0 := time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC)
-	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	acme := func(system, key string, s float64) record.Change {
-		return account(system, key, at(s), "Acme", "acme@example.com", "gold")
-	}
-	// both makes account A1 in a, linked in b as B1, delivered to both.
-	both := func(g *rig) string {
-		g.resolve(acme("a", "A1", 0))
-		gid := g.gid("account", "a", "A1")
-		g.update(func(tx store.Tx) error { return tx.PutLinkAt("account", "b", "B1", gid, t0) })
-		g.delivered("a")
-		g.delivered("b")
-		return gid
-	}
+	at, acme, both := caseAt, caseAcme, (*rig).linkedAcme
 	for _, tc := range []struct {
 		name   string
 		before func(g *rig) string

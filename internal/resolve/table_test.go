@@ -37,25 +37,35 @@ func with(c record.Change, fn func(*record.Change)) record.Change {
 	return c
 }
 
+// caseT0 is the clock the case tables' changes are stamped from, a
+// minute before the rig's.
+var caseT0 = time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC)
+
+// caseAt is s seconds after caseT0.
+func caseAt(s float64) time.Time { return caseT0.Add(time.Duration(s * float64(time.Second))) }
+
+// caseAcme is system's account key Acme, changed at caseAt(s).
+func caseAcme(system, key string, s float64) record.Change {
+	return account(system, key, caseAt(s), "Acme", "acme@example.com", "gold")
+}
+
+// linkedAcme makes account A1 in a, linked in b as B1 since caseT0,
+// delivered to both, and returns its record.
+func (g *rig) linkedAcme() string {
+	g.resolve(caseAcme("a", "A1", 0))
+	gid := g.gid("account", "a", "A1")
+	g.update(func(tx store.Tx) error { return tx.PutLinkAt("account", "b", "B1", gid, caseT0) })
+	g.delivered("a")
+	g.delivered("b")
+	return gid
+}
+
 // Resolving one change, case by case, from a state a case sets up: what
 // the log says of the change, the golden record, the queue, the links and
 // the dead letters after it. No case waits for anything: the resolver's
 // clock is the rig's, and the store answers at once.
 func TestResolveTable(t *testing.T) {
-	t0 := time.Date(2026, 3, 1, 11, 59, 0, 0, time.UTC)
-	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	acme := func(system, key string, s float64) record.Change {
-		return account(system, key, at(s), "Acme", "acme@example.com", "gold")
-	}
-	// both makes account A1 in a, linked in b as B1 since t0, delivered.
-	both := func(g *rig) string {
-		g.resolve(acme("a", "A1", 0))
-		gid := g.gid("account", "a", "A1")
-		g.update(func(tx store.Tx) error { return tx.PutLinkAt("account", "b", "B1", gid, t0) })
-		g.delivered("a")
-		g.delivered("b")
-		return gid
-	}
+	at, acme, both := caseAt, caseAcme, (*rig).linkedAcme
 	for _, tc := range []struct {
 		name   string
 		opts   string              // the account entity's options

@@ -14,6 +14,15 @@ import (
 // makes its own databases there and drops them.
 func MySQLServer(t testing.TB) string {
 	t.Helper()
+	admin, _, db := mysqlAdmin(t)
+	db.Close()
+	return admin
+}
+
+// mysqlAdmin connects to the server TANDEM_TEST_MYSQL names, once it
+// answers, and returns its DSN, parsed and open; the caller closes db.
+func mysqlAdmin(t testing.TB) (string, *mysql.Config, *sql.DB) {
+	t.Helper()
 	admin := os.Getenv("TANDEM_TEST_MYSQL")
 	if admin == "" {
 		admin = "root@tcp(127.0.0.1:3306)/"
@@ -26,13 +35,13 @@ func MySQLServer(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
 	c, cancel := ctx(t)
 	defer cancel()
 	if err := db.PingContext(c); err != nil {
+		db.Close()
 		unreachable(t, "MySQL", "TANDEM_TEST_MYSQL", cfg.Addr, MySQLStart, err)
 	}
-	return admin
+	return admin, cfg, db
 }
 
 // MySQLStart is the command that starts the loopback MariaDB.
@@ -43,15 +52,7 @@ const MySQLStart = "start-stop-daemon --start --oknodo --background --exec /usr/
 // for it. The database is dropped when the test ends.
 func MySQL(t testing.TB) string {
 	t.Helper()
-	admin := MySQLServer(t)
-	cfg, err := mysql.ParseDSN(admin)
-	if err != nil {
-		t.Fatalf("TANDEM_TEST_MYSQL: %v", err)
-	}
-	db, err := sql.Open("mysql", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin, cfg, db := mysqlAdmin(t)
 	defer db.Close()
 	c, cancel := ctx(t)
 	defer cancel()
